@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Agents.Cli;
+
+/// <summary>The benchmark result schema of the design (camelCase JSON).</summary>
+public sealed record BenchmarkResult(
+    string Mode,
+    string TaskType,
+    int Tasks,
+    int Nodes,
+    string Distribution,
+    DateTimeOffset StartedAt,
+    double DurationSeconds,
+    double ThroughputPerSecond,
+    LatencyMs LatencyMs,
+    int Errors,
+    IReadOnlyList<NodeFigures> PerNode,
+    MemoryFigures Memory,
+    MachineInfo Machine,
+    IReadOnlyDictionary<string, string> Config,
+    JobResultSummary? Job = null,
+    double? RecallAtK = null,
+    int? K = null)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    /// <summary>Writes the result as JSON, creating the folder if needed.</summary>
+    public async Task WriteAsync(string path)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null)
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        await File.WriteAllTextAsync(path, ToJson());
+    }
+
+    /// <summary>The JSON text.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads a result written by <see cref="WriteAsync"/>.</summary>
+    public static BenchmarkResult? Parse(string json) => JsonSerializer.Deserialize<BenchmarkResult>(json, Json);
+}
+
+/// <summary>Latency percentiles in milliseconds.</summary>
+public sealed record LatencyMs(double P50, double P95, double P99, double Max);
+
+/// <summary>What one node did.</summary>
+public sealed record NodeFigures(string Silo, int Tasks, double ThroughputPerSecond);
+
+/// <summary>Memory figures.</summary>
+public sealed record MemoryFigures(long PeakWorkingSetBytes, double? BytesPerVector = null);
+
+/// <summary>Where the benchmark ran.</summary>
+public sealed record MachineInfo(int Cores, string Os, string Runtime)
+{
+    /// <summary>This machine.</summary>
+    public static MachineInfo Current() => new(
+        Environment.ProcessorCount, System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+        System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
+}
+
+/// <summary>The job's own counts, so a reader can check every task was counted once.</summary>
+public sealed record JobResultSummary(
+    Guid JobId, int Succeeded, int Failed, int Batches, int RedispatchedBatches, long Tokens, long Chunks, long Sentences,
+    long Words, IReadOnlyList<string> TopKeywords, long TaskIdChecksum);

@@ -1,0 +1,294 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using Agents.Grains.Configuration;
+using Agents.Grains.Hosting;
+
+namespace Agents.Cli;
+
+/// <summary>The <c>p2p-ai-agents</c> command tree.</summary>
+public static class Commands
+{
+    private static readonly Option<string?> ClusterOption = new("--cluster")
+    {
+        Description = "PostgreSQL connection string of the cluster (or P2P_CLUSTER); with neither this nor --gateway, an embedded silo runs in this process.",
+        Recursive = true,
+    };
+
+    private static readonly Option<string[]> GatewayOption = new("--gateway")
+    {
+        Description = "A gateway host:port (repeatable; or P2P_GATEWAYS, comma-separated).",
+        Recursive = true,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static readonly Option<string?> ConfigOption = new("--config")
+    {
+        Description = "performance.yaml for the embedded silo and the client (or P2P_CONFIG).",
+        Recursive = true,
+    };
+
+    private static readonly Option<bool> JsonOption = new("--json") { Description = "Print machine-readable JSON.", Recursive = true };
+
+    /// <summary>The root command.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("p2p-ai-agents: run AI-agent workloads on an Orleans cluster.");
+        root.Options.Add(ClusterOption);
+        root.Options.Add(GatewayOption);
+        root.Options.Add(ConfigOption);
+        root.Options.Add(JsonOption);
+        root.Subcommands.Add(Benchmark());
+        root.Subcommands.Add(Submit());
+        root.Subcommands.Add(Jobs());
+        return root;
+    }
+
+    private static Command Benchmark()
+    {
+        var mode = new Option<string>("--mode") { Description = "single-node or cluster.", DefaultValueFactory = _ => "single-node" };
+        mode.AcceptOnlyFromAmong("single-node", "cluster");
+        var tasks = new Option<int>("--tasks") { Description = "Tasks to run.", DefaultValueFactory = _ => 1000 };
+        var taskType = new Option<string>("--task-type") { Description = "Task type.", DefaultValueFactory = _ => TaskTypes.TextProcessing };
+        var distribution = new Option<string>("--distribution") { Description = "round-robin, random or least-loaded.", DefaultValueFactory = _ => "round-robin" };
+        var input = new Option<string?>("--input") { Description = "A folder of text files (repeated to make --tasks); generated documents otherwise." };
+        var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
+        var nodes = new Option<int?>("--nodes") { Description = "Silos expected in cluster mode (checked against the cluster)." };
+        var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
+        var docBytes = new Option<int>("--document-size") { Description = "Bytes per generated document.", DefaultValueFactory = _ => 2048 };
+        var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
+        {
+            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes,
+        };
+        command.SetAction((parse, ct) => Run(parse, async () =>
+        {
+            var taskCount = parse.GetValue(tasks);
+            if (taskCount <= 0)
+            {
+                throw new ArgumentException($"--tasks must be positive; got {taskCount}.");
+            }
+
+            var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), parse.GetValue(batch), "benchmark");
+            TaskTypes.EnsureRunnable(spec.TaskType);
+            var connection = Connection(parse, out var settings);
+            var isCluster = parse.GetValue(mode) == "cluster";
+            if (isCluster && connection.IsEmbedded)
+            {
+                throw new ArgumentException("--mode cluster needs a cluster to join: give --cluster \"<postgres connection string>\" or --gateway host:port.");
+            }
+
+            if (!isCluster && !connection.IsEmbedded)
+            {
+                throw new ArgumentException("--mode single-node runs an embedded silo; drop --cluster/--gateway or use --mode cluster.");
+            }
+
+            var files = parse.GetValue(input) is { } dir ? DocumentSource.ListFiles(dir) : null;
+            var source = files is null
+                ? DocumentSource.GenerateTasks(taskCount, parse.GetValue(docBytes))
+                : DocumentSource.ReadTasks(files, taskCount);
+            var quiet = parse.GetValue(JsonOption);
+            await using var client = await AgentsClient.ConnectAsync(connection, ct);
+            var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
+            if (parse.GetValue(nodes) is { } expected && expected != silos.Count)
+            {
+                throw new ArgumentException($"--nodes {expected} was asked, but the cluster has {silos.Count} active silos.");
+            }
+
+            var documents = source.ToList();
+            var startedAt = DateTimeOffset.UtcNow;
+            var clock = Stopwatch.StartNew();
+            var jobId = await client.SubmitAsync(spec, documents, ct);
+            var result = await ProgressReporter.FollowAsync(client, jobId, quiet, ct);
+            var seconds = clock.Elapsed.TotalSeconds;
+            var status = result.Status;
+            var report = new BenchmarkResult(
+                isCluster ? "cluster" : "single-node", spec.TaskType, status.TotalTasks, silos.Count, spec.Distribution.ToName(),
+                startedAt, seconds, status.CountedTasks / seconds,
+                new LatencyMs(result.Latency.P50, result.Latency.P95, result.Latency.P99, result.Latency.Max),
+                status.FailedTasks,
+                result.PerSilo.Select(s => new NodeFigures(s.Silo, s.Tasks, s.Tasks / seconds)).ToList(),
+                new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64),
+                MachineInfo.Current(),
+                ConfigSummary(settings, spec),
+                new JobResultSummary(
+                    jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
+                    result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
+                    result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum));
+            if (parse.GetValue(output) is { } path)
+            {
+                await report.WriteAsync(path);
+            }
+
+            if (quiet)
+            {
+                Console.WriteLine(report.ToJson());
+            }
+            else
+            {
+                Console.WriteLine(
+                    $"{report.Tasks} {report.TaskType} tasks on {report.Nodes} silo(s) ({connection.Describe()}) in {seconds:F2} s: " +
+                    $"{report.ThroughputPerSecond:F0} tasks/s, latency p50 {report.LatencyMs.P50:F3} ms p95 {report.LatencyMs.P95:F3} ms " +
+                    $"p99 {report.LatencyMs.P99:F3} ms, {report.Errors} errors, peak working set {report.Memory.PeakWorkingSetBytes / (1024 * 1024)} MB");
+                foreach (var node in report.PerNode)
+                {
+                    Console.WriteLine($"  {node.Silo}: {node.Tasks} tasks ({node.ThroughputPerSecond:F0}/s)");
+                }
+
+                if (parse.GetValue(output) is { } written)
+                {
+                    Console.WriteLine($"result written to {written}");
+                }
+            }
+
+            return report.Errors == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Submit()
+    {
+        var taskType = new Option<string>("--task-type") { Description = "Task type.", DefaultValueFactory = _ => TaskTypes.TextProcessing };
+        var input = new Option<string>("--input") { Description = "A folder of text files, one task per file.", Required = true };
+        var distribution = new Option<string>("--distribution") { Description = "round-robin, random or least-loaded.", DefaultValueFactory = _ => "round-robin" };
+        var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
+        var detach = new Option<bool>("--detach") { Description = "Return once the job is started (cluster only; an embedded job lives as long as this process)." };
+        var command = new Command("submit", "Submit a job and (unless --detach) wait for its result.") { taskType, input, distribution, batch, detach };
+        command.SetAction((parse, ct) => Run(parse, async () =>
+        {
+            var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), parse.GetValue(batch), Path.GetFileName(Path.GetFullPath(parse.GetValue(input)!)));
+            TaskTypes.EnsureRunnable(spec.TaskType);
+            var connection = Connection(parse, out _);
+            var files = DocumentSource.ListFiles(parse.GetValue(input)!);
+            await using var client = await AgentsClient.ConnectAsync(connection, ct);
+            var jobId = await client.SubmitAsync(spec, DocumentSource.ReadTasks(files), ct);
+            var json = parse.GetValue(JsonOption);
+            if (parse.GetValue(detach) && !connection.IsEmbedded)
+            {
+                Console.WriteLine(json ? JsonSerializer.Serialize(new { jobId }) : $"job {jobId} started");
+                return 0;
+            }
+
+            var result = await ProgressReporter.FollowAsync(client, jobId, json, ct);
+            PrintResult(result, json);
+            return result.Status.FailedTasks == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Jobs()
+    {
+        var id = new Argument<Guid>("job-id") { Description = "The job's id." };
+        var status = new Command("status", "Show a job's progress and result.") { id };
+        status.SetAction((parse, ct) => Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            PrintResult(await client.GetResultAsync(parse.GetValue(id), ct), parse.GetValue(JsonOption));
+            return 0;
+        }));
+
+        var cancelId = new Argument<Guid>("job-id") { Description = "The job's id." };
+        var cancel = new Command("cancel", "Stop a job; batches in flight finish and are counted.") { cancelId };
+        cancel.SetAction((parse, ct) => Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            PrintStatus(await client.CancelAsync(parse.GetValue(cancelId), ct), parse.GetValue(JsonOption));
+            return 0;
+        }));
+
+        var max = new Option<int>("--max") { Description = "Most jobs listed.", DefaultValueFactory = _ => 50 };
+        var list = new Command("list", "List the newest jobs.") { max };
+        list.SetAction((parse, ct) => Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            var jobs = await client.ListAsync(parse.GetValue(max), ct);
+            if (parse.GetValue(JsonOption))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(jobs, JsonOptions));
+            }
+            else
+            {
+                foreach (var job in jobs)
+                {
+                    Console.WriteLine($"{job.JobId}  {job.State,-9}  {job.TaskType,-16} {job.CountedTasks}/{job.TotalTasks}  {job.CreatedAt:u}  {job.Label}");
+                }
+
+                Console.WriteLine($"{jobs.Count} job(s)");
+            }
+
+            return 0;
+        }));
+
+        return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static void PrintStatus(JobStatus s, bool json)
+    {
+        Console.WriteLine(json
+            ? JsonSerializer.Serialize(s, JsonOptions)
+            : $"job {s.JobId}: {s.State.ToString().ToLowerInvariant()}, {s.TaskType}, {s.CountedTasks}/{s.TotalTasks} tasks ({s.FailedTasks} failed), " +
+              $"{s.CompletedBatches}/{s.TotalBatches} batches, {s.RedispatchedBatches} re-dispatched");
+    }
+
+    private static void PrintResult(JobResult r, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(r, JsonOptions));
+            return;
+        }
+
+        PrintStatus(r.Status, false);
+        var t = r.Totals;
+        Console.WriteLine($"  {t.Words} words, {t.Sentences} sentences, {t.Tokens} tokens, {t.Chunks} chunks, {t.CacheHits} cache hits");
+        Console.WriteLine($"  latency per task: p50 {r.Latency.P50:F3} ms, p95 {r.Latency.P95:F3} ms, p99 {r.Latency.P99:F3} ms, max {r.Latency.Max:F3} ms");
+        if (r.TopKeywords.Count > 0)
+        {
+            Console.WriteLine($"  keywords: {string.Join(", ", r.TopKeywords.Take(10).Select(k => k.Term))}");
+        }
+
+        foreach (var silo in r.PerSilo)
+        {
+            Console.WriteLine($"  {silo.Silo}: {silo.Tasks} tasks in {silo.Batches} batches");
+        }
+
+        foreach (var failure in r.Failures)
+        {
+            Console.WriteLine($"  failed: task {failure.TaskId} ({failure.Name}): {failure.Error}");
+        }
+    }
+
+    private static Dictionary<string, string> ConfigSummary(AgentsSettings s, JobSpec spec) => new()
+    {
+        ["worker_threads"] = s.Performance.WorkerThreads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["message_batch_size"] = (spec.BatchSize > 0 ? spec.BatchSize : s.Performance.MessageBatchSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["document_cache_size"] = ValueParsers.FormatSize(s.Performance.DocumentCacheSize),
+        ["chunk_tokens"] = s.Text.ChunkTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["chunk_overlap"] = s.Text.ChunkOverlap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>The cluster to use: options over <c>P2P_*</c> variables; neither means embedded.</summary>
+    private static ClusterConnection Connection(ParseResult parse, out AgentsSettings settings)
+    {
+        var environment = AgentsConfiguration.ReadEnvironment();
+        var host = HostSettings.FromEnvironment(environment);
+        settings = AgentsConfiguration.Load(parse.GetValue(ConfigOption) ?? host.ConfigPath, environment);
+        var cluster = parse.GetValue(ClusterOption) ?? host.Cluster;
+        var gateways = parse.GetValue(GatewayOption) is { Length: > 0 } g ? g : host.Gateways;
+        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings };
+    }
+
+    private static async Task<int> Run(ParseResult parse, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (e is ConfigurationException or ArgumentException or KeyNotFoundException or IOException or InvalidOperationException)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 2;
+        }
+    }
+}

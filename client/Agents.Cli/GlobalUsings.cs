@@ -1,0 +1,2 @@
+global using Agents.Client;
+global using Agents.GrainInterfaces;

@@ -1,0 +1,5 @@
+using System.CommandLine;
+using Agents.Cli;
+using Agents.Grains.Configuration;
+
+return await Commands.Build().Parse(args).InvokeAsync();

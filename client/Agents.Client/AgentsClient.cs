@@ -1,0 +1,231 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Agents.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
+
+namespace Agents.Client;
+
+/// <summary>
+/// The thin client: connects to a cluster (or hosts an embedded silo), submits jobs, follows their progress and
+/// fetches results. Calls that fail because a silo went away are retried until <see cref="RetryFor"/> passes.
+/// </summary>
+public sealed class AgentsClient : IAsyncDisposable
+{
+    /// <summary>Tasks sent to a job per call; a call also stays under <see cref="MaxAppendBytes"/>.</summary>
+    public const int AppendTasks = 2000;
+
+    /// <summary>Bytes of documents sent to a job per call, well under Orleans' 100 MiB message limit.</summary>
+    public const long MaxAppendBytes = 16L * 1024 * 1024;
+
+    private readonly IHost _host;
+
+    private AgentsClient(IHost host, ClusterConnection connection)
+    {
+        _host = host;
+        Connection = connection;
+        Cluster = host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    /// <summary>The Orleans client, for operations this class does not wrap.</summary>
+    public IClusterClient Cluster { get; }
+
+    /// <summary>Where this client is connected.</summary>
+    public ClusterConnection Connection { get; }
+
+    /// <summary>How long a call keeps retrying while the cluster recovers from a lost silo.</summary>
+    public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Connects, or starts the embedded silo when <paramref name="connection"/> names no cluster.</summary>
+    public static async Task<AgentsClient> ConnectAsync(ClusterConnection connection, CancellationToken cancellationToken = default)
+    {
+        IHost host;
+        if (connection.IsEmbedded)
+        {
+            var hostSettings = connection.EmbeddedHost ?? new HostSettings { SiloPort = FreePort(), GatewayPort = FreePort() };
+            host = await SiloHost.BuildAsync(hostSettings, connection.Settings, cancellationToken: cancellationToken);
+        }
+        else
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.UseOrleansClient(client =>
+            {
+                client.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = AgentsSiloBuilderExtensions.ClusterId;
+                    o.ServiceId = AgentsSiloBuilderExtensions.ClusterId;
+                });
+                if (connection.PostgreSql is { } pg)
+                {
+                    var connectionString = PostgresConnection.Build(pg, connection.Settings.Performance);
+                    client.UseAdoNetClustering(o =>
+                    {
+                        o.Invariant = PostgresConnection.Invariant;
+                        o.ConnectionString = connectionString;
+                    });
+                }
+                else
+                {
+                    var gateways = new HostSettings { Gateways = connection.Gateways }.GatewayEndpoints();
+                    client.UseStaticClustering(gateways.ToArray());
+                }
+
+                client.UseConnectionRetryFilter(async (_, ct) =>
+                {
+                    await Task.Delay(500, ct);
+                    return !ct.IsCancellationRequested;
+                });
+            });
+            host = builder.Build();
+        }
+
+        await host.StartAsync(cancellationToken);
+        return new AgentsClient(host, connection);
+    }
+
+    /// <summary>Creates a job, sends its tasks in bounded calls, and starts it; returns the job id.</summary>
+    public async Task<Guid> SubmitAsync(JobSpec spec, IEnumerable<JobTask> tasks, CancellationToken cancellationToken = default)
+    {
+        var id = Guid.NewGuid();
+        var job = Cluster.GetGrain<IJobGrain>(id);
+        await RetryAsync(() => job.CreateAsync(spec), cancellationToken);
+        var chunk = new List<JobTask>();
+        long bytes = 0;
+        foreach (var task in tasks)
+        {
+            if (chunk.Count > 0 && (chunk.Count >= AppendTasks || bytes + task.Content.Length > MaxAppendBytes))
+            {
+                await AppendAsync(job, chunk, cancellationToken);
+                bytes = 0;
+            }
+
+            chunk.Add(task);
+            bytes += task.Content.Length;
+        }
+
+        if (chunk.Count > 0)
+        {
+            await AppendAsync(job, chunk, cancellationToken);
+        }
+
+        await RetryAsync(job.StartAsync, cancellationToken);
+        return id;
+    }
+
+    /// <summary>A job's progress now.</summary>
+    public Task<JobStatus> GetStatusAsync(Guid jobId, CancellationToken cancellationToken = default) =>
+        RetryAsync(() => Cluster.GetGrain<IJobGrain>(jobId).GetStatusAsync(), cancellationToken);
+
+    /// <summary>A job's result (partial until it finishes).</summary>
+    public async Task<JobResult> GetResultAsync(Guid jobId, CancellationToken cancellationToken = default) =>
+        await RetryAsync(() => Cluster.GetGrain<IJobGrain>(jobId).GetResultAsync(), cancellationToken)
+        ?? throw new KeyNotFoundException($"Job {jobId} does not exist.");
+
+    /// <summary>Stops a job; batches in flight finish and are counted.</summary>
+    public Task<JobStatus> CancelAsync(Guid jobId, CancellationToken cancellationToken = default) =>
+        RetryAsync(() => Cluster.GetGrain<IJobGrain>(jobId).CancelAsync(), cancellationToken);
+
+    /// <summary>The newest jobs first.</summary>
+    public async Task<IReadOnlyList<JobStatus>> ListAsync(int max = 50, CancellationToken cancellationToken = default)
+    {
+        var ids = await RetryAsync(() => Cluster.GetGrain<IJobRegistryGrain>(0).ListAsync(max), cancellationToken);
+        var statuses = await Task.WhenAll(ids.Select(id => GetStatusAsync(id, cancellationToken)));
+        return statuses;
+    }
+
+    /// <summary>Progress snapshots until the job finishes; polling also resumes a job whose silo died.</summary>
+    public async IAsyncEnumerable<JobStatus> WatchAsync(
+        Guid jobId, TimeSpan? interval = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var status = await GetStatusAsync(jobId, cancellationToken);
+            yield return status;
+            if (status.IsFinished)
+            {
+                yield break;
+            }
+
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+    }
+
+    /// <summary>Waits for a job to finish, reporting progress, and returns its result.</summary>
+    public async Task<JobResult> WaitAsync(Guid jobId, IProgress<JobStatus>? progress = null, CancellationToken cancellationToken = default)
+    {
+        await foreach (var status in WatchAsync(jobId, cancellationToken: cancellationToken))
+        {
+            progress?.Report(status);
+        }
+
+        return await GetResultAsync(jobId, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _host.StopAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            _host.Dispose();
+        }
+    }
+
+    /// <summary>True for failures that a retry can get past: a lost silo or gateway, a timeout while membership settles.</summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or ConnectionFailedException
+            or GatewayTooBusyException => true,
+        OrleansException { InnerException: { } inner } => IsTransient(inner),
+        _ => false,
+    };
+
+    private async Task AppendAsync(IJobGrain job, List<JobTask> chunk, CancellationToken cancellationToken)
+    {
+        var tasks = chunk.ToArray();
+        chunk.Clear();
+        await RetryAsync(() => job.AppendTasksAsync(tasks), cancellationToken);
+    }
+
+    private Task RetryAsync(Func<Task> call, CancellationToken cancellationToken) =>
+        RetryAsync(async () =>
+        {
+            await call();
+            return true;
+        }, cancellationToken);
+
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + RetryFor;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (IsTransient(e) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,46 @@
+namespace Agents.GrainInterfaces;
+
+/// <summary>A job (key: job id): takes tasks, splits them into batches, spreads them over the silos and counts each task once.</summary>
+public interface IJobGrain : IGrainWithGuidKey
+{
+    /// <summary>Creates the job; fails if the task type cannot run or the job already exists with another spec.</summary>
+    Task<JobStatus> CreateAsync(JobSpec spec);
+
+    /// <summary>Adds tasks before the start; they are durable when this returns. Ids must continue from the last call.</summary>
+    Task AppendTasksAsync(JobTask[] tasks);
+
+    /// <summary>Starts dispatching; idempotent.</summary>
+    Task<JobStatus> StartAsync();
+
+    /// <summary>The job's progress; a job whose silo died resumes when it is asked.</summary>
+    Task<JobStatus> GetStatusAsync();
+
+    /// <summary>The result so far (final once the job is finished); null if the job does not exist.</summary>
+    Task<JobResult?> GetResultAsync();
+
+    /// <summary>Stops dispatching; batches in flight finish and are counted.</summary>
+    Task<JobStatus> CancelAsync();
+}
+
+/// <summary>The durable input of one batch of a job (key: <c>{jobId}/{batchIndex}</c>), kept apart from the job's state so progress writes stay small.</summary>
+public interface IJobBatchGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the batch's tasks.</summary>
+    Task SetAsync(JobTask[] tasks);
+
+    /// <summary>The batch's tasks.</summary>
+    Task<JobTask[]> GetAsync();
+
+    /// <summary>Forgets the batch once its job no longer needs it.</summary>
+    Task ClearAsync();
+}
+
+/// <summary>The list of jobs the cluster knows (a single activation, key 0).</summary>
+public interface IJobRegistryGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records a new job.</summary>
+    Task AddAsync(Guid jobId, DateTimeOffset createdAt);
+
+    /// <summary>The newest jobs first.</summary>
+    Task<IReadOnlyList<Guid>> ListAsync(int max);
+}

@@ -1,0 +1,52 @@
+namespace Agents.Grains.Configuration;
+
+/// <summary>The seed's <c>performance:</c> section; each member has a real effect on a silo.</summary>
+public sealed record PerformanceSettings
+{
+    /// <summary>Batches a silo processes at once; also the thread pool's minimum worker threads.</summary>
+    public int WorkerThreads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Threads the pool may add beyond <see cref="WorkerThreads"/> for work that blocks (the pool's maximum is the sum).</summary>
+    public int MaxBlockingThreads { get; init; } = 64;
+
+    /// <summary>Bytes of processed documents a silo keeps, keyed by content hash, so a repeated document is not processed twice.</summary>
+    public long DocumentCacheSize { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Most PostgreSQL connections a silo or client keeps open (Npgsql <c>Maximum Pool Size</c>).</summary>
+    public int ConnectionPoolSize { get; init; } = 20;
+
+    /// <summary>Tasks per batch a job sends to a worker in one message.</summary>
+    public int MessageBatchSize { get; init; } = 50;
+
+    /// <summary>TCP keepalive on PostgreSQL connections and the period of the silo's liveness row in the membership table.</summary>
+    public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>The <c>text:</c> section: how documents are chunked and summarised.</summary>
+public sealed record TextSettings
+{
+    /// <summary>WordPiece tokens per chunk (the embedding model takes up to 256).</summary>
+    public int ChunkTokens { get; init; } = 256;
+
+    /// <summary>Tokens shared by consecutive chunks.</summary>
+    public int ChunkOverlap { get; init; } = 32;
+
+    /// <summary>Keywords kept per document.</summary>
+    public int MaxKeywords { get; init; } = 10;
+
+    /// <summary>Largest document accepted, in bytes of UTF-8.</summary>
+    public long MaxDocumentSize { get; init; } = 10L * 1024 * 1024;
+}
+
+/// <summary>Everything <c>performance.yaml</c> and the <c>P2P_*</c> variables set.</summary>
+public sealed record AgentsSettings
+{
+    /// <summary>CPU, memory, network and storage tuning.</summary>
+    public PerformanceSettings Performance { get; init; } = new();
+
+    /// <summary>Text pipeline settings.</summary>
+    public TextSettings Text { get; init; } = new();
+}
+
+/// <summary>A configuration value or key that cannot be used; the message names the key.</summary>
+public sealed class ConfigurationException(string message) : Exception(message);

@@ -1,0 +1,75 @@
+using Agents.Grains.Configuration;
+using Agents.Grains.Jobs;
+using Agents.Grains.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Runtime.Placement;
+
+namespace Agents.Grains.Hosting;
+
+/// <summary>Wires the product into a silo: one extension method per concern.</summary>
+public static class AgentsSiloBuilderExtensions
+{
+    /// <summary>The cluster and service id every silo and client of the product uses.</summary>
+    public const string ClusterId = "agents";
+
+    /// <summary>Registers the engines, the worker pool and the placement the grains need.</summary>
+    public static ISiloBuilder AddAgents(this ISiloBuilder silo, AgentsSettings settings)
+    {
+        silo.Services.AddSingleton(settings);
+        silo.Services.AddSingleton(settings.Performance);
+        silo.Services.AddSingleton(_ => new TextPipeline(new TextPipelineOptions
+        {
+            ChunkTokens = settings.Text.ChunkTokens,
+            ChunkOverlap = settings.Text.ChunkOverlap,
+            MaxKeywords = settings.Text.MaxKeywords,
+            MaxDocumentBytes = (int)settings.Text.MaxDocumentSize,
+        }));
+        silo.Services.AddSingleton(_ => new DocumentCache(settings.Performance.DocumentCacheSize));
+        silo.Services.AddSingleton<TextBatchProcessor>();
+        silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
+        silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        silo.Services.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = settings.Performance.KeepaliveInterval);
+        return silo;
+    }
+
+    /// <summary>
+    /// Localhost clustering and memory storage when <paramref name="host"/> names no cluster; ADO.NET clustering and
+    /// storage on PostgreSQL otherwise. Ports come from <see cref="HostSettings"/>.
+    /// </summary>
+    public static ISiloBuilder UseAgentsClustering(this ISiloBuilder silo, HostSettings host, AgentsSettings settings)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = ClusterId;
+            o.ServiceId = ClusterId;
+        });
+        if (string.IsNullOrWhiteSpace(host.Cluster))
+        {
+            silo.UseLocalhostClustering(host.EffectiveSiloPort, host.EffectiveGatewayPort, serviceId: ClusterId, clusterId: ClusterId);
+            silo.AddMemoryGrainStorage(JobStorage.Name);
+            silo.AddMemoryGrainStorage("PubSubStore");
+            return silo;
+        }
+
+        var connection = PostgresConnection.Build(host.Cluster, settings.Performance);
+        silo.ConfigureEndpoints(host.AdvertisedAddress, host.EffectiveSiloPort, host.EffectiveGatewayPort, listenOnAnyHostAddress: false);
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = PostgresConnection.Invariant;
+            o.ConnectionString = connection;
+        });
+        silo.AddAdoNetGrainStorage(JobStorage.Name, o =>
+        {
+            o.Invariant = PostgresConnection.Invariant;
+            o.ConnectionString = connection;
+        });
+        silo.AddAdoNetGrainStorage("PubSubStore", o =>
+        {
+            o.Invariant = PostgresConnection.Invariant;
+            o.ConnectionString = connection;
+        });
+        return silo;
+    }
+}

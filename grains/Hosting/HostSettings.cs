@@ -1,0 +1,122 @@
+using System.Net;
+
+namespace Agents.Grains.Hosting;
+
+/// <summary>Where a silo or client runs and which cluster it joins: from the command line, else <c>P2P_*</c> variables.</summary>
+public sealed record HostSettings
+{
+    /// <summary>First silo port; instance N listens on <c>SiloPortBase + N</c>.</summary>
+    public const int SiloPortBase = 11111;
+
+    /// <summary>First gateway port; instance N listens on <c>GatewayPortBase + N</c>.</summary>
+    public const int GatewayPortBase = 30000;
+
+    /// <summary>Offsets every port so several silos run on one host (<c>--instance</c>, <c>P2P_INSTANCE</c>).</summary>
+    public int Instance { get; init; }
+
+    /// <summary>PostgreSQL connection string of the cluster (<c>--cluster</c>, <c>P2P_CLUSTER</c>); null runs embedded.</summary>
+    public string? Cluster { get; init; }
+
+    /// <summary>Static gateways (<c>--gateway host:port</c>, <c>P2P_GATEWAYS</c> comma-separated), for clients.</summary>
+    public IReadOnlyList<string> Gateways { get; init; } = [];
+
+    /// <summary>Where embedded data lives (<c>--data-dir</c>, <c>P2P_DATA_DIR</c>).</summary>
+    public string DataDirectory { get; init; } = DefaultDataDirectory();
+
+    /// <summary>The <c>performance.yaml</c> to read (<c>--config</c>, <c>P2P_CONFIG</c>).</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>Applies <c>deploy/sql</c> to the cluster database before starting (<c>--init-schema</c>, <c>P2P_INIT_SCHEMA=true</c>).</summary>
+    public bool InitSchema { get; init; }
+
+    /// <summary>The address other silos and clients reach this silo at (<c>--address</c>); loopback by default.</summary>
+    public IPAddress AdvertisedAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Explicit silo port; overrides the instance offset (the embedded CLI picks free ports).</summary>
+    public int? SiloPort { get; init; }
+
+    /// <summary>Explicit gateway port; overrides the instance offset.</summary>
+    public int? GatewayPort { get; init; }
+
+    /// <summary>The silo-to-silo port in use.</summary>
+    public int EffectiveSiloPort => SiloPort ?? SiloPortBase + Instance;
+
+    /// <summary>The client gateway port in use.</summary>
+    public int EffectiveGatewayPort => GatewayPort ?? GatewayPortBase + Instance;
+
+    /// <summary>True when no cluster is named: one in-process silo with localhost clustering.</summary>
+    public bool IsEmbedded => string.IsNullOrWhiteSpace(Cluster) && Gateways.Count == 0;
+
+    /// <summary>The user's data folder for embedded data.</summary>
+    public static string DefaultDataDirectory()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var root = string.IsNullOrEmpty(xdg)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share")
+            : xdg;
+        return Path.Combine(root, "p2p-ai-agents");
+    }
+
+    /// <summary>Reads <c>P2P_INSTANCE</c>, <c>P2P_CLUSTER</c>, <c>P2P_GATEWAYS</c>, <c>P2P_DATA_DIR</c>, <c>P2P_CONFIG</c>, <c>P2P_INIT_SCHEMA</c>.</summary>
+    public static HostSettings FromEnvironment(IReadOnlyDictionary<string, string?> environment)
+    {
+        var settings = new HostSettings();
+        if (environment.TryGetValue("P2P_INSTANCE", out var instance) && !string.IsNullOrEmpty(instance))
+        {
+            settings = settings with { Instance = ParseInstance(instance, "P2P_INSTANCE") };
+        }
+
+        if (environment.TryGetValue("P2P_CLUSTER", out var cluster) && !string.IsNullOrWhiteSpace(cluster))
+        {
+            settings = settings with { Cluster = cluster };
+        }
+
+        if (environment.TryGetValue("P2P_GATEWAYS", out var gateways) && !string.IsNullOrWhiteSpace(gateways))
+        {
+            settings = settings with { Gateways = gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+        }
+
+        if (environment.TryGetValue("P2P_DATA_DIR", out var dataDir) && !string.IsNullOrWhiteSpace(dataDir))
+        {
+            settings = settings with { DataDirectory = dataDir };
+        }
+
+        if (environment.TryGetValue("P2P_CONFIG", out var config) && !string.IsNullOrWhiteSpace(config))
+        {
+            settings = settings with { ConfigPath = config };
+        }
+
+        if (environment.TryGetValue("P2P_INIT_SCHEMA", out var init) && !string.IsNullOrWhiteSpace(init))
+        {
+            settings = settings with
+            {
+                InitSchema = bool.TryParse(init, out var b) ? b
+                    : throw new Configuration.ConfigurationException($"P2P_INIT_SCHEMA: '{init}' is not true or false."),
+            };
+        }
+
+        return settings;
+    }
+
+    /// <summary>Parses an instance number, 0..999.</summary>
+    public static int ParseInstance(string text, string name) =>
+        int.TryParse(text, out var n) && n is >= 0 and < 1000
+            ? n
+            : throw new Configuration.ConfigurationException($"{name}: '{text}' is not an instance number in [0, 999].");
+
+    /// <summary>Parses <c>host:port</c> gateways.</summary>
+    public IReadOnlyList<IPEndPoint> GatewayEndpoints() => Gateways.Select(g =>
+    {
+        var colon = g.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(g[(colon + 1)..], out var port) || port is <= 0 or > 65535)
+        {
+            throw new Configuration.ConfigurationException($"Gateway '{g}' is not host:port.");
+        }
+
+        var host = g[..colon];
+        var address = IPAddress.TryParse(host, out var ip) ? ip
+            : Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+              ?? throw new Configuration.ConfigurationException($"Gateway host '{host}' does not resolve.");
+        return new IPEndPoint(address, port);
+    }).ToList();
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using Agents.Grains.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
+
+namespace Agents.Grains.Hosting;
+
+/// <summary>Builds the silo process from its command line and environment; used by the silo, the embedded CLI and tests.</summary>
+public static class SiloHost
+{
+    /// <summary>The silo's command-line usage.</summary>
+    public const string Usage =
+        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP]";
+
+    /// <summary>Reads the silo's arguments over its <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
+    public static (HostSettings Host, AgentsSettings Settings) Parse(string[] args, IReadOnlyDictionary<string, string?> environment)
+    {
+        var host = HostSettings.FromEnvironment(environment);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ConfigurationException($"{args[i]} needs a value. Usage: {Usage}");
+            host = args[i] switch
+            {
+                "--instance" or "--InstanceId" => host with { Instance = HostSettings.ParseInstance(Value(), "--instance") },
+                "--cluster" => host with { Cluster = Value() },
+                "--init-schema" => host with { InitSchema = true },
+                "--config" => host with { ConfigPath = Value() },
+                "--data-dir" => host with { DataDirectory = Value() },
+                "--address" => host with
+                {
+                    AdvertisedAddress = IPAddress.TryParse(Value(), out var ip) ? ip : throw new ConfigurationException($"--address: '{args[i]}' is not an IP address."),
+                },
+                _ => throw new ConfigurationException($"Unknown argument '{args[i]}'. Usage: {Usage}"),
+            };
+        }
+
+        if (host.InitSchema && string.IsNullOrWhiteSpace(host.Cluster))
+        {
+            throw new ConfigurationException("--init-schema needs a cluster: give --cluster or P2P_CLUSTER.");
+        }
+
+        var configPath = host.ConfigPath ?? DefaultConfigPath();
+        return (host, AgentsConfiguration.Load(configPath, environment));
+    }
+
+    /// <summary>The <c>performance.yaml</c> shipped beside the executable, if any.</summary>
+    public static string? DefaultConfigPath()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "performance.yaml");
+        return File.Exists(path) ? path : null;
+    }
+
+    /// <summary>Applies the schema when asked, sets the thread pool, and builds a host running one silo.</summary>
+    public static async Task<IHost> BuildAsync(HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        if (host.InitSchema && host.Cluster is { } cluster)
+        {
+            await PostgresConnection.ApplySchemaAsync(PostgresConnection.Build(cluster, settings.Performance), cancellationToken);
+        }
+
+        ThreadPoolLimits.Apply(settings.Performance);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Agents", LogLevel.Information);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseAgentsClustering(host, settings).AddAgents(settings);
+            // Failure-detection timings come from the host configuration (e.g. Membership__ProbeTimeout=00:00:01).
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Membership"));
+            configure?.Invoke(silo);
+        });
+        return builder.Build();
+    }
+}

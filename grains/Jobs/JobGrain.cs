@@ -1,0 +1,418 @@
+using System.Diagnostics;
+using Agents.Grains.Configuration;
+
+namespace Agents.Grains.Jobs;
+
+/// <summary>
+/// Splits a job into batches, spreads them over the active silos and counts each batch once in durable state.
+/// A batch lost with a silo is dispatched again; a job whose own silo dies resumes where its state left off
+/// when it is next called (clients poll it), so no task is lost or counted twice.
+/// </summary>
+[Reentrant]
+public sealed partial class JobGrain(
+    [PersistentState("job", JobStorage.Name)] IPersistentState<JobGrainState> state,
+    IClusterMembershipService membership,
+    ILocalSiloDetails localSilo,
+    AgentsSettings settings,
+    ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    /// <summary>Failures kept with their messages; the count covers all of them.</summary>
+    public const int FailuresKept = 100;
+
+    private const int KeywordsKept = 500;
+    private const int MaxAttempts = 20;
+    private static readonly TimeSpan PersistInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(10);
+
+    private readonly Dictionary<int, JobTask[]> _inputs = [];
+    private readonly Dictionary<SiloAddress, int> _inFlight = [];
+    private readonly Dictionary<string, int> _capacity = [];
+    private readonly Dictionary<SiloAddress, DateTime> _suspects = [];
+    private Task? _run;
+    private int _nextSilo;
+    private bool _dirty;
+    private Task _writing = Task.CompletedTask;
+
+    private JobGrainState S => state.State;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.State == JobState.Running)
+        {
+            // The next call (clients poll GetStatusAsync) restarts dispatching from the durable state.
+            LogResuming(logger, this.GetPrimaryKey(), S.CompletedBatches, S.BatchSizes.Count);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus> CreateAsync(JobSpec spec)
+    {
+        TaskTypes.EnsureRunnable(spec.TaskType);
+        if (spec.BatchSize < 0)
+        {
+            throw new ArgumentException($"Batch size {spec.BatchSize} is negative.", nameof(spec));
+        }
+
+        if (S.Spec is not null)
+        {
+            return S.Spec == spec ? Status() : throw new InvalidOperationException($"Job {this.GetPrimaryKey()} already exists with another spec.");
+        }
+
+        S.Spec = spec;
+        S.BatchSize = spec.BatchSize > 0 ? spec.BatchSize : settings.Performance.MessageBatchSize;
+        S.CreatedAt = DateTimeOffset.UtcNow;
+        S.State = JobState.Created;
+        await WriteAsync();
+        await GrainFactory.GetGrain<IJobRegistryGrain>(0).AddAsync(this.GetPrimaryKey(), S.CreatedAt);
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task AppendTasksAsync(JobTask[] tasks)
+    {
+        if (S.Spec is null)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} does not exist; create it first.");
+        }
+
+        if (S.State != JobState.Created)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} is {S.State}; tasks can only be added before it starts.");
+        }
+
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            if (tasks[i].Id != S.TotalTasks + i)
+            {
+                throw new ArgumentException($"Task ids must continue from {S.TotalTasks}; got {tasks[i].Id} at position {i}.", nameof(tasks));
+            }
+        }
+
+        var writes = new List<Task>();
+        var first = S.BatchSizes.Count;
+        foreach (var chunk in tasks.Chunk(S.BatchSize))
+        {
+            var index = S.BatchSizes.Count;
+            S.BatchSizes.Add(chunk.Length);
+            S.Counted.Add(false);
+            _inputs[index] = chunk;
+            writes.Add(BatchGrain(index).SetAsync(chunk));
+        }
+
+        try
+        {
+            await Task.WhenAll(writes);
+        }
+        catch
+        {
+            // Not durable: forget these batches so the caller can retry the call as a whole.
+            S.BatchSizes.RemoveRange(first, S.BatchSizes.Count - first);
+            S.Counted.RemoveRange(first, S.Counted.Count - first);
+            throw;
+        }
+
+        S.TotalTasks += tasks.Length;
+        await WriteAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus> StartAsync()
+    {
+        if (S.Spec is null)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} does not exist.");
+        }
+
+        if (S.State == JobState.Created)
+        {
+            S.State = S.TotalTasks == 0 ? JobState.Completed : JobState.Running;
+            S.StartedAt = DateTimeOffset.UtcNow;
+            S.FinishedAt = S.State == JobState.Completed ? S.StartedAt : null;
+            await WriteAsync();
+        }
+
+        EnsureRunning();
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public Task<JobStatus> GetStatusAsync()
+    {
+        if (S.Spec is null)
+        {
+            throw new KeyNotFoundException($"Job {this.GetPrimaryKey()} does not exist.");
+        }
+
+        EnsureRunning();
+        return Task.FromResult(Status());
+    }
+
+    /// <inheritdoc />
+    public Task<JobResult?> GetResultAsync()
+    {
+        if (S.Spec is null)
+        {
+            return Task.FromResult<JobResult?>(null);
+        }
+
+        EnsureRunning();
+
+        var counted = S.Succeeded + S.Failed;
+        var latency = new LatencySummary(
+            LatencyHistogram.Quantile(S.Latency, 0.50), LatencyHistogram.Quantile(S.Latency, 0.95),
+            LatencyHistogram.Quantile(S.Latency, 0.99), S.LatencyMax, counted == 0 ? 0 : S.LatencySum / counted);
+        var keywords = S.Keywords.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal)
+            .Take(20).Select(k => new KeywordCount(k.Key, k.Value)).ToList();
+        return Task.FromResult<JobResult?>(new JobResult(
+            Status(), S.Totals, S.PerSilo.Values.OrderBy(s => s.Silo, StringComparer.Ordinal).ToList(),
+            latency, S.Failures.ToList(), keywords, S.TaskIdSum));
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus> CancelAsync()
+    {
+        if (S.Spec is null)
+        {
+            throw new KeyNotFoundException($"Job {this.GetPrimaryKey()} does not exist.");
+        }
+
+        if (!Status().IsFinished)
+        {
+            S.State = JobState.Cancelled;
+            S.FinishedAt = DateTimeOffset.UtcNow;
+            await WriteAsync();
+        }
+
+        return Status();
+    }
+
+    private IJobBatchGrain BatchGrain(int index) => GrainFactory.GetGrain<IJobBatchGrain>($"{this.GetPrimaryKey():N}/{index}");
+
+    private JobStatus Status() => new(
+        this.GetPrimaryKey(), S.State, S.Spec?.TaskType ?? "", S.Spec?.Distribution ?? Distribution.RoundRobin, S.Spec?.Label,
+        S.TotalTasks, S.Succeeded, S.Failed, S.BatchSizes.Count, S.CompletedBatches, S.RedispatchedBatches,
+        S.CreatedAt, S.StartedAt, S.FinishedAt, localSilo.SiloAddress.ToParsableString(), Environment.ProcessId);
+
+    private void EnsureRunning()
+    {
+        if (S.State == JobState.Running && (_run is null || _run.IsCompleted))
+        {
+            _run = RunAsync();
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        using var timer = this.RegisterGrainTimer(PersistIfDirtyAsync, new GrainTimerCreationOptions(PersistInterval, PersistInterval)
+        {
+            Interleave = true,
+            KeepAlive = true,
+        });
+        var pending = new Queue<int>(Enumerable.Range(0, S.BatchSizes.Count).Where(i => !S.Counted[i]));
+        var inFlight = new Dictionary<Task<BatchResult>, (int Batch, SiloAddress Silo)>();
+        var attempts = new Dictionary<int, int>();
+        while ((S.State == JobState.Running && pending.Count > 0) || inFlight.Count > 0)
+        {
+            while (S.State == JobState.Running && pending.Count > 0 && ChooseSilo() is { } silo)
+            {
+                var batch = pending.Dequeue();
+                _inFlight[silo] = _inFlight.GetValueOrDefault(silo) + 1;
+                inFlight[DispatchAsync(batch, silo)] = (batch, silo);
+            }
+
+            if (inFlight.Count == 0)
+            {
+                // No active silo to take work (the cluster is changing): wait for membership to settle.
+                await Task.Delay(200);
+                continue;
+            }
+
+            var done = await Task.WhenAny(inFlight.Keys);
+            var (index, target) = inFlight[done];
+            inFlight.Remove(done);
+            _inFlight[target]--;
+            try
+            {
+                Count(index, await done);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A lost silo is not the batch's fault: avoid the silo until membership decides, and do not count the attempt.
+                var siloLost = IsSiloFailure(e);
+                if (siloLost)
+                {
+                    _suspects[target] = DateTime.UtcNow + SuspectFor;
+                }
+
+                var n = siloLost ? attempts.GetValueOrDefault(index) : attempts[index] = attempts.GetValueOrDefault(index) + 1;
+                LogBatchFailed(logger, e, this.GetPrimaryKey(), index, target, n);
+                if (n >= MaxAttempts)
+                {
+                    await FailBatchAsync(index, e);
+                }
+                else
+                {
+                    S.RedispatchedBatches++;
+                    _dirty = true;
+                    pending.Enqueue(index);
+                }
+            }
+        }
+
+        if (S.State == JobState.Running)
+        {
+            S.State = JobState.Completed;
+            S.FinishedAt = DateTimeOffset.UtcNow;
+        }
+
+        _dirty = false;
+        await WriteAsync();
+        if (S.State == JobState.Completed)
+        {
+            _inputs.Clear();
+            // The inputs are no longer needed once every batch is counted.
+            await Task.WhenAll(Enumerable.Range(0, S.BatchSizes.Count).Select(i => BatchGrain(i).ClearAsync()));
+        }
+    }
+
+    private static bool IsSiloFailure(Exception e) =>
+        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException
+        || e.InnerException is not null && IsSiloFailure(e.InnerException);
+
+    private async Task<BatchResult> DispatchAsync(int batch, SiloAddress silo)
+    {
+        if (!_inputs.TryGetValue(batch, out var tasks))
+        {
+            tasks = await BatchGrain(batch).GetAsync();
+            _inputs[batch] = tasks;
+        }
+
+        var work = new BatchWork(this.GetPrimaryKey(), batch, S.Spec!.TaskType, tasks);
+        return await GrainFactory.GetGrain<IWorkerGrain>(silo.ToParsableString()).ProcessAsync(work);
+    }
+
+    private SiloAddress? ChooseSilo()
+    {
+        var now = DateTime.UtcNow;
+        var active = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => m.SiloAddress)
+            .OrderBy(a => a.ToParsableString(), StringComparer.Ordinal)
+            .ToList();
+        var silos = active.Where(s => _suspects.GetValueOrDefault(s) < now).ToList();
+        if (silos.Count == 0)
+        {
+            return null;
+        }
+
+        int Limit(SiloAddress s) => 2 * _capacity.GetValueOrDefault(s.ToParsableString(), 2);
+        bool HasRoom(SiloAddress s) => _inFlight.GetValueOrDefault(s) < Limit(s);
+
+        switch (S.Spec!.Distribution)
+        {
+            case Distribution.RoundRobin:
+                // Strict rotation: wait for the next silo in turn rather than skip it, so shares stay equal.
+                var next = silos[_nextSilo % silos.Count];
+                if (!HasRoom(next))
+                {
+                    return null;
+                }
+
+                _nextSilo++;
+                return next;
+            case Distribution.Random:
+                var pick = silos[Random.Shared.Next(silos.Count)];
+                return HasRoom(pick) ? pick : null;
+            default:
+                var least = silos.MinBy(s => (double)_inFlight.GetValueOrDefault(s) / Limit(s))!;
+                return HasRoom(least) ? least : null;
+        }
+    }
+
+    private void Count(int index, BatchResult result)
+    {
+        _capacity[result.Silo] = Math.Max(1, result.Capacity);
+        _inputs.Remove(index);
+        if (S.Counted[index])
+        {
+            return;
+        }
+
+        S.Counted[index] = true;
+        S.CompletedBatches++;
+        S.Succeeded += result.Succeeded;
+        S.Failed += result.Failures.Length;
+        S.Totals = S.Totals.Add(result.Totals);
+        S.TaskIdSum += result.TaskIdSum;
+        foreach (var failure in result.Failures.Take(FailuresKept - S.Failures.Count))
+        {
+            S.Failures.Add(failure);
+        }
+
+        var share = S.PerSilo.GetValueOrDefault(result.Silo) ?? new SiloShare(result.Silo, 0, 0, 0);
+        S.PerSilo[result.Silo] = share with
+        {
+            Batches = share.Batches + 1,
+            Tasks = share.Tasks + result.Succeeded + result.Failures.Length,
+            BusySeconds = share.BusySeconds + result.BusySeconds,
+        };
+        foreach (var ms in result.TaskMilliseconds)
+        {
+            LatencyHistogram.Record(S.Latency, ms);
+            S.LatencySum += ms;
+            S.LatencyMax = Math.Max(S.LatencyMax, ms);
+        }
+
+        foreach (var keyword in result.Keywords)
+        {
+            S.Keywords[keyword.Term] = S.Keywords.GetValueOrDefault(keyword.Term) + keyword.Documents;
+        }
+
+        if (S.Keywords.Count > 2 * KeywordsKept)
+        {
+            // Bounded state: keep the most frequent terms (the top of the list is what a user reads).
+            S.Keywords = S.Keywords.OrderByDescending(k => k.Value).Take(KeywordsKept).ToDictionary();
+        }
+
+        _dirty = true;
+    }
+
+    private async Task FailBatchAsync(int index, Exception error)
+    {
+        var tasks = _inputs.TryGetValue(index, out var cached) ? cached : await BatchGrain(index).GetAsync();
+        var failures = tasks.Select(t => new TaskFailure(t.Id, t.Name, $"batch {index} failed {MaxAttempts} times: {error.Message}")).ToArray();
+        Count(index, new BatchResult(index, "none", 1, 0, TextTotals.Zero, failures, [], [], tasks.Sum(t => (long)t.Id), 0));
+    }
+
+    private Task PersistIfDirtyAsync(CancellationToken cancellationToken)
+    {
+        if (!_dirty || !_writing.IsCompleted)
+        {
+            return Task.CompletedTask;
+        }
+
+        _dirty = false;
+        return WriteAsync();
+    }
+
+    // One write at a time: overlapping writes of one activation would fail the storage's etag check.
+    private async Task WriteAsync()
+    {
+        while (!_writing.IsCompleted)
+        {
+            await _writing;
+        }
+
+        _writing = state.WriteStateAsync();
+        await _writing;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} resumes after reactivation: {Completed} of {Total} batches counted")]
+    private static partial void LogResuming(ILogger logger, Guid jobId, int completed, int total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: batch {Batch} on {Silo} failed (attempt {Attempt}); it will run again")]
+    private static partial void LogBatchFailed(ILogger logger, Exception error, Guid jobId, int batch, SiloAddress silo, int attempt);
+}

@@ -1,0 +1,28 @@
+namespace Agents.Grains.Jobs;
+
+/// <summary>What a job keeps durable: its spec, which batches are counted, and the sums of their results.</summary>
+[GenerateSerializer]
+public sealed class JobGrainState
+{
+    [Id(0)] public JobSpec? Spec { get; set; }
+    [Id(1)] public JobState State { get; set; }
+    [Id(2)] public int BatchSize { get; set; }
+    [Id(3)] public List<int> BatchSizes { get; set; } = [];
+    [Id(4)] public List<bool> Counted { get; set; } = [];
+    [Id(5)] public int TotalTasks { get; set; }
+    [Id(6)] public int Succeeded { get; set; }
+    [Id(7)] public int Failed { get; set; }
+    [Id(8)] public int CompletedBatches { get; set; }
+    [Id(9)] public int RedispatchedBatches { get; set; }
+    [Id(10)] public TextTotals Totals { get; set; } = TextTotals.Zero;
+    [Id(11)] public Dictionary<string, SiloShare> PerSilo { get; set; } = [];
+    [Id(12)] public long[] Latency { get; set; } = LatencyHistogram.Create();
+    [Id(13)] public double LatencyMax { get; set; }
+    [Id(14)] public double LatencySum { get; set; }
+    [Id(15)] public List<TaskFailure> Failures { get; set; } = [];
+    [Id(16)] public Dictionary<string, int> Keywords { get; set; } = [];
+    [Id(17)] public long TaskIdSum { get; set; }
+    [Id(18)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(19)] public DateTimeOffset? StartedAt { get; set; }
+    [Id(20)] public DateTimeOffset? FinishedAt { get; set; }
+}
