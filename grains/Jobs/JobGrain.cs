@@ -91,9 +91,13 @@ public sealed partial class JobGrain(
             }
         }
 
+        // An oversized document is counted as failed here, so it is never stored or shipped to a worker.
+        var max = settings.Text.MaxDocumentSize;
+        var rejected = tasks.Where(t => t.Content.Length > max).ToList();
+        var accepted = rejected.Count == 0 ? tasks : tasks.Where(t => t.Content.Length <= max).ToArray();
         var writes = new List<Task>();
         var first = S.BatchSizes.Count;
-        foreach (var chunk in tasks.Chunk(S.BatchSize))
+        foreach (var chunk in accepted.Chunk(S.BatchSize))
         {
             var index = S.BatchSizes.Count;
             S.BatchSizes.Add(chunk.Length);
@@ -112,6 +116,17 @@ public sealed partial class JobGrain(
             S.BatchSizes.RemoveRange(first, S.BatchSizes.Count - first);
             S.Counted.RemoveRange(first, S.Counted.Count - first);
             throw;
+        }
+
+        foreach (var task in rejected)
+        {
+            S.Failed++;
+            S.TaskIdSum += task.Id;
+            if (S.Failures.Count < FailuresKept)
+            {
+                S.Failures.Add(new TaskFailure(task.Id, task.Name,
+                    $"The document is too large: {task.Content.Length / 1048576.0:F1} MB ({task.Content.Length} bytes); the largest accepted is {Configuration.ValueParsers.FormatSize(max)} (text.max_document_size)."));
+            }
         }
 
         S.TotalTasks += tasks.Length;

@@ -64,7 +64,7 @@ public sealed class ChunkingTests
             Assert.Equal(last.CharStart + last.CharLength, chunk.CharStart + chunk.CharLength);
         }
 
-        // "tokenization" is two pieces; a window starting at "##ization" would start mid-word, so check whole words land whole.
+        // The first window starts at the first word and the last one ends at the last char of the text.
         Assert.StartsWith("Tokenization of unaffable", document.Chunks[0].Text);
         Assert.EndsWith("text.", document.Chunks[^1].Text);
     }

@@ -1,0 +1,208 @@
+using Agents.Grains.Configuration;
+using Agents.Grains.Hosting;
+
+namespace Agents.Tests.Configuration;
+
+public sealed class ConfigurationTests
+{
+    private static readonly IReadOnlyDictionary<string, string?> NoEnvironment = new Dictionary<string, string?>();
+
+    private static AgentsSettings Yaml(string yaml) => AgentsConfiguration.ApplyYaml(new AgentsSettings(), yaml);
+
+    private static AgentsSettings Env(params (string Name, string Value)[] variables) =>
+        AgentsConfiguration.ApplyEnvironment(new AgentsSettings(), variables.ToDictionary(v => v.Name, v => (string?)v.Value));
+
+    [Fact]
+    public void SeedShapedFileSetsEveryPerformanceKey()
+    {
+        var s = Yaml("""
+            performance:
+              worker_threads: 8
+              max_blocking_threads: 16
+              document_cache_size: "512MB"
+              connection_pool_size: 100
+              message_batch_size: 25
+              keepalive_interval: "45s"
+            text:
+              chunk_tokens: 128
+              chunk_overlap: 16
+              max_keywords: 7
+              max_document_size: 2MB
+            """);
+        Assert.Equal(8, s.Performance.WorkerThreads);
+        Assert.Equal(16, s.Performance.MaxBlockingThreads);
+        Assert.Equal(512L * 1024 * 1024, s.Performance.DocumentCacheSize);
+        Assert.Equal(100, s.Performance.ConnectionPoolSize);
+        Assert.Equal(25, s.Performance.MessageBatchSize);
+        Assert.Equal(TimeSpan.FromSeconds(45), s.Performance.KeepaliveInterval);
+        Assert.Equal(128, s.Text.ChunkTokens);
+        Assert.Equal(16, s.Text.ChunkOverlap);
+        Assert.Equal(7, s.Text.MaxKeywords);
+        Assert.Equal(2L * 1024 * 1024, s.Text.MaxDocumentSize);
+    }
+
+    [Fact]
+    public void ShippedPerformanceYamlLoads()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "performance.yaml");
+        var s = AgentsConfiguration.Load(path, NoEnvironment);
+        Assert.Equal(50, s.Performance.MessageBatchSize);
+        Assert.Equal(64L * 1024 * 1024, s.Performance.DocumentCacheSize);
+    }
+
+    [Theory]
+    [InlineData("1GB", 1L << 30)]
+    [InlineData("512MB", 512L << 20)]
+    [InlineData("64KB", 64L << 10)]
+    [InlineData("1.5GB", 3L << 29)]
+    [InlineData("2 MiB", 2L << 20)]
+    [InlineData("1024", 1024L)]
+    public void SizesParse(string text, long bytes)
+    {
+        Assert.True(ValueParsers.TryParseSize(text, out var parsed));
+        Assert.Equal(bytes, parsed);
+    }
+
+    [Theory]
+    [InlineData("30s", 30_000)]
+    [InlineData("500ms", 500)]
+    [InlineData("5m", 300_000)]
+    [InlineData("1h", 3_600_000)]
+    [InlineData("00:00:10", 10_000)]
+    public void DurationsParse(string text, double milliseconds)
+    {
+        Assert.True(ValueParsers.TryParseDuration(text, out var parsed));
+        Assert.Equal(milliseconds, parsed.TotalMilliseconds);
+    }
+
+    [Theory]
+    [InlineData("performance:\n  worker_treads: 4\n", "performance.worker_treads")]
+    [InlineData("performance:\n  document_cache_size: lots\n", "performance.document_cache_size")]
+    [InlineData("performance:\n  document_cache_size: -5MB\n", "performance.document_cache_size")]
+    [InlineData("performance:\n  keepalive_interval: soon\n", "performance.keepalive_interval")]
+    [InlineData("performance:\n  keepalive_interval: 30\n", "performance.keepalive_interval")]
+    [InlineData("performance:\n  worker_threads: 0\n", "performance.worker_threads")]
+    [InlineData("performance:\n  worker_threads: eight\n", "performance.worker_threads")]
+    [InlineData("performance:\n  message_batch_size: [1, 2]\n", "performance.message_batch_size")]
+    [InlineData("performance:\n  vector_cache_size: 1GB\n", "performance.vector_cache_size")]
+    [InlineData("performance:\n  write_buffer_size: 64MB\n", "performance.write_buffer_size")]
+    [InlineData("performance:\n  bloom_filter_bits: 10\n", "performance.bloom_filter_bits")]
+    [InlineData("networking:\n  port: 1\n", "networking")]
+    [InlineData("performance:\n  worker_threads: 4\n   bad indent: [\n", "line")]
+    [InlineData("- just\n- a list\n", "top level")]
+    public void BadYamlIsRejectedNamingTheKey(string yaml, string named)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Yaml(yaml));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EnvironmentOverridesTheFile()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "performance:\n  worker_threads: 3\n  message_batch_size: 10\n");
+            var s = AgentsConfiguration.Load(path, new Dictionary<string, string?>
+            {
+                ["P2P_WORKER_THREADS"] = "5",
+                ["P2P_CACHE_SIZE"] = "256MB",
+                ["P2P_KEEPALIVE_INTERVAL"] = "10s",
+                ["P2P_CHUNK_TOKENS"] = "64",
+            });
+            Assert.Equal(5, s.Performance.WorkerThreads);
+            Assert.Equal(10, s.Performance.MessageBatchSize);
+            Assert.Equal(256L << 20, s.Performance.DocumentCacheSize);
+            Assert.Equal(TimeSpan.FromSeconds(10), s.Performance.KeepaliveInterval);
+            Assert.Equal(64, s.Text.ChunkTokens);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void EveryKeyHasAVariable()
+    {
+        foreach (var path in AgentsConfiguration.KeyPaths)
+        {
+            var variable = "P2P_" + path.Split('.')[1].ToUpperInvariant();
+            Assert.Contains(variable, AgentsConfiguration.KeyVariables);
+        }
+    }
+
+    [Theory]
+    [InlineData("P2P_WORKER_THREADS", "many", "P2P_WORKER_THREADS")]
+    [InlineData("P2P_CACHE_SIZE", "big", "P2P_CACHE_SIZE")]
+    [InlineData("P2P_WORKER_THRADS", "4", "P2P_WORKER_THRADS")]
+    [InlineData("P2P_ENABLE_SIMD", "true", "P2P_ENABLE_SIMD")]
+    [InlineData("P2P_VECTOR_CACHE_SIZE", "1GB", "P2P_VECTOR_CACHE_SIZE")]
+    public void BadVariablesAreRejectedNamingThem(string name, string value, string named)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Env((name, value)));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HostVariablesAreNotCalledUnknown()
+    {
+        var s = Env(("P2P_INSTANCE", "2"), ("P2P_DATA_DIR", "/tmp/x"));
+        Assert.Equal(new AgentsSettings(), s);
+        Assert.Equal(2, HostSettings.FromEnvironment(new Dictionary<string, string?> { ["P2P_INSTANCE"] = "2" }).Instance);
+    }
+
+    [Fact]
+    public void OverlapMustBeSmallerThanTheChunk()
+    {
+        var e = Assert.Throws<ConfigurationException>(() =>
+            AgentsConfiguration.Validate(Yaml("text:\n  chunk_tokens: 32\n  chunk_overlap: 32\n")));
+        Assert.Contains("text.chunk_overlap", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingFileIsNamed()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => AgentsConfiguration.Load("/nonexistent/performance.yaml", NoEnvironment));
+        Assert.Contains("/nonexistent/performance.yaml", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PoolSizeAndKeepaliveReachTheConnectionString()
+    {
+        var performance = new PerformanceSettings { ConnectionPoolSize = 7, KeepaliveInterval = TimeSpan.FromSeconds(15) };
+        var built = new Npgsql.NpgsqlConnectionStringBuilder(
+            PostgresConnection.Build("Host=127.0.0.1;Port=5432;Username=postgres;Password=secret", performance));
+        Assert.Equal(7, built.MaxPoolSize);
+        Assert.Equal(15, built.KeepAlive);
+    }
+
+    [Fact]
+    public void BadConnectionStringIsRejectedWithoutEchoingIt()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => PostgresConnection.Build("Host=x;Passwrd=hunter2", new PerformanceSettings()));
+        Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WorkerAndBlockingThreadsSetThePoolLimits()
+    {
+        var (min, max) = ThreadPoolLimits.Compute(new PerformanceSettings { WorkerThreads = 3, MaxBlockingThreads = 40 });
+        Assert.Equal(3, min);
+        Assert.Equal(43, max);
+    }
+
+    [Fact]
+    public void SiloArgumentsOverrideTheEnvironment()
+    {
+        var (host, _) = SiloHost.Parse(
+            ["--instance", "3", "--cluster", "Host=127.0.0.1", "--init-schema"],
+            new Dictionary<string, string?> { ["P2P_INSTANCE"] = "1" });
+        Assert.Equal(3, host.Instance);
+        Assert.Equal(HostSettings.SiloPortBase + 3, host.EffectiveSiloPort);
+        Assert.Equal(HostSettings.GatewayPortBase + 3, host.EffectiveGatewayPort);
+        Assert.True(host.InitSchema);
+        Assert.Throws<ConfigurationException>(() => SiloHost.Parse(["--instanse", "1"], NoEnvironment));
+        Assert.Throws<ConfigurationException>(() => SiloHost.Parse(["--init-schema"], NoEnvironment));
+    }
+}

@@ -1,0 +1,2 @@
+global using Agents.GrainInterfaces;
+global using Xunit;

@@ -1,0 +1,94 @@
+using System.Text;
+using Agents.Cli;
+using Agents.Tests.Infrastructure;
+
+namespace Agents.Tests.Jobs;
+
+[Collection(nameof(ThreeSiloCollection))]
+public sealed class JobDistributionTests(ThreeSiloCluster fixture)
+{
+    private static List<JobTask> Documents(int count, int seed) =>
+        Enumerable.Range(0, count).Select(i => new JobTask(i, $"doc-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(i, 600, seed)))).ToList();
+
+    [Fact]
+    public async Task RoundRobinGivesEverySiloAnEqualShare()
+    {
+        var result = await fixture.RunJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 10), Documents(900, 1));
+
+        Assert.Equal(JobState.Completed, result.Status.State);
+        Assert.Equal(900, result.Status.SucceededTasks);
+        Assert.Equal(3, result.PerSilo.Count);
+        foreach (var silo in result.PerSilo)
+        {
+            // 90 batches over 3 silos: 30 each, within ±10%.
+            Assert.InRange(silo.Batches, 27, 33);
+        }
+
+        Assert.Equal(900L * 899 / 2, result.TaskIdChecksum);
+    }
+
+    [Theory]
+    [InlineData(Distribution.Random)]
+    [InlineData(Distribution.LeastLoaded)]
+    public async Task OtherDistributionsReachEverySilo(Distribution distribution)
+    {
+        var result = await fixture.RunJobAsync(new JobSpec(TaskTypes.TextProcessing, distribution, 10), Documents(900, 2));
+
+        Assert.Equal(900, result.Status.SucceededTasks);
+        Assert.Equal(3, result.PerSilo.Count);
+        Assert.All(result.PerSilo, s => Assert.True(s.Batches >= 5, $"{s.Silo} got only {s.Batches} batches under {distribution}"));
+        Assert.Equal(900, result.PerSilo.Sum(s => s.Tasks));
+    }
+
+    [Fact]
+    public async Task ResultSumsThePipelineAndCountsEachTaskOnce()
+    {
+        var tasks = Documents(120, 3);
+        var result = await fixture.RunJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 7), tasks);
+
+        Assert.Equal(120, result.Status.CountedTasks);
+        Assert.Equal((120 + 6) / 7, result.Status.TotalBatches);
+        Assert.Equal(result.Status.TotalBatches, result.Status.CompletedBatches);
+        Assert.True(result.Totals.Tokens > result.Totals.Words / 2, "tokens are counted");
+        Assert.True(result.Totals.Sentences >= 120, "every document has sentences");
+        Assert.True(result.Totals.Chunks >= 120, "every document has a chunk");
+        Assert.NotEmpty(result.TopKeywords);
+        Assert.True(result.Latency.P50 > 0 && result.Latency.P99 >= result.Latency.P50);
+    }
+
+    [Fact]
+    public async Task RepeatedDocumentsHitTheCache()
+    {
+        var same = Encoding.UTF8.GetBytes(DocumentSource.Generate(7, 800, 99));
+        var tasks = Enumerable.Range(0, 60).Select(i => new JobTask(i, $"copy-{i}", same)).ToList();
+        var result = await fixture.RunJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 10), tasks);
+
+        Assert.Equal(60, result.Status.SucceededTasks);
+        // Each silo processes the document once at most; every other copy is a cache hit.
+        Assert.InRange(result.Totals.CacheHits, 57, 59);
+    }
+
+    [Fact]
+    public async Task CancelStopsDispatchingAndKeepsCountedTasks()
+    {
+        var job = fixture.Client.GetGrain<IJobGrain>(Guid.NewGuid());
+        await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 5));
+        await job.AppendTasksAsync(Documents(3000, 4).ToArray());
+        await job.StartAsync();
+        var cancelled = await job.CancelAsync();
+        Assert.Equal(JobState.Cancelled, cancelled.State);
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        JobResult result;
+        do
+        {
+            result = (await job.GetResultAsync())!;
+            await Task.Delay(50);
+        }
+        while (result.Status.CompletedBatches < result.PerSilo.Sum(s => s.Batches) && DateTime.UtcNow < deadline);
+
+        Assert.Equal(JobState.Cancelled, result.Status.State);
+        Assert.True(result.Status.CountedTasks < 3000, "a cancelled job does not run every batch");
+        Assert.Equal(result.Status.CountedTasks, result.PerSilo.Sum(s => s.Tasks));
+    }
+}

@@ -1,0 +1,42 @@
+using Agents.Grains.Text;
+using Xunit;
+
+namespace Agents.Tests.Text;
+
+public sealed class TextPipelineOptionsTests
+{
+    [Fact]
+    public void DefaultsAreValid()
+    {
+        var options = new TextPipelineOptions();
+        options.Validate();
+
+        Assert.Equal((256, 32, 10, 10 * 1024 * 1024), (options.ChunkTokens, options.ChunkOverlap, options.MaxKeywords, options.MaxDocumentBytes));
+    }
+
+    [Theory]
+    [InlineData(0, 0, 10, 100, nameof(TextPipelineOptions.ChunkTokens))]
+    [InlineData(-5, 0, 10, 100, nameof(TextPipelineOptions.ChunkTokens))]
+    [InlineData(16, 16, 10, 100, nameof(TextPipelineOptions.ChunkOverlap))]
+    [InlineData(16, -1, 10, 100, nameof(TextPipelineOptions.ChunkOverlap))]
+    [InlineData(16, 4, -1, 100, nameof(TextPipelineOptions.MaxKeywords))]
+    [InlineData(16, 4, 10, 0, nameof(TextPipelineOptions.MaxDocumentBytes))]
+    public void InvalidValuesNameTheProperty(int chunkTokens, int overlap, int maxKeywords, int maxBytes, string property)
+    {
+        var options = new TextPipelineOptions { ChunkTokens = chunkTokens, ChunkOverlap = overlap, MaxKeywords = maxKeywords, MaxDocumentBytes = maxBytes };
+
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Equal(property, error.ParamName);
+        Assert.Contains(property, error.Message);
+
+        // The pipeline refuses them too, before it loads anything.
+        Assert.Equal(property, Assert.Throws<ArgumentException>(() => new TextPipeline(options, "/nonexistent/none.dll")).ParamName);
+    }
+
+    [Fact]
+    public void OverlapJustBelowTheWindowIsValid()
+    {
+        new TextPipelineOptions { ChunkTokens = 16, ChunkOverlap = 15 }.Validate();
+        Assert.Equal(15, TextTestData.With(new TextPipelineOptions { ChunkTokens = 16, ChunkOverlap = 15 }).Options.ChunkOverlap);
+    }
+}
