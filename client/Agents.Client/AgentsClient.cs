@@ -77,6 +77,8 @@ public sealed class AgentsClient : IAsyncDisposable
                     client.UseStaticClustering(gateways.ToArray());
                 }
 
+                // A gateway that dies takes its pending calls with it; fail them sooner than the 30 s default so retries move on.
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
                 client.UseConnectionRetryFilter(async (_, ct) =>
                 {
                     await Task.Delay(500, ct);

@@ -1,0 +1,137 @@
+using System.Text;
+using Agents.Cli;
+using Agents.Client;
+using Agents.Grains.Hosting;
+using Agents.Tests.Infrastructure;
+using Orleans.Runtime;
+using Xunit.Abstractions;
+
+namespace Agents.Tests.Failover;
+
+/// <summary>Real silo processes on a real PostgreSQL: a job survives SIGKILL of a worker silo and of its own host silo.</summary>
+[Collection(nameof(PostgresCollection))]
+public sealed class SiloFailoverTests(PostgresServer postgres, ITestOutputHelper output)
+{
+    private const int Tasks = 12_000;
+
+    [Fact]
+    public Task JobSurvivesTheDeathOfAWorkerSilo() => RunKillingAsync(killJobHost: false);
+
+    [Fact]
+    public Task JobSurvivesTheDeathOfTheSiloHostingItsJobGrain() => RunKillingAsync(killJobHost: true);
+
+    [Fact]
+    public async Task SiloWithAMalformedConfigurationStopsWithAClearMessage()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, "performance:\n  worker_threads: lots\n");
+        try
+        {
+            await using var silo = SiloProcess.Start(["--config", path], SiloProcess.FreeInstance());
+            Assert.Equal(2, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("performance.worker_threads", silo.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private async Task RunKillingAsync(bool killJobHost)
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var silos = new List<SiloProcess>();
+        try
+        {
+            // The first silo applies the schema; the others join through the membership table.
+            silos.Add(SiloProcess.Start(["--cluster", database, "--init-schema"], SiloProcess.FreeInstance()));
+            await using var client = await ConnectAsync(database, silos);
+            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
+            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
+            await WaitForActiveSilosAsync(client, 3, silos);
+
+            var tasks = Enumerable.Range(0, Tasks)
+                .Select(i => new JobTask(i, $"doc-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(i, 2048, 7))))
+                .ToList();
+            var jobId = await client.SubmitAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 20), tasks);
+
+            // Kill once the job is well under way, with batches in flight everywhere.
+            var status = await client.GetStatusAsync(jobId);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+            while (status.CountedTasks < Tasks / 10)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the job made no progress");
+                Assert.False(status.IsFinished, "the job finished before the kill; make it longer");
+                await Task.Delay(20);
+                status = await client.GetStatusAsync(jobId);
+            }
+
+            var victim = killJobHost
+                ? silos.Single(s => s.ProcessId == status.HostProcessId)
+                : silos.First(s => s.ProcessId != status.HostProcessId);
+            output.WriteLine($"killing silo pid {victim.ProcessId} (job host: {killJobHost}) at {status.CountedTasks}/{Tasks}");
+            victim.Kill();
+
+            var result = await client.WaitAsync(jobId, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(180)).Token);
+            output.WriteLine($"done: {result.Status.SucceededTasks} ok, {result.Status.FailedTasks} failed, {result.Status.RedispatchedBatches} batches re-dispatched, host now {result.Status.HostProcessId}");
+
+            Assert.Equal(JobState.Completed, result.Status.State);
+            Assert.Equal(Tasks, result.Status.SucceededTasks);
+            Assert.Equal(0, result.Status.FailedTasks);
+            Assert.Equal((long)Tasks * (Tasks - 1) / 2, result.TaskIdChecksum);
+            Assert.Equal(Tasks, result.PerSilo.Sum(s => s.Tasks));
+            if (killJobHost)
+            {
+                Assert.NotEqual(victim.ProcessId, result.Status.HostProcessId);
+            }
+            else
+            {
+                Assert.True(result.Status.RedispatchedBatches > 0, "the batches in flight on the killed silo were re-run");
+            }
+        }
+        catch
+        {
+            foreach (var silo in silos)
+            {
+                output.WriteLine($"--- silo {silo.ProcessId} ---\n{silo.Output}");
+            }
+
+            throw;
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await silo.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<AgentsClient> ConnectAsync(string database, List<SiloProcess> silos)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            try
+            {
+                return await AgentsClient.ConnectAsync(ClusterConnection.Postgres(database), new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline && !silos.Any(s => s.HasExited))
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    private static async Task WaitForActiveSilosAsync(AgentsClient client, int count, List<SiloProcess> silos)
+    {
+        var management = client.Cluster.GetGrain<IManagementGrain>(0);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while ((await management.GetHosts(onlyActive: true)).Count < count)
+        {
+            Assert.False(silos.Any(s => s.HasExited), "a silo exited during start-up");
+            Assert.True(DateTime.UtcNow < deadline, $"{count} silos did not become active");
+            await Task.Delay(200);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Agents.Tests.Infrastructure;
+
+/// <summary>A real <c>Agents.Silo</c> process, started from the test's output folder and killed or stopped by the test.</summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private SiloProcess(Process process, int instance)
+    {
+        _process = process;
+        Instance = instance;
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Instance { get; }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output => string.Join('\n', _output);
+
+    /// <summary>Starts a silo; <paramref name="environment"/> adds to the fast failure detection used in tests.</summary>
+    public static SiloProcess Start(string[] arguments, int instance, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Agents.Silo.dll"));
+        foreach (var a in arguments.Concat(["--instance", instance.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        // Short probes so a killed silo is declared dead in about two seconds (test settings only).
+        start.Environment["Membership__ProbeTimeout"] = "00:00:01";
+        start.Environment["Membership__NumMissedProbesLimit"] = "2";
+        start.Environment["Membership__NumVotesForDeathDeclaration"] = "1";
+        start.Environment["Membership__TableRefreshTimeout"] = "00:00:02";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[k] = v;
+        }
+
+        return new SiloProcess(Process.Start(start)!, instance);
+    }
+
+    /// <summary>An instance number whose silo and gateway ports are both free now.</summary>
+    public static int FreeInstance()
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var instance = Random.Shared.Next(100, 999);
+            if (IsFree(11111 + instance) && IsFree(30000 + instance))
+            {
+                return instance;
+            }
+        }
+
+        throw new InvalidOperationException("no free instance ports");
+    }
+
+    /// <summary>SIGKILL: the process dies without a word to the cluster.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Waits for the process to exit and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 400 && _output.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
