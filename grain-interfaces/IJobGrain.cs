@@ -15,6 +15,9 @@ public interface IJobGrain : IGrainWithGuidKey
     /// <summary>The job's progress; a job whose silo died resumes when it is asked.</summary>
     Task<JobStatus> GetStatusAsync();
 
+    /// <summary>Returns as soon as the job finishes, or after <paramref name="wait"/> with its progress then (a long poll).</summary>
+    Task<JobStatus> WaitAsync(TimeSpan wait);
+
     /// <summary>The result so far (final once the job is finished); null if the job does not exist.</summary>
     Task<JobResult?> GetResultAsync();
 

@@ -56,9 +56,10 @@ public static class Commands
         var nodes = new Option<int?>("--nodes") { Description = "Silos expected in cluster mode (checked against the cluster)." };
         var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
         var docBytes = new Option<int>("--document-size") { Description = "Bytes per generated document.", DefaultValueFactory = _ => 2048 };
+        var warmup = new Option<int>("--warmup") { Description = "Tasks run (and not measured) first, so the figures are of warm code.", DefaultValueFactory = _ => 2000 };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes,
+            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes, warmup,
         };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
@@ -95,6 +96,13 @@ public static class Commands
             }
 
             var documents = source.ToList();
+            if (parse.GetValue(warmup) is > 0 and var warm)
+            {
+                // Distinct documents (another seed), so the measured run meets none of them in the cache.
+                var warmTasks = DocumentSource.GenerateTasks(warm, parse.GetValue(docBytes), seed: 7919).ToList();
+                await client.WaitAsync(await client.SubmitAsync(spec with { Label = "warm-up" }, warmTasks, ct), cancellationToken: ct);
+            }
+
             var startedAt = DateTimeOffset.UtcNow;
             var clock = Stopwatch.StartNew();
             var jobId = await client.SubmitAsync(spec, documents, ct);
@@ -109,7 +117,7 @@ public static class Commands
                 result.PerSilo.Select(s => new NodeFigures(s.Silo, s.Tasks, s.Tasks / seconds)).ToList(),
                 new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64),
                 MachineInfo.Current(),
-                ConfigSummary(settings, spec),
+                ConfigSummary(settings, spec, parse.GetValue(warmup)),
                 new JobResultSummary(
                     jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
                     result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
@@ -259,8 +267,9 @@ public static class Commands
         }
     }
 
-    private static Dictionary<string, string> ConfigSummary(AgentsSettings s, JobSpec spec) => new()
+    private static Dictionary<string, string> ConfigSummary(AgentsSettings s, JobSpec spec, int warmup) => new()
     {
+        ["warmup_tasks"] = warmup.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["worker_threads"] = s.Performance.WorkerThreads.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["message_batch_size"] = (spec.BatchSize > 0 ? spec.BatchSize : s.Performance.MessageBatchSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["document_cache_size"] = ValueParsers.FormatSize(s.Performance.DocumentCacheSize),

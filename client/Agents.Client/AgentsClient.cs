@@ -49,7 +49,7 @@ public sealed class AgentsClient : IAsyncDisposable
         if (connection.IsEmbedded)
         {
             var hostSettings = connection.EmbeddedHost ?? new HostSettings { SiloPort = FreePort(), GatewayPort = FreePort() };
-            host = await SiloHost.BuildAsync(hostSettings, connection.Settings, cancellationToken: cancellationToken);
+            host = await SiloHost.BuildAsync(hostSettings, connection.Settings, embedded: true, cancellationToken: cancellationToken);
         }
         else
         {
@@ -142,20 +142,25 @@ public sealed class AgentsClient : IAsyncDisposable
         return statuses;
     }
 
-    /// <summary>Progress snapshots until the job finishes; polling also resumes a job whose silo died.</summary>
+    /// <summary>
+    /// Progress snapshots until the job finishes, one per <paramref name="interval"/> at most, and the final one at once
+    /// (a long poll); each call also resumes a job whose silo died.
+    /// </summary>
     public async IAsyncEnumerable<JobStatus> WatchAsync(
         Guid jobId, TimeSpan? interval = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var job = Cluster.GetGrain<IJobGrain>(jobId);
+        var status = await GetStatusAsync(jobId, cancellationToken);
         while (true)
         {
-            var status = await GetStatusAsync(jobId, cancellationToken);
             yield return status;
             if (status.IsFinished)
             {
                 yield break;
             }
 
-            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100), cancellationToken);
+            var wait = interval ?? TimeSpan.FromMilliseconds(250);
+            status = await RetryAsync(() => job.WaitAsync(wait), cancellationToken);
         }
     }
 

@@ -54,7 +54,8 @@ public static class SiloHost
     }
 
     /// <summary>Applies the schema when asked, sets the thread pool, and builds a host running one silo.</summary>
-    public static async Task<IHost> BuildAsync(HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, CancellationToken cancellationToken = default)
+    public static async Task<IHost> BuildAsync(
+        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
     {
         if (host.InitSchema && host.Cluster is { } cluster)
         {
@@ -65,6 +66,12 @@ public static class SiloHost
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Agents", LogLevel.Information);
+        if (embedded)
+        {
+            // A command's own silo: its start-up stalls are the command's, not a cluster's health.
+            builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        }
+
         builder.UseOrleans(silo =>
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings);

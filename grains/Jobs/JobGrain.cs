@@ -28,6 +28,8 @@ public sealed partial class JobGrain(
     private readonly Dictionary<SiloAddress, int> _inFlight = [];
     private readonly Dictionary<string, int> _capacity = [];
     private readonly Dictionary<SiloAddress, DateTime> _suspects = [];
+    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(5);
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _run;
     private int _nextSilo;
     private bool _dirty;
@@ -166,6 +168,19 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
+    public async Task<JobStatus> WaitAsync(TimeSpan wait)
+    {
+        var status = await GetStatusAsync();
+        if (status.IsFinished || wait <= TimeSpan.Zero)
+        {
+            return status;
+        }
+
+        await Task.WhenAny(_finished.Task, Task.Delay(wait < MaxWait ? wait : MaxWait));
+        return Status();
+    }
+
+    /// <inheritdoc />
     public Task<JobResult?> GetResultAsync()
     {
         if (S.Spec is null)
@@ -285,6 +300,7 @@ public sealed partial class JobGrain(
 
         _dirty = false;
         await WriteAsync();
+        _finished.TrySetResult();
         if (S.State == JobState.Completed)
         {
             _inputs.Clear();

@@ -1,0 +1,96 @@
+using System.Text;
+using System.Text.Json;
+using Agents.Tests.Infrastructure;
+
+namespace Agents.Tests.Cli;
+
+/// <summary>The command as a user runs it: a real process hosting its own embedded silo.</summary>
+public sealed class CliTests
+{
+    [Fact]
+    public async Task BenchmarkWritesTheDesignsJsonSchema()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}", "single-node.json");
+        var run = await CliProcess.RunAsync(
+            ["benchmark", "--mode", "single-node", "--tasks", "300", "--task-type", "text-processing", "--warmup", "50", "--output", output]);
+
+        Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+        Assert.Contains("300 text-processing tasks", run.Stdout, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(output));
+        var root = json.RootElement;
+        Assert.Equal("single-node", root.GetProperty("mode").GetString());
+        Assert.Equal("text-processing", root.GetProperty("taskType").GetString());
+        Assert.Equal(300, root.GetProperty("tasks").GetInt32());
+        Assert.Equal(1, root.GetProperty("nodes").GetInt32());
+        Assert.Equal("round-robin", root.GetProperty("distribution").GetString());
+        Assert.True(root.GetProperty("durationSeconds").GetDouble() > 0);
+        Assert.True(root.GetProperty("throughputPerSecond").GetDouble() > 0);
+        foreach (var p in new[] { "p50", "p95", "p99", "max" })
+        {
+            Assert.True(root.GetProperty("latencyMs").GetProperty(p).GetDouble() > 0, p);
+        }
+
+        Assert.Equal(0, root.GetProperty("errors").GetInt32());
+        Assert.Equal(300, root.GetProperty("perNode")[0].GetProperty("tasks").GetInt32());
+        Assert.True(root.GetProperty("memory").GetProperty("peakWorkingSetBytes").GetInt64() > 0);
+        Assert.Equal(Environment.ProcessorCount, root.GetProperty("machine").GetProperty("cores").GetInt32());
+        Assert.True(root.GetProperty("config").TryGetProperty("message_batch_size", out _));
+        Assert.Equal(300L * 299 / 2, root.GetProperty("job").GetProperty("taskIdChecksum").GetInt64());
+    }
+
+    [Fact]
+    public async Task SubmitReportsEachBadFileAndProcessesTheRest()
+    {
+        var dir = Directory.CreateTempSubdirectory("submit-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(dir, "a.txt"), "Orleans silos host grains. Grains process documents in batches.");
+        await File.WriteAllTextAsync(Path.Combine(dir, "b.txt"), "Vector search finds the nearest neighbours of a query.");
+        await File.WriteAllBytesAsync(Path.Combine(dir, "c.txt"), []);
+        await File.WriteAllBytesAsync(Path.Combine(dir, "d.txt"), [0xC3, 0x28, 0x41]);
+
+        var run = await CliProcess.RunAsync(["submit", "--input", dir]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("4/4 tasks (2 failed)", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("c.txt", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("d.txt", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("UTF-8", run.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "benchmark", "--task-type", "summarise" }, "summarise")]
+    [InlineData(new[] { "benchmark", "--distribution", "sideways" }, "sideways")]
+    [InlineData(new[] { "benchmark", "--tasks", "0" }, "--tasks")]
+    [InlineData(new[] { "benchmark", "--mode", "cluster" }, "--cluster")]
+    [InlineData(new[] { "submit", "--input", "/nonexistent/folder" }, "/nonexistent/folder")]
+    [InlineData(new[] { "benchmark", "--config", "/nonexistent/performance.yaml" }, "/nonexistent/performance.yaml")]
+    public async Task BadArgumentsGetAClearError(string[] arguments, string named)
+    {
+        var run = await CliProcess.RunAsync(arguments);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(named, run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownVariableStopsTheCommandNamingIt()
+    {
+        var run = await CliProcess.RunAsync(["benchmark", "--tasks", "10"], new Dictionary<string, string> { ["P2P_WORKER_THRAEDS"] = "2" });
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("P2P_WORKER_THRAEDS", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MessageBatchSizeFromTheEnvironmentSizesTheBatches()
+    {
+        var dir = Directory.CreateTempSubdirectory("batches-").FullName;
+        for (var i = 0; i < 12; i++)
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, $"{i:D2}.txt"), $"Document number {i}. It has two sentences.", Encoding.UTF8);
+        }
+
+        var run = await CliProcess.RunAsync(["submit", "--input", dir, "--json"], new Dictionary<string, string> { ["P2P_MESSAGE_BATCH_SIZE"] = "5" });
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(3, json.RootElement.GetProperty("status").GetProperty("totalBatches").GetInt32());
+    }
+}
