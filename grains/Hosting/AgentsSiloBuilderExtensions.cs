@@ -64,6 +64,8 @@ public static class AgentsSiloBuilderExtensions
         {
             o.Invariant = PostgresConnection.Invariant;
             o.ConnectionString = connection;
+            // A finished job clears its batch inputs: delete those rows rather than keep empty ones.
+            o.DeleteStateOnClear = true;
         });
         silo.AddAdoNetGrainStorage("PubSubStore", o =>
         {

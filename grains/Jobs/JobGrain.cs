@@ -85,6 +85,12 @@ public sealed partial class JobGrain(
             throw new InvalidOperationException($"Job {this.GetPrimaryKey()} is {S.State}; tasks can only be added before it starts.");
         }
 
+        if (tasks.Length > 0 && tasks[0].Id + tasks.Length <= S.TotalTasks)
+        {
+            // A retried append whose first attempt landed: already durable, nothing to do.
+            return;
+        }
+
         for (var i = 0; i < tasks.Length; i++)
         {
             if (tasks[i].Id != S.TotalTasks + i)

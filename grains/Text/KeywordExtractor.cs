@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace Agents.Grains.Text;
 
@@ -56,134 +56,324 @@ public static class KeywordExtractor
     public static IReadOnlySet<string> Stopwords => s_stopwords;
 
     /// <summary>Top keywords of a (normalised) text, lower-case, best first, ties broken by ordinal term order.</summary>
-    public static IReadOnlyList<Keyword> Extract(string text, int maxKeywords) => Analyze(text, maxKeywords, out _);
-
-    /// <summary>Keywords and word counts in one pass over the text.</summary>
-    internal static IReadOnlyList<Keyword> Analyze(string text, int maxKeywords, out WordCounts counts)
+    public static IReadOnlyList<Keyword> Extract(string text, int maxKeywords)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
-        var lookup = vocabulary.GetAlternateLookup<ReadOnlySpan<char>>();
-        var isStop = new List<bool>();
-        var words = 0;
-        long totalLength = 0;
+        return Analyze(text, maxKeywords, out _);
+    }
 
-        // Candidate phrases as word-id runs; a run is cut by stopwords, numbers, punctuation and line ends.
-        var phraseIds = new List<int>();
-        var phraseStarts = new List<int> { 0 };
-        var lower = ArrayPool<char>.Shared.Rent(64);
+    /// <summary>Keywords and word counts in one pass over the text.</summary>
+    internal static IReadOnlyList<Keyword> Analyze(ReadOnlySpan<char> text, int maxKeywords, out WordCounts counts)
+    {
+
+        // Each thread reuses its tables (and the word strings it has seen) so a document allocates almost nothing here.
+        var scratch = t_scratch ?? new Scratch();
+        t_scratch = null;
         try
         {
+            return scratch.Analyze(text, maxKeywords, out counts);
+        }
+        finally
+        {
+            t_scratch = scratch;
+        }
+    }
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    /// <summary>A candidate phrase as up to four word ids (-1 pads) with its rounded score.</summary>
+    private struct Candidate
+    {
+        public int W0;
+        public int W1;
+        public int W2;
+        public int W3;
+        public double Score;
+    }
+
+    /// <summary>Per-thread working state of <see cref="Analyze"/>; word ids are local to one document.</summary>
+    private sealed class Scratch
+    {
+        // Word strings and their stopword verdicts are interned across documents; bounded so odd input cannot grow it forever.
+        private const int MaxInternedWords = 1 << 16;
+
+        private readonly Dictionary<string, int> _intern = new(StringComparer.Ordinal);
+        private readonly List<string> _internWords = [];
+        private readonly List<bool> _internStop = [];
+        private readonly Dictionary<(int, int, int, int), int> _occurrences = [];
+        private Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _internLookup;
+        private int[] _stamp = new int[256];
+        private int[] _localOf = new int[256];
+        private int _epoch;
+        private int[] _localGlobal = new int[256];
+        private int _localCount;
+        private int[] _phraseIds = new int[256];
+        private int _phraseIdCount;
+        private int[] _phraseStarts = new int[64];
+        private int _phraseStartCount;
+        private int[] _frequency = new int[256];
+        private int[] _degree = new int[256];
+        private Candidate[] _candidates = new Candidate[64];
+        private char[] _lower = new char[64];
+
+        public Scratch()
+        {
+            _internLookup = _intern.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
+
+        public IReadOnlyList<Keyword> Analyze(ReadOnlySpan<char> text, int maxKeywords, out WordCounts counts)
+        {
+            Begin();
+            var words = 0;
+            long totalLength = 0;
             var scanner = new WordScanner(text);
             while (scanner.MoveNext())
             {
                 var (start, length, breakBefore) = scanner.Current;
                 words++;
                 totalLength += length;
-                if (lower.Length < length)
+                if (_lower.Length < length)
                 {
-                    ArrayPool<char>.Shared.Return(lower);
-                    lower = ArrayPool<char>.Shared.Rent(length);
+                    _lower = new char[Math.Max(length, _lower.Length * 2)];
                 }
 
-                var word = lower.AsSpan(0, text.AsSpan(start, length).ToLowerInvariant(lower));
+                var word = _lower.AsSpan(0, text.Slice(start, length).ToLowerInvariant(_lower));
 
                 // Typographic apostrophes compare like ASCII ones, so "don’t" meets the stopword "don't".
                 word.Replace('\u2019', '\'');
-                if (!lookup.TryGetValue(word, out var id))
+                var global = Intern(word);
+                var isStop = _internStop[global];
+                if (breakBefore || isStop)
                 {
-                    id = vocabulary.Count;
-                    lookup[word] = id;
-                    isStop.Add(!IsContentWord(word));
+                    EndPhrase();
                 }
 
-                if (breakBefore || isStop[id])
+                var id = LocalId(global);
+                if (!isStop)
                 {
-                    EndPhrase(phraseIds, phraseStarts);
-                }
-
-                if (!isStop[id])
-                {
-                    phraseIds.Add(id);
+                    Append(ref _phraseIds, ref _phraseIdCount, id);
                 }
             }
 
-            EndPhrase(phraseIds, phraseStarts);
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(lower);
+            EndPhrase();
+            counts = new WordCounts(words, _localCount, totalLength);
+            return maxKeywords <= 0 ? [] : Rank(maxKeywords);
         }
 
-        counts = new WordCounts(words, vocabulary.Count, totalLength);
-        return maxKeywords <= 0 ? [] : Rank(vocabulary, phraseIds, phraseStarts, maxKeywords);
-    }
-
-    private static IReadOnlyList<Keyword> Rank(Dictionary<string, int> vocabulary, List<int> phraseIds, List<int> phraseStarts, int maxKeywords)
-    {
-        var frequency = new int[vocabulary.Count];
-        var degree = new int[vocabulary.Count];
-        var occurrences = new Dictionary<(int, int, int, int), int>();
-        for (var p = 0; p + 1 < phraseStarts.Count; p++)
+        private void Begin()
         {
-            var start = phraseStarts[p];
-            var length = phraseStarts[p + 1] - start;
-            if (length > MaxPhraseWords)
+            if (_intern.Count > MaxInternedWords)
             {
-                continue;
+                _intern.Clear();
+                _internWords.Clear();
+                _internStop.Clear();
+                _stamp = new int[256];
+                _localOf = new int[256];
+                _epoch = 0;
             }
 
-            for (var k = start; k < start + length; k++)
+            if (_epoch == int.MaxValue)
             {
-                frequency[phraseIds[k]]++;
-                degree[phraseIds[k]] += length;
+                Array.Clear(_stamp);
+                _epoch = 0;
             }
 
-            var key = (phraseIds[start], At(phraseIds, start, length, 1), At(phraseIds, start, length, 2), At(phraseIds, start, length, 3));
-            occurrences[key] = occurrences.GetValueOrDefault(key) + 1;
+            _epoch++;
+            _localCount = 0;
+            _phraseIdCount = 0;
+            _phraseStartCount = 0;
+            Append(ref _phraseStarts, ref _phraseStartCount, 0);
         }
 
-        var words = new string[vocabulary.Count];
-        foreach (var (word, id) in vocabulary)
+        private int Intern(ReadOnlySpan<char> word)
         {
-            words[id] = word;
-        }
-
-        var ranked = new List<Keyword>(occurrences.Count);
-        foreach (var ((w0, w1, w2, w3), count) in occurrences)
-        {
-            var score = 0.0;
-            foreach (var w in (ReadOnlySpan<int>)[w0, w1, w2, w3])
+            if (_internLookup.TryGetValue(word, out var global))
             {
-                if (w >= 0)
+                return global;
+            }
+
+            var text = word.ToString();
+            global = _internWords.Count;
+            _intern.Add(text, global);
+            _internWords.Add(text);
+            _internStop.Add(!IsContentWord(word));
+            if (global >= _stamp.Length)
+            {
+                Array.Resize(ref _stamp, _stamp.Length * 2);
+                Array.Resize(ref _localOf, _stamp.Length);
+            }
+
+            return global;
+        }
+
+        private int LocalId(int global)
+        {
+            if (_stamp[global] == _epoch)
+            {
+                return _localOf[global];
+            }
+
+            _stamp[global] = _epoch;
+            var local = _localCount;
+            Append(ref _localGlobal, ref _localCount, global);
+            _localOf[global] = local;
+            return local;
+        }
+
+        private void EndPhrase()
+        {
+            if (_phraseIdCount > _phraseStarts[_phraseStartCount - 1])
+            {
+                Append(ref _phraseStarts, ref _phraseStartCount, _phraseIdCount);
+            }
+        }
+
+        private static void Append(ref int[] array, ref int count, int value)
+        {
+            if (count == array.Length)
+            {
+                Array.Resize(ref array, array.Length * 2);
+            }
+
+            array[count++] = value;
+        }
+
+        private string WordOf(int local) => _internWords[_localGlobal[local]];
+
+        private IReadOnlyList<Keyword> Rank(int maxKeywords)
+        {
+            if (_frequency.Length < _localCount)
+            {
+                _frequency = new int[Math.Max(_localCount, _frequency.Length * 2)];
+                _degree = new int[_frequency.Length];
+            }
+
+            var frequency = _frequency.AsSpan(0, _localCount);
+            var degree = _degree.AsSpan(0, _localCount);
+            frequency.Clear();
+            degree.Clear();
+            var ids = _phraseIds;
+            var occurrences = _occurrences;
+            occurrences.Clear();
+            for (var p = 0; p + 1 < _phraseStartCount; p++)
+            {
+                var start = _phraseStarts[p];
+                var length = _phraseStarts[p + 1] - start;
+                if (length > MaxPhraseWords)
                 {
-                    score += (double)degree[w] / frequency[w];
+                    continue;
                 }
+
+                for (var k = start; k < start + length; k++)
+                {
+                    frequency[ids[k]]++;
+                    degree[ids[k]] += length;
+                }
+
+                var key = (ids[start], length > 1 ? ids[start + 1] : -1, length > 2 ? ids[start + 2] : -1, length > 3 ? ids[start + 3] : -1);
+                CollectionsMarshal.GetValueRefOrAddDefault(occurrences, key, out _)++;
             }
 
-            var term = w1 < 0 ? words[w0]
-                : w2 < 0 ? string.Join(' ', words[w0], words[w1])
-                : w3 < 0 ? string.Join(' ', words[w0], words[w1], words[w2])
-                : string.Join(' ', words[w0], words[w1], words[w2], words[w3]);
-            ranked.Add(new Keyword(term, Math.Round(score * (1 + Math.Log(count)), 6)));
+            // Keep the best maxKeywords candidates by score, then by ordinal term order, without building every term.
+            // Few keywords (the usual case) are kept by insertion; many are sorted once at the end.
+            var limit = Math.Min(maxKeywords, occurrences.Count);
+            if (limit == 0)
+            {
+                return [];
+            }
+
+            var insert = limit <= 32;
+            var capacity = insert ? limit : occurrences.Count;
+            if (_candidates.Length < capacity)
+            {
+                _candidates = new Candidate[Math.Max(capacity, _candidates.Length * 2)];
+            }
+
+            var top = _candidates;
+            var count = 0;
+            foreach (var ((w0, w1, w2, w3), occurrenceCount) in occurrences)
+            {
+                var score = 0.0;
+                foreach (var w in (ReadOnlySpan<int>)[w0, w1, w2, w3])
+                {
+                    if (w >= 0)
+                    {
+                        score += (double)degree[w] / frequency[w];
+                    }
+                }
+
+                var candidate = new Candidate { W0 = w0, W1 = w1, W2 = w2, W3 = w3, Score = Math.Round(score * (1 + Math.Log(occurrenceCount)), 6) };
+                if (!insert)
+                {
+                    top[count++] = candidate;
+                    continue;
+                }
+
+                if (count == limit && Compare(candidate, top[count - 1]) >= 0)
+                {
+                    continue;
+                }
+
+                var at = count < limit ? count++ : count - 1;
+                while (at > 0 && Compare(candidate, top[at - 1]) < 0)
+                {
+                    top[at] = top[at - 1];
+                    at--;
+                }
+
+                top[at] = candidate;
+            }
+
+            if (!insert)
+            {
+                Array.Sort(top, 0, count, Comparer<Candidate>.Create((a, b) => Compare(a, b)));
+                count = limit;
+            }
+
+            var keywords = new Keyword[count];
+            for (var i = 0; i < count; i++)
+            {
+                ref readonly var c = ref top[i];
+                var term = c.W1 < 0 ? WordOf(c.W0)
+                    : c.W2 < 0 ? string.Join(' ', WordOf(c.W0), WordOf(c.W1))
+                    : c.W3 < 0 ? string.Join(' ', WordOf(c.W0), WordOf(c.W1), WordOf(c.W2))
+                    : string.Join(' ', WordOf(c.W0), WordOf(c.W1), WordOf(c.W2), WordOf(c.W3));
+                keywords[i] = new Keyword(term, c.Score);
+            }
+
+            return keywords;
         }
 
-        ranked.Sort(static (a, b) =>
+        // Best first: higher score, then the space-joined term in ordinal order. Comparing word by word gives the same
+        // order because a space sorts before every char a word can contain.
+        private int Compare(in Candidate a, in Candidate b)
         {
             var byScore = b.Score.CompareTo(a.Score);
-            return byScore != 0 ? byScore : string.CompareOrdinal(a.Term, b.Term);
-        });
-        return ranked.Count > maxKeywords ? ranked.GetRange(0, maxKeywords) : ranked;
-    }
+            if (byScore != 0)
+            {
+                return byScore;
+            }
 
-    private static int At(List<int> ids, int start, int length, int offset) => offset < length ? ids[start + offset] : -1;
+            var byWord = CompareWord(a.W0, b.W0);
+            if (byWord == 0)
+            {
+                byWord = CompareWord(a.W1, b.W1);
+                if (byWord == 0)
+                {
+                    byWord = CompareWord(a.W2, b.W2);
+                    if (byWord == 0)
+                    {
+                        byWord = CompareWord(a.W3, b.W3);
+                    }
+                }
+            }
 
-    private static void EndPhrase(List<int> phraseIds, List<int> phraseStarts)
-    {
-        if (phraseIds.Count > phraseStarts[^1])
-        {
-            phraseStarts.Add(phraseIds.Count);
+            return byWord;
         }
+
+        private int CompareWord(int a, int b) =>
+            a == b ? 0 : a < 0 ? -1 : b < 0 ? 1 : string.CompareOrdinal(WordOf(a), WordOf(b));
     }
 
     private static bool IsContentWord(ReadOnlySpan<char> word)
@@ -213,8 +403,9 @@ public static class KeywordExtractor
 /// letters/digits and across '.' or ',' between digits; each CJK ideograph is a word. Reports whether anything
 /// other than spaces or tabs (punctuation, a line end) stood between a word and the previous one.
 /// </summary>
-internal struct WordScanner(string text)
+internal ref struct WordScanner(ReadOnlySpan<char> source)
 {
+    private readonly ReadOnlySpan<char> _text = source;
     private int _position;
 
     public (int Start, int Length, bool BreakBefore) Current { get; private set; }
@@ -223,9 +414,9 @@ internal struct WordScanner(string text)
     {
         var breakBefore = _position == 0;
         var i = _position;
-        while (i < text.Length)
+        while (i < _text.Length)
         {
-            var c = text[i];
+            var c = _text[i];
             if (WordPieceTokenizer.IsCjkIdeograph(c))
             {
                 Current = (i, 1, breakBefore);
@@ -236,14 +427,14 @@ internal struct WordScanner(string text)
             if (IsWordChar(c))
             {
                 var j = i + 1;
-                while (j < text.Length)
+                while (j < _text.Length)
                 {
-                    var d = text[j];
+                    var d = _text[j];
                     if (IsWordChar(d) && !WordPieceTokenizer.IsCjkIdeograph(d))
                     {
                         j++;
                     }
-                    else if (j + 1 < text.Length && IsJoiner(d, text[j - 1], text[j + 1]))
+                    else if (j + 1 < _text.Length && IsJoiner(d, _text[j - 1], _text[j + 1]))
                     {
                         j += 2;
                     }

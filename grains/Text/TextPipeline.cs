@@ -62,7 +62,8 @@ public sealed class TextPipeline
         try
         {
             var written = Encoding.UTF8.GetBytes(text, bytes);
-            return ProcessCore(text, ContentHash(bytes.AsSpan(0, written)), nameof(text));
+            var normalized = TextNormalizer.Normalize(text);
+            return ProcessCore(normalized, normalized, text.AsSpan().IsWhiteSpace(), text.Length, ContentHash(bytes.AsSpan(0, written)), nameof(text));
         }
         finally
         {
@@ -72,7 +73,20 @@ public sealed class TextPipeline
 
     /// <summary>Processes a document given as UTF-8 bytes (a leading byte order mark is dropped from the text).</summary>
     /// <exception cref="DocumentRejectedException">The bytes are empty, whitespace only, too large, or not valid UTF-8 (the message gives the byte offset).</exception>
-    public ProcessedDocument Process(ReadOnlySpan<byte> utf8)
+    public ProcessedDocument Process(ReadOnlySpan<byte> utf8) => ProcessUtf8(utf8, null);
+
+    /// <summary>
+    /// Processes a document given as UTF-8 bytes whose <see cref="ContentHash(ReadOnlySpan{byte})"/> the caller already has
+    /// (e.g. from a cache lookup), so the bytes are not hashed again. The hash is used as given.
+    /// </summary>
+    /// <exception cref="DocumentRejectedException">The bytes are empty, whitespace only, too large, or not valid UTF-8 (the message gives the byte offset).</exception>
+    public ProcessedDocument Process(ReadOnlySpan<byte> utf8, string contentHash)
+    {
+        ArgumentNullException.ThrowIfNull(contentHash);
+        return ProcessUtf8(utf8, contentHash);
+    }
+
+    private ProcessedDocument ProcessUtf8(ReadOnlySpan<byte> utf8, string? contentHash)
     {
         if (utf8.IsEmpty)
         {
@@ -90,7 +104,13 @@ public sealed class TextPipeline
                     $"The document is not valid UTF-8: invalid byte sequence at byte offset {bytesRead} (byte 0x{utf8[bytesRead]:X2}).", nameof(utf8));
             }
 
-            return ProcessCore(new string(chars, 0, charsWritten), ContentHash(utf8), nameof(utf8));
+            // Normalised in place in the pooled chars: the text is only turned into strings where one is needed
+            // (the tokenizer's input and the chunk texts).
+            var decoded = chars.AsSpan(0, charsWritten);
+            var whiteSpace = decoded.IsWhiteSpace();
+            var normalized = TextNormalizer.NormalizeInPlace(decoded, out var start, out var length);
+            var text = normalized is null ? decoded.Slice(start, length) : normalized.AsSpan();
+            return ProcessCore(text, normalized, whiteSpace, charsWritten, contentHash ?? ContentHash(utf8), nameof(utf8));
         }
         finally
         {
@@ -115,20 +135,20 @@ public sealed class TextPipeline
         }
     }
 
-    private ProcessedDocument ProcessCore(string original, string contentHash, string paramName)
+    // text is the normalised text; textString the same as a string when the caller has one.
+    private ProcessedDocument ProcessCore(ReadOnlySpan<char> text, string? textString, bool originalIsWhiteSpace, int originalLength, string contentHash, string paramName)
     {
-        var text = TextNormalizer.Normalize(original);
         if (text.Length == 0)
         {
             throw new DocumentRejectedException(
-                original.AsSpan().IsWhiteSpace()
-                    ? $"The document contains only whitespace ({original.Length} characters)."
+                originalIsWhiteSpace
+                    ? $"The document contains only whitespace ({originalLength} characters)."
                     : "The document contains no text once control characters are removed.",
                 paramName);
         }
 
-        using var tokens = _tokenizer.Encode(text);
-        var chunks = BuildChunks(text, tokens);
+        using var tokens = _tokenizer.Encode(text, textString);
+        var chunks = BuildChunks(text, textString, tokens);
         var keywords = KeywordExtractor.Analyze(text, Options.MaxKeywords, out var words);
         var sentences = SentenceSplitter.Count(text);
         var statistics = new DocumentStatistics(
@@ -143,7 +163,7 @@ public sealed class TextPipeline
         return new ProcessedDocument(contentHash, statistics, chunks, keywords);
     }
 
-    private TextChunk[] BuildChunks(string text, TokenBuffer tokens)
+    private TextChunk[] BuildChunks(ReadOnlySpan<char> text, string? textString, TokenBuffer tokens)
     {
         var size = Options.ChunkTokens;
         var stride = size - Options.ChunkOverlap;
@@ -151,7 +171,7 @@ public sealed class TextPipeline
         if (total == 0)
         {
             // Text of only dropped characters (e.g. private-use symbols) still yields its text as one empty-token chunk.
-            return [new TextChunk(0, 0, 0, 0, text.Length, text)];
+            return [new TextChunk(0, 0, 0, 0, text.Length, textString ?? new string(text))];
         }
 
         // The last chunk is the first one that reaches the end, so no chunk lies wholly inside its predecessor.
@@ -163,7 +183,9 @@ public sealed class TextPipeline
             var length = Math.Min(size, total - first);
             var charStart = tokens.Starts[first];
             var charEnd = tokens.Ends[first + length - 1];
-            var chunkText = charStart == 0 && charEnd == text.Length ? text : text.Substring(charStart, charEnd - charStart);
+            var chunkText = charStart == 0 && charEnd == text.Length
+                ? textString ?? new string(text)
+                : new string(text[charStart..charEnd]);
             chunks[i] = new TextChunk(i, first, length, charStart, charEnd - charStart, chunkText);
         }
 

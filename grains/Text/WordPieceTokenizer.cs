@@ -128,9 +128,15 @@ public sealed class WordPieceTokenizer
     }
 
     /// <summary>Tokenises into pooled buffers; the caller disposes the result to return them.</summary>
-    internal TokenBuffer Encode(string text)
+    internal TokenBuffer Encode(string text) => Encode(text, text);
+
+    /// <summary>
+    /// Tokenises a span (with <paramref name="textString"/> its content as a string, if the caller has one) into pooled
+    /// buffers; the caller disposes the result to return them.
+    /// </summary>
+    internal TokenBuffer Encode(ReadOnlySpan<char> text, string? textString)
     {
-        var ids = EncodeWhole(text, out var idCount);
+        var ids = EncodeWhole(LibraryInput(text, textString), out var idCount);
         try
         {
             var buffer = new TokenBuffer(Math.Max(idCount - 2, 0));
@@ -147,6 +153,69 @@ public sealed class WordPieceTokenizer
         {
             ArrayPool<long>.Shared.Return(ids);
         }
+    }
+
+    // Accented Latin letters whose NFD is an ASCII letter plus combining marks, mapped to that letter lower-cased
+    // (what lower-casing and accent stripping make of them); 0 where that does not hold.
+    private static readonly char[] s_accentFold = BuildAccentFold();
+
+    private static char[] BuildAccentFold()
+    {
+        var fold = new char[0x180];
+        for (var c = '\u00C0'; c < (char)fold.Length; c++)
+        {
+            var decomposed = c.ToString().Normalize(NormalizationForm.FormD);
+            if (decomposed.Length < 2 || !char.IsAsciiLetter(decomposed[0]))
+            {
+                continue;
+            }
+
+            var marksOnly = true;
+            foreach (var mark in decomposed.AsSpan(1))
+            {
+                marksOnly &= CharUnicodeInfo.GetUnicodeCategory(mark) == UnicodeCategory.NonSpacingMark;
+            }
+
+            if (marksOnly)
+            {
+                fold[c] = char.ToLowerInvariant(decomposed[0]);
+            }
+        }
+
+        return fold;
+    }
+
+    /// <summary>
+    /// The string handed to FastBertTokenizer. Text whose only non-ASCII chars are accented Latin letters is given
+    /// with those letters folded to ASCII (same length, same tokens), which keeps the library on its ASCII path:
+    /// no per-word normalisation and no allocation there.
+    /// </summary>
+    private static string LibraryInput(ReadOnlySpan<char> text, string? textString)
+    {
+        var firstNonAscii = text.IndexOfAnyExceptInRange((char)0, (char)0x7F);
+        if (firstNonAscii < 0)
+        {
+            return textString ?? new string(text);
+        }
+
+        var fold = s_accentFold;
+        foreach (var c in text[firstNonAscii..])
+        {
+            if (c >= 0x80 && (c >= fold.Length || fold[c] == 0))
+            {
+                return textString ?? new string(text);
+            }
+        }
+
+        return string.Create(text.Length, text, static (destination, source) =>
+        {
+            var table = s_accentFold;
+            for (var i = 0; i < source.Length; i++)
+            {
+                var c = source[i];
+                destination[i] = c < 0x80 ? c : table[c];
+            }
+        });
     }
 
     private long[] EncodeWhole(string text, out int count)
@@ -182,14 +251,14 @@ public sealed class WordPieceTokenizer
         }
     }
 
-    private bool TryAlign(string text, ReadOnlySpan<long> ids, TokenBuffer buffer)
+    private bool TryAlign(ReadOnlySpan<char> text, ReadOnlySpan<long> ids, TokenBuffer buffer)
     {
         var next = 0;
         var segments = new SegmentEnumerator(text);
         while (segments.MoveNext())
         {
             var (start, end, plainAscii) = segments.Current;
-            if (!plainAscii && YieldsNoToken(text.AsSpan(start, end - start)))
+            if (!plainAscii && YieldsNoToken(text[start..end]))
             {
                 continue;
             }
@@ -211,7 +280,7 @@ public sealed class WordPieceTokenizer
         return next == ids.Length;
     }
 
-    private void EncodeBySegment(string text, TokenBuffer buffer)
+    private void EncodeBySegment(ReadOnlySpan<char> text, TokenBuffer buffer)
     {
         var ids = new long[64];
         var mask = new long[64];
@@ -219,7 +288,7 @@ public sealed class WordPieceTokenizer
         while (segments.MoveNext())
         {
             var (start, end, _) = segments.Current;
-            var segment = text.Substring(start, end - start);
+            var segment = new string(text[start..end]);
             int count;
             while ((count = _tokenizer.Encode(segment, ids, mask)) >= ids.Length)
             {
@@ -279,8 +348,10 @@ public sealed class WordPieceTokenizer
     /// Splits text the way FastBertTokenizer's pre-tokenizer does (BERT's basic tokenizer): whitespace separates,
     /// every punctuation char and CJK ideograph is a segment of its own.
     /// </summary>
-    private struct SegmentEnumerator(string text)
+    private ref struct SegmentEnumerator(ReadOnlySpan<char> source)
     {
+        private readonly ReadOnlySpan<char> _text = source;
+
         private int _position;
 
         public (int Start, int End, bool PlainAscii) Current { get; private set; }
@@ -290,9 +361,9 @@ public sealed class WordPieceTokenizer
             var start = -1;
             var plainAscii = true;
             var i = _position;
-            for (; i < text.Length; i++)
+            for (; i < _text.Length; i++)
             {
-                var c = text[i];
+                var c = _text[i];
                 if (char.IsWhiteSpace(c))
                 {
                     if (start >= 0)

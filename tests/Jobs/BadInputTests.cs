@@ -60,6 +60,17 @@ public sealed class BadInputTests(ThreeSiloCluster fixture)
     }
 
     [Fact]
+    public async Task RetriedAppendIsNotCountedTwice()
+    {
+        var job = fixture.Client.GetGrain<IJobGrain>(Guid.NewGuid());
+        await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin));
+        JobTask[] tasks = [new(0, "a", "Alpha beta gamma."u8.ToArray()), new(1, "b", "Delta epsilon."u8.ToArray())];
+        await job.AppendTasksAsync(tasks);
+        await job.AppendTasksAsync(tasks);
+        Assert.Equal(2, (await job.GetStatusAsync()).TotalTasks);
+    }
+
+    [Fact]
     public async Task UnknownJobSaysSo()
     {
         var e = await Assert.ThrowsAsync<KeyNotFoundException>(() => fixture.Client.GetGrain<IJobGrain>(Guid.NewGuid()).GetStatusAsync());
