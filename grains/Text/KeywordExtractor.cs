@@ -430,7 +430,7 @@ internal ref struct WordScanner(ReadOnlySpan<char> source)
                 while (j < _text.Length)
                 {
                     var d = _text[j];
-                    if (IsWordChar(d) && !WordPieceTokenizer.IsCjkIdeograph(d))
+                    if (char.IsAsciiLetterOrDigit(d) || (d >= 0x80 && IsWordChar(d) && !WordPieceTokenizer.IsCjkIdeograph(d)))
                     {
                         j++;
                     }

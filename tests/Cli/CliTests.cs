@@ -94,3 +94,27 @@ public sealed class CliTests
         Assert.Equal(3, json.RootElement.GetProperty("status").GetProperty("totalBatches").GetInt32());
     }
 }
+
+/// <summary>A client reaching a standalone silo through its gateway port.</summary>
+public sealed class GatewayClientTests
+{
+    [Fact]
+    public async Task BenchmarkRunsThroughAStaticGateway()
+    {
+        var instance = SiloProcess.FreeInstance();
+        await using var silo = SiloProcess.Start([], instance);
+        var gateway = $"127.0.0.1:{30000 + instance}";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        CliProcess.Outcome run;
+        do
+        {
+            Assert.False(silo.HasExited, silo.Output);
+            run = await CliProcess.RunAsync(["benchmark", "--mode", "cluster", "--gateway", gateway, "--tasks", "200", "--warmup", "0", "--nodes", "1"]);
+        }
+        while (run.ExitCode != 0 && DateTime.UtcNow < deadline);
+
+        Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+        Assert.Contains($"cluster via gateways {gateway}", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("200 text-processing tasks on 1 silo(s)", run.Stdout, StringComparison.Ordinal);
+    }
+}

@@ -59,6 +59,27 @@ public sealed class TextPipelineTests
     }
 
     [Fact]
+    public void ProcessWithAKnownHashUsesItAndMatchesProcessingTheBytes()
+    {
+        var bytes = Encoding.UTF8.GetBytes("Grüße aus Köln. The café serves a naïve résumé of distributed systems!");
+        var hash = TextPipeline.ContentHash(bytes);
+
+        var expected = TextTestData.Pipeline.Process(bytes);
+        var document = TextTestData.Pipeline.Process(bytes, hash);
+
+        Assert.Same(hash, document.ContentHash);
+        Assert.Equal(expected.Statistics, document.Statistics);
+        Assert.Equal(expected.Chunks, document.Chunks);
+        Assert.Equal(expected.Keywords, document.Keywords);
+
+        // The hash is taken as given (it is not recomputed), but the bytes are still validated.
+        Assert.Equal("cached-key", TextTestData.Pipeline.Process(bytes, "cached-key").ContentHash);
+        Assert.Throws<ArgumentNullException>(() => TextTestData.Pipeline.Process(bytes, null!));
+        var rejected = Assert.Throws<DocumentRejectedException>(() => TextTestData.Pipeline.Process([0x41, 0xFF], hash));
+        Assert.Contains("byte offset 1", rejected.Message);
+    }
+
+    [Fact]
     public void ByteOrderMarkIsNotText()
     {
         var document = TextTestData.Pipeline.Process([0xEF, 0xBB, 0xBF, (byte)'H', (byte)'i', (byte)'.']);
