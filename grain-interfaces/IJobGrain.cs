@@ -6,11 +6,14 @@ public interface IJobGrain : IGrainWithGuidKey
     /// <summary>Creates the job; fails if the task type cannot run or the job already exists with another spec.</summary>
     Task<JobStatus> CreateAsync(JobSpec spec);
 
-    /// <summary>Adds tasks before the start; they are durable when this returns. Ids must continue from the last call.</summary>
+    /// <summary>Adds tasks, before or after the start, until the input is sealed; durable when this returns. Ids continue from the last call.</summary>
     Task AppendTasksAsync(JobTask[] tasks);
 
-    /// <summary>Starts dispatching; idempotent.</summary>
+    /// <summary>Starts dispatching the tasks appended so far and those still to come; idempotent.</summary>
     Task<JobStatus> StartAsync();
+
+    /// <summary>Declares the input complete: the job finishes once every appended task is counted; idempotent.</summary>
+    Task<JobStatus> SealAsync();
 
     /// <summary>The job's progress; a job whose silo died resumes when it is asked.</summary>
     Task<JobStatus> GetStatusAsync();

@@ -19,10 +19,10 @@ namespace Agents.Client;
 public sealed class AgentsClient : IAsyncDisposable
 {
     /// <summary>Tasks sent to a job per call; a call also stays under <see cref="MaxAppendBytes"/>.</summary>
-    public const int AppendTasks = 2000;
+    public const int AppendTasks = 500;
 
     /// <summary>Bytes of documents sent to a job per call, well under Orleans' 100 MiB message limit.</summary>
-    public const long MaxAppendBytes = 16L * 1024 * 1024;
+    public const long MaxAppendBytes = 4L * 1024 * 1024;
 
     private readonly IHost _host;
 
@@ -92,19 +92,39 @@ public sealed class AgentsClient : IAsyncDisposable
         return new AgentsClient(host, connection);
     }
 
-    /// <summary>Creates a job, sends its tasks in bounded calls, and starts it; returns the job id.</summary>
+    /// <summary>
+    /// Creates and starts a job, then streams its tasks in bounded calls (the cluster works on the first ones while
+    /// the rest arrive) and seals its input; returns the job id.
+    /// </summary>
     public async Task<Guid> SubmitAsync(JobSpec spec, IEnumerable<JobTask> tasks, CancellationToken cancellationToken = default)
+    {
+        var id = await StartJobAsync(spec, cancellationToken);
+        await AppendAsync(id, tasks, cancellationToken);
+        await SealAsync(id, cancellationToken);
+        return id;
+    }
+
+    /// <summary>Creates and starts a job that takes tasks until it is sealed; returns its id.</summary>
+    public async Task<Guid> StartJobAsync(JobSpec spec, CancellationToken cancellationToken = default)
     {
         var id = Guid.NewGuid();
         var job = Cluster.GetGrain<IJobGrain>(id);
         await RetryAsync(() => job.CreateAsync(spec), cancellationToken);
+        await RetryAsync(job.StartAsync, cancellationToken);
+        return id;
+    }
+
+    /// <summary>Sends tasks to a job in calls of at most <see cref="AppendTasks"/> tasks and <see cref="MaxAppendBytes"/> bytes.</summary>
+    public async Task AppendAsync(Guid jobId, IEnumerable<JobTask> tasks, CancellationToken cancellationToken = default)
+    {
+        var job = Cluster.GetGrain<IJobGrain>(jobId);
         var chunk = new List<JobTask>();
         long bytes = 0;
         foreach (var task in tasks)
         {
             if (chunk.Count > 0 && (chunk.Count >= AppendTasks || bytes + task.Content.Length > MaxAppendBytes))
             {
-                await AppendAsync(job, chunk, cancellationToken);
+                await AppendChunkAsync(job, chunk, cancellationToken);
                 bytes = 0;
             }
 
@@ -114,12 +134,13 @@ public sealed class AgentsClient : IAsyncDisposable
 
         if (chunk.Count > 0)
         {
-            await AppendAsync(job, chunk, cancellationToken);
+            await AppendChunkAsync(job, chunk, cancellationToken);
         }
-
-        await RetryAsync(job.StartAsync, cancellationToken);
-        return id;
     }
+
+    /// <summary>Declares a job's input complete.</summary>
+    public Task<JobStatus> SealAsync(Guid jobId, CancellationToken cancellationToken = default) =>
+        RetryAsync(() => Cluster.GetGrain<IJobGrain>(jobId).SealAsync(), cancellationToken);
 
     /// <summary>A job's progress now.</summary>
     public Task<JobStatus> GetStatusAsync(Guid jobId, CancellationToken cancellationToken = default) =>
@@ -197,7 +218,7 @@ public sealed class AgentsClient : IAsyncDisposable
         _ => false,
     };
 
-    private async Task AppendAsync(IJobGrain job, List<JobTask> chunk, CancellationToken cancellationToken)
+    private async Task AppendChunkAsync(IJobGrain job, List<JobTask> chunk, CancellationToken cancellationToken)
     {
         var tasks = chunk.ToArray();
         chunk.Clear();

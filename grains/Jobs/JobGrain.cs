@@ -30,6 +30,9 @@ public sealed partial class JobGrain(
     private readonly Dictionary<SiloAddress, DateTime> _suspects = [];
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(5);
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<int> _pending = new();
+    private TaskCompletionSource _inputArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _appending;
     private Task? _run;
     private int _nextSilo;
     private bool _dirty;
@@ -80,15 +83,20 @@ public sealed partial class JobGrain(
             throw new InvalidOperationException($"Job {this.GetPrimaryKey()} does not exist; create it first.");
         }
 
-        if (S.State != JobState.Created)
-        {
-            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} is {S.State}; tasks can only be added before it starts.");
-        }
-
         if (tasks.Length > 0 && tasks[0].Id + tasks.Length <= S.TotalTasks)
         {
             // A retried append whose first attempt landed: already durable, nothing to do.
             return;
+        }
+
+        if (S.InputSealed || S.State is JobState.Completed or JobState.Cancelled)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} takes no more tasks: its input is complete or it has finished.");
+        }
+
+        if (_appending)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} is already taking an append; send appends one at a time.");
         }
 
         for (var i = 0; i < tasks.Length; i++)
@@ -99,46 +107,46 @@ public sealed partial class JobGrain(
             }
         }
 
-        // An oversized document is counted as failed here, so it is never stored or shipped to a worker.
-        var max = settings.Text.MaxDocumentSize;
-        var rejected = tasks.Where(t => t.Content.Length > max).ToList();
-        var accepted = rejected.Count == 0 ? tasks : tasks.Where(t => t.Content.Length <= max).ToArray();
-        var writes = new List<Task>();
-        var first = S.BatchSizes.Count;
-        foreach (var chunk in accepted.Chunk(S.BatchSize))
-        {
-            var index = S.BatchSizes.Count;
-            S.BatchSizes.Add(chunk.Length);
-            S.Counted.Add(false);
-            _inputs[index] = chunk;
-            writes.Add(BatchGrain(index).SetAsync(chunk));
-        }
-
+        _appending = true;
         try
         {
-            await Task.WhenAll(writes);
-        }
-        catch
-        {
-            // Not durable: forget these batches so the caller can retry the call as a whole.
-            S.BatchSizes.RemoveRange(first, S.BatchSizes.Count - first);
-            S.Counted.RemoveRange(first, S.Counted.Count - first);
-            throw;
-        }
+            // An oversized document is counted as failed here, so it is never stored or shipped to a worker.
+            var max = settings.Text.MaxDocumentSize;
+            var rejected = tasks.Where(t => t.Content.Length > max).ToList();
+            var accepted = rejected.Count == 0 ? tasks : tasks.Where(t => t.Content.Length <= max).ToArray();
+            var batches = accepted.Chunk(S.BatchSize).ToList();
+            var first = S.BatchSizes.Count;
 
-        foreach (var task in rejected)
-        {
-            S.Failed++;
-            S.TaskIdSum += task.Id;
-            if (S.Failures.Count < FailuresKept)
+            // Durable first; only then do the batches join the state (and the dispatcher) in one turn.
+            await Task.WhenAll(batches.Select((chunk, i) => BatchGrain(first + i).SetAsync(chunk)));
+            foreach (var chunk in batches)
             {
-                S.Failures.Add(new TaskFailure(task.Id, task.Name,
-                    $"The document is too large: {task.Content.Length / 1048576.0:F1} MB ({task.Content.Length} bytes); the largest accepted is {Configuration.ValueParsers.FormatSize(max)} (text.max_document_size)."));
+                var index = S.BatchSizes.Count;
+                S.BatchSizes.Add(chunk.Length);
+                S.Counted.Add(false);
+                _inputs[index] = chunk;
+                _pending.Enqueue(index);
             }
-        }
 
-        S.TotalTasks += tasks.Length;
-        await WriteAsync();
+            foreach (var task in rejected)
+            {
+                S.Failed++;
+                S.TaskIdSum += task.Id;
+                if (S.Failures.Count < FailuresKept)
+                {
+                    S.Failures.Add(new TaskFailure(task.Id, task.Name,
+                        $"The document is too large: {task.Content.Length / 1048576.0:F1} MB ({task.Content.Length} bytes); the largest accepted is {Configuration.ValueParsers.FormatSize(max)} (text.max_document_size)."));
+                }
+            }
+
+            S.TotalTasks += tasks.Length;
+            await WriteAsync();
+            _inputArrived.TrySetResult();
+        }
+        finally
+        {
+            _appending = false;
+        }
     }
 
     /// <inheritdoc />
@@ -151,10 +159,28 @@ public sealed partial class JobGrain(
 
         if (S.State == JobState.Created)
         {
-            S.State = S.TotalTasks == 0 ? JobState.Completed : JobState.Running;
+            S.State = JobState.Running;
             S.StartedAt = DateTimeOffset.UtcNow;
-            S.FinishedAt = S.State == JobState.Completed ? S.StartedAt : null;
             await WriteAsync();
+        }
+
+        EnsureRunning();
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus> SealAsync()
+    {
+        if (S.Spec is null)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} does not exist.");
+        }
+
+        if (!S.InputSealed)
+        {
+            S.InputSealed = true;
+            await WriteAsync();
+            _inputArrived.TrySetResult();
         }
 
         EnsureRunning();
@@ -247,10 +273,16 @@ public sealed partial class JobGrain(
             Interleave = true,
             KeepAlive = true,
         });
-        var pending = new Queue<int>(Enumerable.Range(0, S.BatchSizes.Count).Where(i => !S.Counted[i]));
+        _pending.Clear();
+        foreach (var i in Enumerable.Range(0, S.BatchSizes.Count).Where(i => !S.Counted[i]))
+        {
+            _pending.Enqueue(i);
+        }
+
+        var pending = _pending;
         var inFlight = new Dictionary<Task<BatchResult>, (int Batch, SiloAddress Silo)>();
         var attempts = new Dictionary<int, int>();
-        while ((S.State == JobState.Running && pending.Count > 0) || inFlight.Count > 0)
+        while ((S.State == JobState.Running && (pending.Count > 0 || !S.InputSealed)) || inFlight.Count > 0)
         {
             while (S.State == JobState.Running && pending.Count > 0 && ChooseSilo() is { } silo)
             {
@@ -259,14 +291,23 @@ public sealed partial class JobGrain(
                 inFlight[DispatchAsync(batch, silo)] = (batch, silo);
             }
 
+            if (_inputArrived.Task.IsCompleted)
+            {
+                _inputArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
             if (inFlight.Count == 0)
             {
-                // No active silo to take work (the cluster is changing): wait for membership to settle.
-                await Task.Delay(200);
+                // Nothing to wait for but more input, or an active silo to take work while the cluster changes.
+                await Task.WhenAny(_inputArrived.Task, Task.Delay(pending.Count > 0 ? 200 : 1000));
                 continue;
             }
 
-            var done = await Task.WhenAny(inFlight.Keys);
+            if (await Task.WhenAny(inFlight.Keys.Append<Task>(_inputArrived.Task)) is not Task<BatchResult> done)
+            {
+                continue;
+            }
+
             var (index, target) = inFlight[done];
             inFlight.Remove(done);
             _inFlight[target]--;

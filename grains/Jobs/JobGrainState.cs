@@ -25,4 +25,5 @@ public sealed class JobGrainState
     [Id(18)] public DateTimeOffset CreatedAt { get; set; }
     [Id(19)] public DateTimeOffset? StartedAt { get; set; }
     [Id(20)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(21)] public bool InputSealed { get; set; }
 }

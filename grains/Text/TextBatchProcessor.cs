@@ -73,7 +73,7 @@ public sealed class TextBatchProcessor(TextPipeline pipeline, DocumentCache cach
             return (cached, true);
         }
 
-        var document = pipeline.Process(content);
+        var document = pipeline.Process(content, hash);
         cache.Add(hash, document);
         return (document, false);
     }

@@ -44,6 +44,7 @@ public sealed class ThreeSiloCluster : IAsyncLifetime
         }
 
         await job.StartAsync();
+        await job.SealAsync();
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (!(await job.GetStatusAsync()).IsFinished)
         {

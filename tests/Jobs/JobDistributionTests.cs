@@ -64,8 +64,8 @@ public sealed class JobDistributionTests(ThreeSiloCluster fixture)
         var result = await fixture.RunJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 10), tasks);
 
         Assert.Equal(60, result.Status.SucceededTasks);
-        // Each silo processes the document once at most; every other copy is a cache hit.
-        Assert.InRange(result.Totals.CacheHits, 57, 59);
+        // Only copies processed at the same moment miss: at most one per worker thread of each silo (3 x 2).
+        Assert.InRange(result.Totals.CacheHits, 54, 59);
     }
 
     [Fact]
