@@ -9,7 +9,8 @@ public static class Phases
     {
         var docs = Enumerable.Range(0, 4000).Select(i => Encoding.UTF8.GetBytes(Agents.Cli.DocumentSource.Generate(i, 2048))).ToArray();
         await using var client = await AgentsClient.ConnectAsync(ClusterConnection.Embedded());
-        for (var round = 0; round < 8; round++)
+        var rounds = int.Parse(Environment.GetEnvironmentVariable("ROUNDS") ?? "8");
+        for (var round = 0; round < rounds; round++)
         {
             var tasks = docs.Select((d, i) => { var c = (byte[])d.Clone(); c[0] = (byte)('A' + round); return new JobTask(i, "d", c); }).ToList();
             var sw = Stopwatch.StartNew();

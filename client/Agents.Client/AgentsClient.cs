@@ -53,7 +53,7 @@ public sealed class AgentsClient : IAsyncDisposable
         }
         else
         {
-            var builder = Host.CreateApplicationBuilder();
+            var builder = SiloHost.CreateBuilder();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.UseOrleansClient(client =>
             {

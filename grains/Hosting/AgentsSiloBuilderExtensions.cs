@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime.Placement;
+using Orleans.Storage;
 
 namespace Agents.Grains.Hosting;
 
@@ -30,6 +31,8 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddSingleton<TextBatchProcessor>();
         silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        // Grain state in Orleans' binary format: the default (Newtonsoft JSON) turns each document into base64 text.
+        silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         silo.Services.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = settings.Performance.KeepaliveInterval);
         return silo;
     }

@@ -53,6 +53,21 @@ public static class SiloHost
         return File.Exists(path) ? path : null;
     }
 
+    /// <summary>
+    /// A host builder rooted at the executable's folder that does not watch its configuration files: a watcher on
+    /// the current directory costs CPU whenever anything there changes, and nothing here reloads.
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder()
+    {
+        var configuration = new ConfigurationManager();
+        configuration["hostBuilder:reloadConfigOnChange"] = "false";
+        return Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Configuration = configuration,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+    }
+
     /// <summary>Applies the schema when asked, sets the thread pool, and builds a host running one silo.</summary>
     public static async Task<IHost> BuildAsync(
         HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
@@ -63,7 +78,7 @@ public static class SiloHost
         }
 
         ThreadPoolLimits.Apply(settings.Performance);
-        var builder = Host.CreateApplicationBuilder();
+        var builder = CreateBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Agents", LogLevel.Information);
         if (embedded)
