@@ -33,6 +33,7 @@ public sealed partial class JobGrain(
     private readonly Queue<int> _pending = new();
     private TaskCompletionSource _inputArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _appending;
+    private bool _superseded;
     private Task? _run;
     private int _nextSilo;
     private bool _dirty;
@@ -260,7 +261,7 @@ public sealed partial class JobGrain(
 
     private void EnsureRunning()
     {
-        if (S.State == JobState.Running && (_run is null || _run.IsCompleted))
+        if (S.State == JobState.Running && !_superseded && (_run is null || _run.IsCompleted))
         {
             _run = RunAsync();
         }
@@ -282,7 +283,7 @@ public sealed partial class JobGrain(
         var pending = _pending;
         var inFlight = new Dictionary<Task<BatchResult>, (int Batch, SiloAddress Silo)>();
         var attempts = new Dictionary<int, int>();
-        while ((S.State == JobState.Running && (pending.Count > 0 || !S.InputSealed)) || inFlight.Count > 0)
+        while (!_superseded && ((S.State == JobState.Running && (pending.Count > 0 || !S.InputSealed)) || inFlight.Count > 0))
         {
             while (S.State == JobState.Running && pending.Count > 0 && ChooseSilo() is { } silo)
             {
@@ -337,6 +338,11 @@ public sealed partial class JobGrain(
                     pending.Enqueue(index);
                 }
             }
+        }
+
+        if (_superseded)
+        {
+            return;
         }
 
         if (S.State == JobState.Running)
@@ -405,8 +411,12 @@ public sealed partial class JobGrain(
                 var pick = silos[Random.Shared.Next(silos.Count)];
                 return HasRoom(pick) ? pick : null;
             default:
-                var least = silos.MinBy(s => (double)_inFlight.GetValueOrDefault(s) / Limit(s))!;
-                return HasRoom(least) ? least : null;
+                // Ties (often all idle) go to a random one of the least loaded, so no silo is favoured by its name.
+                double Load(SiloAddress s) => (double)_inFlight.GetValueOrDefault(s) / Limit(s);
+                var lowest = silos.Min(Load);
+                var least = silos.Where(s => Load(s) <= lowest).ToList();
+                var choice = least[Random.Shared.Next(least.Count)];
+                return HasRoom(choice) ? choice : null;
         }
     }
 
@@ -484,12 +494,28 @@ public sealed partial class JobGrain(
             await _writing;
         }
 
-        _writing = state.WriteStateAsync();
-        await _writing;
+        try
+        {
+            _writing = state.WriteStateAsync();
+            await _writing;
+        }
+        catch (Orleans.Storage.InconsistentStateException)
+        {
+            // Another activation of this job wrote after us (a directory partition was lost with a silo and the job
+            // was activated again elsewhere). Its state is the truth: stop and leave.
+            _superseded = true;
+            _writing = Task.CompletedTask;
+            LogSuperseded(logger, this.GetPrimaryKey());
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} resumes after reactivation: {Completed} of {Total} batches counted")]
     private static partial void LogResuming(ILogger logger, Guid jobId, int completed, int total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: another activation owns the job's state; this one stops")]
+    private static partial void LogSuperseded(ILogger logger, Guid jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: batch {Batch} on {Silo} failed (attempt {Attempt}); it will run again")]
     private static partial void LogBatchFailed(ILogger logger, Exception error, Guid jobId, int batch, SiloAddress silo, int attempt);

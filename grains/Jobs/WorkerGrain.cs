@@ -12,6 +12,13 @@ public sealed class WorkerGrain(WorkerPool pool, TextBatchProcessor text, ILocal
     {
         TaskTypes.EnsureRunnable(work.TaskType);
         var name = silo.SiloAddress.ToParsableString();
+        if (this.GetPrimaryKeyString() != name)
+        {
+            // Placed elsewhere because the named silo was not yet known here (it had just joined): do this batch,
+            // then make way so the next call activates the worker where its key says.
+            DeactivateOnIdle();
+        }
+
         return pool.RunAsync(() => text.Process(work, name, pool.Capacity));
     }
 }
