@@ -12,6 +12,7 @@ namespace Agents.Benchmarks;
 /// and a text-processing job end to end through the embedded cluster, all in one run so their ratios compare.
 /// </summary>
 [MemoryDiagnoser]
+[GcServer(true)] // as the silo and the CLI run
 public class TextProcessingBenchmarks
 {
     /// <summary>Documents per invocation of each benchmark.</summary>

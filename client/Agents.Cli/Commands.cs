@@ -299,5 +299,12 @@ public static class Commands
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The cluster failed the call: say what and where in one line; the stack is for the silo's log.
+            var inner = e.InnerException is { } i && i.Message != e.Message ? $" ({i.GetType().Name}: {i.Message})" : "";
+            await Console.Error.WriteLineAsync($"error: {e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}{inner}");
+            return 1;
+        }
     }
 }
