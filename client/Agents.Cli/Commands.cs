@@ -100,13 +100,12 @@ public static class Commands
             {
                 // Distinct documents (another seed), so the measured run meets none of them in the cache.
                 var warmTasks = DocumentSource.GenerateTasks(warm, parse.GetValue(docBytes), seed: 7919).ToList();
-                await client.WaitAsync(await client.SubmitAsync(spec with { Label = "warm-up" }, warmTasks, ct), cancellationToken: ct);
+                await RunJobAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, ct);
             }
 
             var startedAt = DateTimeOffset.UtcNow;
             var clock = Stopwatch.StartNew();
-            var jobId = await client.SubmitAsync(spec, documents, ct);
-            var result = await ProgressReporter.FollowAsync(client, jobId, quiet, ct);
+            var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
             var seconds = clock.Elapsed.TotalSeconds;
             var status = result.Status;
             var report = new BenchmarkResult(
@@ -168,15 +167,15 @@ public static class Commands
             var connection = Connection(parse, out _);
             var files = DocumentSource.ListFiles(parse.GetValue(input)!);
             await using var client = await AgentsClient.ConnectAsync(connection, ct);
-            var jobId = await client.SubmitAsync(spec, DocumentSource.ReadTasks(files), ct);
             var json = parse.GetValue(JsonOption);
             if (parse.GetValue(detach) && !connection.IsEmbedded)
             {
-                Console.WriteLine(json ? JsonSerializer.Serialize(new { jobId }) : $"job {jobId} started");
+                var started = await client.SubmitAsync(spec, DocumentSource.ReadTasks(files), ct);
+                Console.WriteLine(json ? JsonSerializer.Serialize(new { jobId = started }) : $"job {started} started");
                 return 0;
             }
 
-            var result = await ProgressReporter.FollowAsync(client, jobId, json, ct);
+            var (_, result) = await RunJobAsync(client, spec, DocumentSource.ReadTasks(files), json, ct);
             PrintResult(result, json);
             return result.Status.FailedTasks == 0 ? 0 : 1;
         }));
@@ -227,6 +226,40 @@ public static class Commands
         }));
 
         return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
+    }
+
+    /// <summary>Starts a job, streams its tasks while showing its progress, and returns its result.</summary>
+    private static async Task<(Guid JobId, JobResult Result)> RunJobAsync(
+        AgentsClient client, JobSpec spec, IEnumerable<JobTask> tasks, bool quiet, CancellationToken cancellationToken)
+    {
+        var jobId = await client.StartJobAsync(spec, cancellationToken);
+        using var feedFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var feeding = Task.Run(async () =>
+        {
+            try
+            {
+                await client.AppendAsync(jobId, tasks, cancellationToken);
+                await client.SealAsync(jobId, cancellationToken);
+            }
+            catch
+            {
+                // A job whose input never completes never finishes: stop following it.
+                await feedFailed.CancelAsync();
+                throw;
+            }
+        }, cancellationToken);
+        try
+        {
+            var result = await ProgressReporter.FollowAsync(client, jobId, quiet, feedFailed.Token);
+            await feeding;
+            return (jobId, result);
+        }
+        catch (OperationCanceledException) when (feeding.IsFaulted)
+        {
+            await client.CancelAsync(jobId, CancellationToken.None);
+            await feeding;
+            throw;
+        }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
