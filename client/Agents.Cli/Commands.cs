@@ -28,6 +28,12 @@ public static class Commands
         Recursive = true,
     };
 
+    private static readonly Option<string?> DataDirOption = new("--data-dir")
+    {
+        Description = "Where the embedded silo keeps collections (or P2P_DATA_DIR; default $XDG_DATA_HOME/p2p-ai-agents).",
+        Recursive = true,
+    };
+
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print machine-readable JSON.", Recursive = true };
 
     /// <summary>The root command.</summary>
@@ -37,10 +43,13 @@ public static class Commands
         root.Options.Add(ClusterOption);
         root.Options.Add(GatewayOption);
         root.Options.Add(ConfigOption);
+        root.Options.Add(DataDirOption);
         root.Options.Add(JsonOption);
         root.Subcommands.Add(Benchmark());
         root.Subcommands.Add(Submit());
         root.Subcommands.Add(Jobs());
+        root.Subcommands.Add(VectorCommands.Collection(parse => Connection(parse, out _), JsonOption));
+        root.Subcommands.Add(VectorCommands.Vectors(parse => Connection(parse, out _), JsonOption));
         return root;
     }
 
@@ -315,19 +324,24 @@ public static class Commands
     {
         var environment = AgentsConfiguration.ReadEnvironment();
         var host = HostSettings.FromEnvironment(environment);
+        if (parse.GetValue(DataDirOption) is { } dataDir)
+        {
+            host = host with { DataDirectory = dataDir };
+        }
+
         settings = AgentsConfiguration.Load(parse.GetValue(ConfigOption) ?? host.ConfigPath, environment);
         var cluster = parse.GetValue(ClusterOption) ?? host.Cluster;
         var gateways = parse.GetValue(GatewayOption) is { Length: > 0 } g ? g : host.Gateways;
-        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings };
+        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings, EmbeddedHost = host };
     }
 
-    private static async Task<int> Run(ParseResult parse, Func<Task<int>> action)
+    internal static async Task<int> Run(ParseResult parse, Func<Task<int>> action)
     {
         try
         {
             return await action();
         }
-        catch (Exception e) when (e is ConfigurationException or ArgumentException or KeyNotFoundException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is ConfigurationException or ArgumentException or KeyNotFoundException or IOException or InvalidOperationException or InvalidDataException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;

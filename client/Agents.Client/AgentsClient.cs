@@ -16,7 +16,7 @@ namespace Agents.Client;
 /// The thin client: connects to a cluster (or hosts an embedded silo), submits jobs, follows their progress and
 /// fetches results. Calls that fail because a silo went away are retried until <see cref="RetryFor"/> passes.
 /// </summary>
-public sealed class AgentsClient : IAsyncDisposable
+public sealed partial class AgentsClient : IAsyncDisposable
 {
     /// <summary>Tasks sent to a job per call; a call also stays under <see cref="MaxAppendBytes"/>.</summary>
     public const int AppendTasks = 500;
@@ -24,14 +24,17 @@ public sealed class AgentsClient : IAsyncDisposable
     /// <summary>Bytes of documents sent to a job per call, well under Orleans' 100 MiB message limit.</summary>
     public const long MaxAppendBytes = 4L * 1024 * 1024;
 
-    private readonly IHost _host;
+    private readonly IHost? _host;
 
-    private AgentsClient(IHost host, ClusterConnection connection)
+    private AgentsClient(IHost? host, IClusterClient cluster, ClusterConnection connection)
     {
         _host = host;
         Connection = connection;
-        Cluster = host.Services.GetRequiredService<IClusterClient>();
+        Cluster = cluster;
     }
+
+    /// <summary>Wraps a client someone else owns (a co-hosted silo, a test cluster); disposing this does not stop it.</summary>
+    public static AgentsClient FromCluster(IClusterClient cluster) => new(null, cluster, new ClusterConnection());
 
     /// <summary>The Orleans client, for operations this class does not wrap.</summary>
     public IClusterClient Cluster { get; }
@@ -48,7 +51,8 @@ public sealed class AgentsClient : IAsyncDisposable
         IHost host;
         if (connection.IsEmbedded)
         {
-            var hostSettings = connection.EmbeddedHost ?? new HostSettings { SiloPort = FreePort(), GatewayPort = FreePort() };
+            var embedded = connection.EmbeddedHost ?? new HostSettings();
+            var hostSettings = embedded with { SiloPort = embedded.SiloPort ?? FreePort(), GatewayPort = embedded.GatewayPort ?? FreePort() };
             host = await SiloHost.BuildAsync(hostSettings, connection.Settings, embedded: true, cancellationToken: cancellationToken);
         }
         else
@@ -89,7 +93,7 @@ public sealed class AgentsClient : IAsyncDisposable
         }
 
         await host.StartAsync(cancellationToken);
-        return new AgentsClient(host, connection);
+        return new AgentsClient(host, host.Services.GetRequiredService<IClusterClient>(), connection);
     }
 
     /// <summary>
@@ -199,6 +203,11 @@ public sealed class AgentsClient : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (_host is null)
+        {
+            return;
+        }
+
         try
         {
             await _host.StopAsync(TimeSpan.FromSeconds(10));
@@ -225,14 +234,14 @@ public sealed class AgentsClient : IAsyncDisposable
         await RetryAsync(() => job.AppendTasksAsync(tasks), cancellationToken);
     }
 
-    private Task RetryAsync(Func<Task> call, CancellationToken cancellationToken) =>
+    internal Task RetryAsync(Func<Task> call, CancellationToken cancellationToken) =>
         RetryAsync(async () =>
         {
             await call();
             return true;
         }, cancellationToken);
 
-    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    internal async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + RetryFor;
         var delay = TimeSpan.FromMilliseconds(100);

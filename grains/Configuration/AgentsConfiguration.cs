@@ -25,10 +25,6 @@ public static class AgentsConfiguration
         ["bloom_filter_bits"] = "vector collections (whose id filter it sizes) are not part of this build yet",
     };
 
-    private static readonly IReadOnlyDictionary<string, string> UnsupportedVariables = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["P2P_ENABLE_SIMD"] = "SIMD distance kernels come with vector collections, which are not part of this build yet",
-    };
 
     private sealed record Key(string Section, string Name, Func<AgentsSettings, string, string, AgentsSettings> Apply)
     {
@@ -61,7 +57,7 @@ public static class AgentsConfiguration
     public static IEnumerable<string> KeyPaths => Keys.Select(k => k.Path);
 
     /// <summary>Every <c>P2P_*</c> variable that sets a key.</summary>
-    public static IEnumerable<string> KeyVariables => Keys.Select(k => k.Variable).Concat(Aliases.Keys);
+    public static IEnumerable<string> KeyVariables => Keys.Select(k => k.Variable).Concat(Aliases.Keys).Append("P2P_ENABLE_SIMD");
 
     /// <summary>Loads settings: defaults, then the YAML file (if any), then <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/>.</summary>
     public static AgentsSettings Load(string? yamlPath, IReadOnlyDictionary<string, string?>? environment = null)
@@ -173,9 +169,14 @@ public static class AgentsConfiguration
                 continue;
             }
 
-            if (UnsupportedVariables.TryGetValue(name, out var why))
+            if (name == "P2P_ENABLE_SIMD")
             {
-                throw new ConfigurationException($"Environment variable {name} is not supported: {why}. Unset it.");
+                settings = settings with
+                {
+                    EnableSimd = bool.TryParse(value, out var simd) ? simd
+                        : throw new ConfigurationException($"P2P_ENABLE_SIMD: '{value}' is not true or false."),
+                };
+                continue;
             }
 
             var unsupportedKey = Unsupported.Keys.FirstOrDefault(k => "P2P_" + k.ToUpperInvariant() == name);

@@ -46,6 +46,9 @@ public sealed record AgentsSettings
 
     /// <summary>Text pipeline settings.</summary>
     public TextSettings Text { get; init; } = new();
+
+    /// <summary>SIMD distance kernels (<c>P2P_ENABLE_SIMD</c>); false selects the scalar reference kernels.</summary>
+    public bool EnableSimd { get; init; } = true;
 }
 
 /// <summary>A configuration value or key that cannot be used; the message names the key.</summary>

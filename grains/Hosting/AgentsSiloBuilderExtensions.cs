@@ -30,6 +30,7 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddSingleton(_ => new DocumentCache(settings.Performance.DocumentCacheSize));
         silo.Services.AddSingleton<TextBatchProcessor>();
         silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
+        Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         // Grain state in Orleans' binary format: the default (Newtonsoft JSON) turns each document into base64 text.
         silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
@@ -53,6 +54,7 @@ public static class AgentsSiloBuilderExtensions
             silo.UseLocalhostClustering(host.EffectiveSiloPort, host.EffectiveGatewayPort, serviceId: ClusterId, clusterId: ClusterId);
             silo.AddMemoryGrainStorage(JobStorage.Name);
             silo.AddMemoryGrainStorage("PubSubStore");
+            silo.Services.AddSingleton(_ => Vectors.VectorStorage.Files(host.DataDirectory));
             return silo;
         }
 
@@ -75,6 +77,7 @@ public static class AgentsSiloBuilderExtensions
             o.Invariant = PostgresConnection.Invariant;
             o.ConnectionString = connection;
         });
+        silo.Services.AddSingleton(_ => Vectors.VectorStorage.Postgres(connection));
         return silo;
     }
 }

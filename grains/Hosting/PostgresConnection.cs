@@ -46,6 +46,8 @@ public static class PostgresConnection
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(SchemaScript(), connection);
         await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var vectors = new NpgsqlCommand(Vectors.Storage.VectorSchema.Script, connection);
+        await vectors.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>A one-line description of where a connection string points, without secrets.</summary>

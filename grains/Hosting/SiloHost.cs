@@ -83,8 +83,11 @@ public static class SiloHost
         builder.Logging.AddFilter("Agents", LogLevel.Information);
         if (embedded)
         {
-            // A command's own silo: its start-up stalls are the command's, not a cluster's health.
+            // A command's own silo: its start-up stalls are the command's, not a cluster's health, and its log goes to
+            // stderr at warning level so the command's output stays its own.
             builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+            builder.Logging.AddFilter("Agents", LogLevel.Warning);
+            builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
         builder.UseOrleans(silo =>

@@ -118,3 +118,51 @@ public sealed class GatewayClientTests
         Assert.Contains("200 text-processing tasks on 1 silo(s)", run.Stdout, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Collections from the command line, kept under a data directory between commands.</summary>
+public sealed class VectorCliTests
+{
+    [Fact]
+    public async Task CreateUpsertSearchDescribeAndDropFromTheCommandLine()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("cli-vectors-").FullName;
+        var file = Path.Combine(dataDir, "points.jsonl");
+        await File.WriteAllLinesAsync(file,
+        [
+            """{"id":"north","vector":[0,1,0],"payload":{"kind":"dir"}}""",
+            """{"id":"east","vector":[1,0,0],"payload":{"kind":"dir"}}""",
+            """{"id":"up","vector":[0,0,1],"payload":{"kind":"axis"}}""",
+        ]);
+        string[] Args(params string[] a) => [.. a, "--data-dir", dataDir];
+
+        var create = await CliProcess.RunAsync(Args("collection", "create", "compass", "--dimension", "3", "--metric", "cosine", "--shards", "2"));
+        Assert.True(create.ExitCode == 0, create.Stderr);
+        var upsert = await CliProcess.RunAsync(Args("vectors", "upsert", "compass", "--input", file));
+        Assert.True(upsert.ExitCode == 0, upsert.Stderr);
+        Assert.Contains("3 points upserted", upsert.Stdout, StringComparison.Ordinal);
+
+        var search = await CliProcess.RunAsync(Args("vectors", "search", "compass", "--vector", "0.1,0.9,0", "-k", "2"));
+        Assert.True(search.ExitCode == 0, search.Stderr);
+        Assert.StartsWith("north", search.Stdout.Trim(), StringComparison.Ordinal);
+
+        var filtered = await CliProcess.RunAsync(Args("vectors", "search", "compass", "--vector", "0.1,0.9,0", "-k", "1", "--filter", "kind=axis"));
+        Assert.StartsWith("up", filtered.Stdout.Trim(), StringComparison.Ordinal);
+
+        var describe = await CliProcess.RunAsync(Args("collection", "describe", "compass"));
+        Assert.Contains("3 points", describe.Stdout, StringComparison.Ordinal);
+
+        var wrong = await CliProcess.RunAsync(Args("vectors", "search", "compass", "--vector", "1,2"));
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Contains("dimension", wrong.Stderr, StringComparison.Ordinal);
+
+        var unknown = await CliProcess.RunAsync(Args("collection", "describe", "nowhere"));
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("nowhere", unknown.Stderr, StringComparison.Ordinal);
+
+        var drop = await CliProcess.RunAsync(Args("collection", "drop", "compass"));
+        Assert.True(drop.ExitCode == 0, drop.Stderr);
+        var list = await CliProcess.RunAsync(Args("collection", "list"));
+        Assert.Contains("0 collection(s)", list.Stdout, StringComparison.Ordinal);
+        Directory.Delete(dataDir, recursive: true);
+    }
+}

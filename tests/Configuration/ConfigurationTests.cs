@@ -136,12 +136,19 @@ public sealed class ConfigurationTests
     [InlineData("P2P_WORKER_THREADS", "many", "P2P_WORKER_THREADS")]
     [InlineData("P2P_CACHE_SIZE", "big", "P2P_CACHE_SIZE")]
     [InlineData("P2P_WORKER_THRADS", "4", "P2P_WORKER_THRADS")]
-    [InlineData("P2P_ENABLE_SIMD", "true", "P2P_ENABLE_SIMD")]
+    [InlineData("P2P_ENABLE_SIMD", "maybe", "P2P_ENABLE_SIMD")]
     [InlineData("P2P_VECTOR_CACHE_SIZE", "1GB", "P2P_VECTOR_CACHE_SIZE")]
     public void BadVariablesAreRejectedNamingThem(string name, string value, string named)
     {
         var e = Assert.Throws<ConfigurationException>(() => Env((name, value)));
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EnableSimdSelectsTheKernels()
+    {
+        Assert.True(new AgentsSettings().EnableSimd);
+        Assert.False(Env(("P2P_ENABLE_SIMD", "false")).EnableSimd);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Agents.Grains.Configuration;
 using Agents.Grains.Hosting;
 using Agents.Grains.Jobs;
 using Orleans.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 namespace Agents.Tests.Infrastructure;
@@ -15,6 +16,10 @@ public sealed class ThreeSiloCluster : IAsyncLifetime
         Performance = new PerformanceSettings { WorkerThreads = 2, MessageBatchSize = 10, DocumentCacheSize = 8L << 20 },
     };
 
+    /// <summary>Collections of this cluster live in a temporary folder, shared by its silos as one disk would be.</summary>
+    public Agents.Grains.Vectors.VectorStorage Storage { get; } =
+        Agents.Grains.Vectors.VectorStorage.Files(Directory.CreateTempSubdirectory("agents-vectors-").FullName);
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IClusterClient Client => Cluster.Client;
@@ -26,6 +31,7 @@ public sealed class ThreeSiloCluster : IAsyncLifetime
         {
             silo.AddAgents(Settings);
             silo.AddMemoryGrainStorage(JobStorage.Name);
+            silo.Services.AddSingleton(Storage);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -36,7 +36,8 @@ public sealed class JobDistributionTests(ThreeSiloCluster fixture)
 
         Assert.Equal(900, result.Status.SucceededTasks);
         Assert.Equal(3, result.PerSilo.Count);
-        Assert.All(result.PerSilo, s => Assert.True(s.Batches >= 5, $"{s.Silo} got only {s.Batches} batches under {distribution}"));
+        // Every silo takes part; how much depends on each silo's speed (least-loaded) or on chance (random).
+        Assert.All(result.PerSilo, s => Assert.True(s.Batches >= 1, $"{s.Silo} got no batch under {distribution}"));
         Assert.Equal(900, result.PerSilo.Sum(s => s.Tasks));
     }
 

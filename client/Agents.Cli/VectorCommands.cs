@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Agents.Grains.Vectors;
+
+namespace Agents.Cli;
+
+/// <summary>The <c>collection</c> and <c>vectors</c> commands.</summary>
+public static class VectorCommands
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary><c>collection create|list|describe|drop</c>.</summary>
+    public static Command Collection(Func<ParseResult, ClusterConnection> connect, Option<bool> jsonOption)
+    {
+        var name = new Argument<string>("name") { Description = "The collection's name." };
+        var dimension = new Option<int>("--dimension") { Description = "Floats per vector (1..4096).", Required = true };
+        var metric = new Option<string>("--metric") { Description = "cosine, dot or l2.", DefaultValueFactory = _ => "cosine" };
+        var shards = new Option<int>("--shards") { Description = "Shard grains.", DefaultValueFactory = _ => 2 };
+        var index = new Option<string>("--index") { Description = "hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
+        var m = new Option<int>("--m") { Description = "HNSW links per node.", DefaultValueFactory = _ => 16 };
+        var efc = new Option<int>("--ef-construction") { Description = "HNSW build breadth.", DefaultValueFactory = _ => 200 };
+        var ef = new Option<int>("--ef") { Description = "HNSW default search breadth.", DefaultValueFactory = _ => 64 };
+        var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef };
+        create.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            var spec = new CollectionSpec(parse.GetValue(name)!, parse.GetValue(dimension), ShardRouter.ParseMetric(parse.GetValue(metric)),
+                parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef));
+            ShardRouter.Validate(spec);
+            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            Print(await client.CreateCollectionAsync(spec, ct), parse.GetValue(jsonOption));
+            return 0;
+        }));
+
+        var list = new Command("list", "List collections.");
+        list.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            var specs = await client.ListCollectionsAsync(ct);
+            if (parse.GetValue(jsonOption))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(specs, Json));
+            }
+            else
+            {
+                foreach (var s in specs)
+                {
+                    Console.WriteLine($"{s.Name}  dimension {s.Dimension}  {ShardRouter.MetricName(s.Metric)}  {s.Index}  {s.Shards} shards");
+                }
+
+                Console.WriteLine($"{specs.Count} collection(s)");
+            }
+
+            return 0;
+        }));
+
+        var describeName = new Argument<string>("name") { Description = "The collection's name." };
+        var describe = new Command("describe", "Show a collection's schema and point count.") { describeName };
+        describe.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            Print(await client.DescribeCollectionAsync(parse.GetValue(describeName)!, ct), parse.GetValue(jsonOption));
+            return 0;
+        }));
+
+        var dropName = new Argument<string>("name") { Description = "The collection's name." };
+        var drop = new Command("drop", "Delete a collection and its points.") { dropName };
+        drop.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await client.DropCollectionAsync(parse.GetValue(dropName)!, ct);
+            Console.WriteLine($"collection {parse.GetValue(dropName)} dropped");
+            return 0;
+        }));
+
+        return new Command("collection", "Create, list, describe and drop vector collections.") { create, list, describe, drop };
+    }
+
+    /// <summary><c>vectors upsert|search|delete</c>.</summary>
+    public static Command Vectors(Func<ParseResult, ClusterConnection> connect, Option<bool> jsonOption)
+    {
+        var name = new Argument<string>("collection") { Description = "The collection's name." };
+        var input = new Option<string>("--input") { Description = ".fvecs (ids 0..n-1) or .jsonl ({\"id\",\"vector\",\"payload\"} per line).", Required = true };
+        var upsert = new Command("upsert", "Upsert points from a file; returns once they are durable.") { name, input };
+        upsert.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            var path = parse.GetValue(input)!;
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"Vector file '{path}' does not exist.");
+            }
+
+            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            var clock = Stopwatch.StartNew();
+            var written = await client.UpsertAsync(parse.GetValue(name)!, VectorFiles.ReadPoints(path), cancellationToken: ct);
+            var seconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine(parse.GetValue(jsonOption)
+                ? JsonSerializer.Serialize(new { upserted = written, seconds, perSecond = written / seconds }, Json)
+                : $"{written} points upserted into {parse.GetValue(name)} in {seconds:F2} s ({written / seconds:F0}/s)");
+            return 0;
+        }));
+
+        var searchName = new Argument<string>("collection") { Description = "The collection's name." };
+        var vector = new Option<string?>("--vector") { Description = "One query: comma-separated floats." };
+        var queryFile = new Option<string?>("--query-file") { Description = "Queries from an .fvecs file." };
+        var k = new Option<int>("-k", "--k") { Description = "Neighbours per query.", DefaultValueFactory = _ => 10 };
+        var ef = new Option<int?>("--ef") { Description = "HNSW search breadth (default: the collection's)." };
+        var filter = new Option<string[]>("--filter") { Description = "field=value, field=a|b, field>=n, field<=n, field=lo..hi (repeat: all must hold)." };
+        var output = new Option<string?>("--output") { Description = "Write ids and scores per query as JSON." };
+        var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, k, ef, filter, output };
+        search.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            var queries = parse.GetValue(vector) is { } v ? [VectorFiles.ParseVector(v)]
+                : parse.GetValue(queryFile) is { } f ? VectorFiles.ReadFvecs(f).ToList()
+                : throw new ArgumentException("Give a query: --vector \"0.1,0.2,...\" or --query-file FILE.fvecs.");
+            var conditions = parse.GetValue(filter) is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
+            var payloadFilter = conditions is null ? null : new PayloadFilter(conditions);
+            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            var results = new List<object>();
+            var clock = Stopwatch.StartNew();
+            for (var q = 0; q < queries.Count; q++)
+            {
+                var hits = await client.SearchAsync(parse.GetValue(searchName)!, queries[q], parse.GetValue(k), parse.GetValue(ef), payloadFilter, ct);
+                results.Add(new
+                {
+                    query = q,
+                    ids = hits.Select(h => h.Id).ToArray(),
+                    scores = hits.Select(h => h.Score).ToArray(),
+                    payloads = hits.Select(h => h.Payload.Length == 0 ? null : Encoding.UTF8.GetString(h.Payload)).ToArray(),
+                });
+                if (!parse.GetValue(jsonOption) && parse.GetValue(output) is null)
+                {
+                    foreach (var h in hits)
+                    {
+                        Console.WriteLine($"{(queries.Count > 1 ? $"q{q} " : "")}{h.Id}\t{h.Score:F6}\t{(h.Payload.Length == 0 ? "" : Encoding.UTF8.GetString(h.Payload))}");
+                    }
+                }
+            }
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            if (parse.GetValue(output) is { } path)
+            {
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, Json), ct);
+                Console.WriteLine($"{queries.Count} queries in {seconds:F2} s ({queries.Count / seconds:F0}/s); results written to {path}");
+            }
+            else if (parse.GetValue(jsonOption))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(results, Json));
+            }
+
+            return 0;
+        }));
+
+        var deleteName = new Argument<string>("collection") { Description = "The collection's name." };
+        var ids = new Option<string[]>("--id") { Description = "A point id (repeatable).", Required = true };
+        var delete = new Command("delete", "Delete points by id.") { deleteName, ids };
+        delete.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            var n = await client.DeletePointsAsync(parse.GetValue(deleteName)!, parse.GetValue(ids)!, ct);
+            Console.WriteLine($"{n} point(s) deleted");
+            return 0;
+        }));
+
+        return new Command("vectors", "Upsert, search and delete points of a collection.") { upsert, search, delete };
+    }
+
+    private static void Print(CollectionInfo info, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(info, Json));
+            return;
+        }
+
+        var s = info.Spec;
+        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {ShardRouter.MetricName(s.Metric)}, {s.Index} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
+        foreach (var shard in info.Shards)
+        {
+            Console.WriteLine($"  shard {shard.Shard} on {shard.Silo}: {shard.Points} points, {shard.Indexed} indexed, {shard.VectorBytes / 1048576.0:F1} MB vectors, {shard.IndexBytes / 1048576.0:F1} MB graph");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
+using Agents.Grains.Vectors;
+
+namespace Agents.Client;
+
+/// <summary>A point to upsert; <paramref name="Payload"/> is a JSON object or null.</summary>
+public sealed record PointInput(string Id, float[] Vector, string? Payload = null);
+
+/// <summary>Vector collections: the client partitions upserts by id and fans searches out to every shard itself.</summary>
+public sealed partial class AgentsClient
+{
+    /// <summary>Points per upsert call to one shard.</summary>
+    public const int UpsertBatch = 1000;
+
+    private readonly ConcurrentDictionary<string, CollectionSpec> _specs = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a collection (a no-op if it exists with the same schema).</summary>
+    public async Task<CollectionInfo> CreateCollectionAsync(CollectionSpec spec, CancellationToken cancellationToken = default)
+    {
+        ShardRouter.Validate(spec);
+        var info = await RetryAsync(() => Cluster.GetGrain<IVectorCollectionGrain>(spec.Name).CreateAsync(spec), cancellationToken);
+        _specs[spec.Name] = info.Spec;
+        return info;
+    }
+
+    /// <summary>Every collection's schema.</summary>
+    public Task<IReadOnlyList<CollectionSpec>> ListCollectionsAsync(CancellationToken cancellationToken = default) =>
+        RetryAsync(() => Cluster.GetGrain<IVectorCatalogGrain>(0).ListAsync(), cancellationToken);
+
+    /// <summary>A collection's schema and point counts.</summary>
+    public Task<CollectionInfo> DescribeCollectionAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ShardRouter.ValidateName(name);
+        return RetryAsync(() => Cluster.GetGrain<IVectorCollectionGrain>(name).DescribeAsync(), cancellationToken);
+    }
+
+    /// <summary>Deletes a collection and its points.</summary>
+    public async Task DropCollectionAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ShardRouter.ValidateName(name);
+        await RetryAsync(() => Cluster.GetGrain<IVectorCollectionGrain>(name).DropAsync(), cancellationToken);
+        _specs.TryRemove(name, out _);
+    }
+
+    /// <summary>
+    /// Upserts points: each batch goes straight to the shard that owns its ids, shards in parallel; returns once every
+    /// point is durable. A batch a shard rejects fails the call with the shard's message (earlier batches stay).
+    /// </summary>
+    public async Task<long> UpsertAsync(string collection, IEnumerable<PointInput> points, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var spec = await GetSpecAsync(collection, cancellationToken);
+        var pending = new List<PointInput>[spec.Shards];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            pending[i] = new List<PointInput>(UpsertBatch);
+        }
+
+        var inFlight = new List<Task<int>>();
+        long written = 0;
+        foreach (var point in points)
+        {
+            if (point.Vector.Length != spec.Dimension)
+            {
+                throw new ArgumentException($"Point '{point.Id}' has {point.Vector.Length} dimensions; collection '{collection}' has {spec.Dimension}.");
+            }
+
+            var shard = ShardRouter.ShardOf(point.Id, spec.Shards);
+            pending[shard].Add(point);
+            if (pending[shard].Count >= UpsertBatch)
+            {
+                inFlight.Add(SendAsync(spec, shard, pending[shard], cancellationToken));
+                pending[shard] = new List<PointInput>(UpsertBatch);
+                if (inFlight.Count >= 2 * spec.Shards)
+                {
+                    written += await DrainOneAsync(inFlight);
+                    progress?.Report(written);
+                }
+            }
+        }
+
+        for (var shard = 0; shard < spec.Shards; shard++)
+        {
+            if (pending[shard].Count > 0)
+            {
+                inFlight.Add(SendAsync(spec, shard, pending[shard], cancellationToken));
+            }
+        }
+
+        while (inFlight.Count > 0)
+        {
+            written += await DrainOneAsync(inFlight);
+            progress?.Report(written);
+        }
+
+        return written;
+    }
+
+    /// <summary>The exact merge of every shard's best <paramref name="k"/>, best first.</summary>
+    public async Task<SearchHit[]> SearchAsync(
+        string collection, float[] query, int k = 10, int? ef = null, PayloadFilter? filter = null, CancellationToken cancellationToken = default)
+    {
+        var spec = await GetSpecAsync(collection, cancellationToken);
+        if (query.Length != spec.Dimension)
+        {
+            throw new ArgumentException($"The query has {query.Length} dimensions; collection '{collection}' has {spec.Dimension}.");
+        }
+
+        var request = new SearchRequest(MemoryMarshal.AsBytes(query.AsSpan()).ToArray(), k, ef, filter);
+        var perShard = await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(shard =>
+            RetryAsync(() => Shard(collection, shard).SearchAsync(request), cancellationToken)));
+        var descending = spec.Metric != VectorMetric.L2;
+        var merged = perShard.SelectMany(h => h);
+        return (descending ? merged.OrderByDescending(h => h.Score) : merged.OrderBy(h => h.Score))
+            .ThenBy(h => h.Id, StringComparer.Ordinal).Take(k).ToArray();
+    }
+
+    /// <summary>Deletes points by id; returns how many existed.</summary>
+    public async Task<int> DeletePointsAsync(string collection, IEnumerable<string> ids, CancellationToken cancellationToken = default)
+    {
+        var spec = await GetSpecAsync(collection, cancellationToken);
+        var byShard = ids.Distinct(StringComparer.Ordinal).GroupBy(id => ShardRouter.ShardOf(id, spec.Shards));
+        var counts = await Task.WhenAll(byShard.Select(g =>
+            RetryAsync(() => Shard(collection, g.Key).DeleteAsync(g.ToArray()), cancellationToken)));
+        return counts.Sum();
+    }
+
+    /// <summary>A point by id, or null.</summary>
+    public async Task<VectorPoint?> GetPointAsync(string collection, string id, CancellationToken cancellationToken = default)
+    {
+        var spec = await GetSpecAsync(collection, cancellationToken);
+        return await RetryAsync(() => Shard(collection, ShardRouter.ShardOf(id, spec.Shards)).GetAsync(id), cancellationToken);
+    }
+
+    private IVectorShardGrain Shard(string collection, int shard) =>
+        Cluster.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(collection, shard));
+
+    private async Task<CollectionSpec> GetSpecAsync(string collection, CancellationToken cancellationToken)
+    {
+        ShardRouter.ValidateName(collection);
+        if (_specs.TryGetValue(collection, out var cached))
+        {
+            return cached;
+        }
+
+        var spec = await RetryAsync(() => Cluster.GetGrain<IVectorCollectionGrain>(collection).GetSpecAsync(), cancellationToken)
+            ?? throw new KeyNotFoundException($"Collection '{collection}' does not exist.");
+        return _specs[collection] = spec;
+    }
+
+    private Task<int> SendAsync(CollectionSpec spec, int shard, List<PointInput> points, CancellationToken cancellationToken)
+    {
+        var ids = new string[points.Count];
+        var vectors = new byte[points.Count * spec.Dimension * sizeof(float)];
+        var payloads = new byte[points.Count][];
+        var floats = MemoryMarshal.Cast<byte, float>(vectors.AsSpan());
+        for (var i = 0; i < points.Count; i++)
+        {
+            ids[i] = points[i].Id;
+            points[i].Vector.CopyTo(floats.Slice(i * spec.Dimension, spec.Dimension));
+            payloads[i] = points[i].Payload is { Length: > 0 } p ? Encoding.UTF8.GetBytes(p) : [];
+        }
+
+        var batch = new PointBatch(ids, vectors, payloads);
+        return RetryAsync(() => Shard(spec.Name, shard).UpsertAsync(batch), cancellationToken);
+    }
+
+    private static async Task<int> DrainOneAsync(List<Task<int>> inFlight)
+    {
+        var done = await Task.WhenAny(inFlight);
+        inFlight.Remove(done);
+        return await done;
+    }
+}

@@ -1,0 +1,50 @@
+namespace Agents.GrainInterfaces;
+
+/// <summary>A collection (key: its name): owns the schema; never on the hot path of upserts and searches.</summary>
+public interface IVectorCollectionGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the collection; creating it again with the same spec is a no-op, with another spec an error.</summary>
+    Task<CollectionInfo> CreateAsync(CollectionSpec spec);
+
+    /// <summary>The schema, or null when the collection does not exist; interleaves, as shards ask while the collection creates them.</summary>
+    [AlwaysInterleave]
+    Task<CollectionSpec?> GetSpecAsync();
+
+    /// <summary>Schema and point counts of every shard.</summary>
+    Task<CollectionInfo> DescribeAsync();
+
+    /// <summary>Deletes the collection and all its points.</summary>
+    Task DropAsync();
+}
+
+/// <summary>The collections the cluster knows (a stateless worker over the catalogue).</summary>
+public interface IVectorCatalogGrain : IGrainWithIntegerKey
+{
+    /// <summary>Every collection's schema.</summary>
+    Task<IReadOnlyList<CollectionSpec>> ListAsync();
+}
+
+/// <summary>
+/// One shard of a collection (key: <c>{collection}/{shard}</c>): the points whose id hashes to it, durable before
+/// acknowledged, indexed in the background and searched exactly where the index has not caught up.
+/// </summary>
+public interface IVectorShardGrain : IGrainWithStringKey
+{
+    /// <summary>Validates, stores durably, then acknowledges with the number of points written; nothing is written if any point is bad.</summary>
+    Task<int> UpsertAsync(PointBatch batch);
+
+    /// <summary>Deletes points by id durably; returns how many existed.</summary>
+    Task<int> DeleteAsync(string[] ids);
+
+    /// <summary>A point by id, or null.</summary>
+    Task<VectorPoint?> GetAsync(string id);
+
+    /// <summary>The shard's best k for a query, best first.</summary>
+    Task<SearchHit[]> SearchAsync(SearchRequest request);
+
+    /// <summary>What the shard holds.</summary>
+    Task<ShardInfo> DescribeAsync();
+
+    /// <summary>Deletes the shard's points and deactivates.</summary>
+    Task DropAsync();
+}

@@ -1,0 +1,57 @@
+namespace Agents.GrainInterfaces;
+
+/// <summary>A collection's schema: what its points look like and how they are indexed.</summary>
+/// <param name="Name">1-64 characters of [A-Za-z0-9_-].</param>
+/// <param name="Dimension">Floats per vector, 1..4096.</param>
+/// <param name="Shards">Shard grains the points are spread over by a hash of their id.</param>
+/// <param name="Index"><c>hnsw</c> or <c>flat</c> (exact).</param>
+/// <param name="Ef">Default search breadth of <c>hnsw</c>; a search may ask for another.</param>
+[GenerateSerializer, Immutable]
+public sealed record CollectionSpec(
+    string Name, int Dimension, VectorMetric Metric = VectorMetric.Cosine, int Shards = 2, string Index = "hnsw",
+    int M = 16, int EfConstruction = 200, int Ef = 64);
+
+/// <summary>What a shard holds.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardInfo(int Shard, string Silo, long Points, long Indexed, long VectorBytes, long IndexBytes);
+
+/// <summary>A collection's schema and size.</summary>
+[GenerateSerializer, Immutable]
+public sealed record CollectionInfo(CollectionSpec Spec, DateTimeOffset CreatedAt, long Points, long Indexed, IReadOnlyList<ShardInfo> Shards);
+
+/// <summary>
+/// Points to upsert: ids, their vectors as little-endian float32 bytes (n × dimension × 4; bytes cost a quarter of
+/// a float[] on the wire), and a UTF-8 JSON object payload each (empty for none).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record PointBatch(string[] Ids, byte[] Vectors, byte[][] Payloads);
+
+/// <summary>A stored point.</summary>
+[GenerateSerializer, Immutable]
+public sealed record VectorPoint(string Id, byte[] Vector, byte[] Payload);
+
+/// <summary>How a condition compares a top-level payload field.</summary>
+public enum FilterOperator
+{
+    /// <summary>The field equals one of <see cref="FilterCondition.Values"/> (one value: equality; several: set membership).</summary>
+    In,
+
+    /// <summary>The field is a number within [<see cref="FilterCondition.Min"/>, <see cref="FilterCondition.Max"/>] (either may be open).</summary>
+    Range,
+}
+
+/// <summary>One condition on a payload field.</summary>
+[GenerateSerializer, Immutable]
+public sealed record FilterCondition(string Field, FilterOperator Operator, string[]? Values = null, double? Min = null, double? Max = null);
+
+/// <summary>Every condition must hold.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PayloadFilter(FilterCondition[] Must);
+
+/// <summary>A k-nearest-neighbour query; the vector as little-endian float32 bytes.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SearchRequest(byte[] Vector, int K, int? Ef = null, PayloadFilter? Filter = null);
+
+/// <summary>One hit: similarity for cosine and dot, Euclidean distance for l2.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SearchHit(string Id, float Score, byte[] Payload);

@@ -1,0 +1,508 @@
+using System.Runtime.InteropServices;
+using Agents.Grains.Vectors.Engine;
+using Agents.Grains.Vectors.Storage;
+
+namespace Agents.Grains.Vectors;
+
+/// <summary>
+/// One shard of a collection. An upsert is validated, written durably, then applied in memory and acknowledged;
+/// a background task catches the HNSW graph up, and searches cover the slots it has not reached with an exact scan,
+/// so a point is searchable the moment its upsert returns. Writes are serialised so memory follows the durable order.
+/// </summary>
+[Reentrant]
+public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDetails silo, ILogger<VectorShardGrain> logger)
+    : Grain, IVectorShardGrain
+{
+    /// <summary>Largest k a search may ask for.</summary>
+    public const int MaxK = 10_000;
+
+    /// <summary>Points per upsert call.</summary>
+    public const int MaxBatch = 100_000;
+
+    // A filter matching at most this share of the points is answered by an exact scan of the matches.
+    private const double SelectiveFilter = 0.05;
+    private const int SnapshotEvery = 20_000;
+
+    private readonly SemaphoreSlim _writes = new(1, 1);
+    private readonly object _indexLock = new();
+    private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
+    private readonly List<string?> _idBySlot = [];
+    private readonly List<byte[]> _payloadBySlot = [];
+    private readonly List<PayloadFields> _fieldsBySlot = [];
+    private CollectionSpec _spec = null!;
+    private IShardStore _store = null!;
+    private VectorArena _arena = null!;
+    private HnswIndex? _graph;
+    private bool[] _dead = new bool[1024];
+    private int _indexed;
+    private int _liveCount;
+    private int _snapshotAt;
+    private Task _indexing = Task.CompletedTask;
+    private string _collection = "";
+    private int _shard;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_collection, _shard) = ShardRouter.ParseShardKey(this.GetPrimaryKeyString());
+        _spec = await GrainFactory.GetGrain<IVectorCollectionGrain>(_collection).GetSpecAsync()
+            ?? throw new KeyNotFoundException($"Collection '{_collection}' does not exist.");
+        if (_shard < 0 || _shard >= _spec.Shards)
+        {
+            throw new ArgumentException($"Collection '{_collection}' has {_spec.Shards} shards; there is no shard {_shard}.");
+        }
+
+        _store = await storage.OpenShardAsync(_collection, _shard, _spec.Dimension, cancellationToken);
+        _arena = new VectorArena(_spec.Dimension);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var points = new Dictionary<string, StoredPoint>(StringComparer.Ordinal);
+        await foreach (var point in _store.LoadAsync(cancellationToken))
+        {
+            points[point.Id] = point;
+        }
+
+        var snapshot = _spec.Index == "hnsw" ? await _store.LoadSnapshotAsync(cancellationToken) : null;
+        if (snapshot is { } saved && ShardSnapshot.TryRead(saved.Snapshot, out var slotIds, out var graphBytes))
+        {
+            // Rebuild the arena in the graph's slot order; points deleted since are dead slots.
+            foreach (var id in slotIds)
+            {
+                if (id is not null && points.Remove(id, out var point))
+                {
+                    AddToMemory(point.Id, point.Vector, point.Payload);
+                }
+                else
+                {
+                    AddDeadSlot();
+                }
+            }
+
+            try
+            {
+                using var graphStream = new MemoryStream(graphBytes);
+                _graph = HnswIndex.Load(graphStream, _arena);
+            }
+            catch (InvalidDataException e)
+            {
+                // A damaged saved graph costs a re-index, never data: the points come from the store.
+                LogSnapshotRejected(logger, this.GetPrimaryKeyString(), e.Message);
+                _graph = new HnswIndex(_arena, _spec.Metric, new HnswParameters(_spec.M, _spec.EfConstruction, _spec.Ef));
+            }
+
+            _indexed = _graph.Count;
+            for (var slot = 0; slot < _indexed; slot++)
+            {
+                if (_dead[slot] && !_graph.IsDeleted(slot))
+                {
+                    _graph.Delete(slot);
+                }
+            }
+
+            _snapshotAt = _indexed;
+        }
+
+        foreach (var point in points.Values)
+        {
+            AddToMemory(point.Id, point.Vector, point.Payload);
+        }
+
+        if (_spec.Index == "hnsw")
+        {
+            _graph ??= new HnswIndex(_arena, _spec.Metric, new HnswParameters(_spec.M, _spec.EfConstruction, _spec.Ef));
+            StartIndexing();
+        }
+
+        LogLoaded(logger, this.GetPrimaryKeyString(), _liveCount, _indexed, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _indexing.WaitAsync(cancellationToken);
+            await SaveSnapshotAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+            // The data is durable; only the saved graph is older, so the next activation indexes a little more.
+        }
+        finally
+        {
+            await _store.DisposeAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<int> UpsertAsync(PointBatch batch)
+    {
+        var points = Validate(batch);
+        await _writes.WaitAsync();
+        try
+        {
+            await _store.AppendUpsertsAsync(points);
+            foreach (var point in points)
+            {
+                AddToMemory(point.Id, point.Vector, point.Payload);
+            }
+        }
+        finally
+        {
+            _writes.Release();
+        }
+
+        StartIndexing();
+        return points.Count;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteAsync(string[] ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        await _writes.WaitAsync();
+        try
+        {
+            var existing = ids.Distinct(StringComparer.Ordinal).Where(_slotById.ContainsKey).ToList();
+            if (existing.Count == 0)
+            {
+                return 0;
+            }
+
+            await _store.AppendDeletesAsync(existing);
+            foreach (var id in existing)
+            {
+                Kill(_slotById[id]);
+                _slotById.Remove(id);
+            }
+
+            return existing.Count;
+        }
+        finally
+        {
+            _writes.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<VectorPoint?> GetAsync(string id) =>
+        Task.FromResult(_slotById.TryGetValue(id, out var slot)
+            ? new VectorPoint(id, MemoryMarshal.AsBytes(_arena[slot]).ToArray(), _payloadBySlot[slot])
+            : null);
+
+    /// <inheritdoc />
+    public Task<SearchHit[]> SearchAsync(SearchRequest request)
+    {
+        var query = ReadQuery(request);
+        if (request.Filter is { } f)
+        {
+            PayloadFields.Validate(f);
+        }
+
+        var k = request.K;
+        var filter = request.Filter;
+        Func<int, bool> accept = filter is null
+            ? slot => !_dead[slot]
+            : slot => !_dead[slot] && _fieldsBySlot[slot].Matches(filter);
+        var count = _arena.Count;
+        var top = new TopK(k);
+        var indexed = Volatile.Read(ref _indexed);
+        if (_graph is null || indexed == 0 || (filter is not null && IsSelective(filter, count)))
+        {
+            ExactSearch.Scan(_arena, _spec.Metric, query, 0, count, accept, top);
+        }
+        else
+        {
+            var ef = Math.Max(request.Ef ?? _spec.Ef, k);
+            foreach (var hit in _graph.Search(query, k, ef, accept))
+            {
+                top.Offer(hit.Slot, hit.Score);
+            }
+
+            // The graph has not reached these yet: cover them exactly so an acknowledged upsert is always found.
+            ExactSearch.Scan(_arena, _spec.Metric, query, indexed, count, accept, top);
+        }
+
+        var hits = top.ToSortedArray();
+        var result = new SearchHit[hits.Length];
+        for (var i = 0; i < hits.Length; i++)
+        {
+            var (slot, score) = hits[i];
+            result[i] = new SearchHit(_idBySlot[slot]!, DistanceKernels.ToUserScore(_spec.Metric, score), _payloadBySlot[slot]);
+        }
+
+        return Task.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    public Task<ShardInfo> DescribeAsync() => Task.FromResult(new ShardInfo(
+        _shard, silo.SiloAddress.ToParsableString(), _liveCount, Math.Min(_liveCount, Volatile.Read(ref _indexed)),
+        _arena.AllocatedBytes, _graph?.MemoryBytes ?? 0));
+
+    /// <inheritdoc />
+    public async Task DropAsync()
+    {
+        await _writes.WaitAsync();
+        try
+        {
+            await _indexing;
+            await _store.DropAsync();
+            _slotById.Clear();
+            _liveCount = 0;
+            Array.Fill(_dead, true);
+        }
+        finally
+        {
+            _writes.Release();
+        }
+
+        DeactivateOnIdle();
+    }
+
+    private bool IsSelective(PayloadFilter filter, int count)
+    {
+        var matches = 0;
+        var limit = Math.Max(1, (int)(count * SelectiveFilter));
+        for (var slot = 0; slot < count && matches <= limit; slot++)
+        {
+            if (!_dead[slot] && _fieldsBySlot[slot].Matches(filter))
+            {
+                matches++;
+            }
+        }
+
+        return matches <= limit;
+    }
+
+    private float[] ReadQuery(SearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.K is < 1 or > MaxK)
+        {
+            throw new ArgumentException($"k {request.K} is out of range: use 1..{MaxK}.");
+        }
+
+        if (request.Ef is { } ef && ef is < 1 or > 100_000)
+        {
+            throw new ArgumentException($"ef {ef} is out of range: use 1..100000.");
+        }
+
+        if (request.Vector.Length != _spec.Dimension * sizeof(float))
+        {
+            throw new ArgumentException(
+                $"The query has {request.Vector.Length / (double)sizeof(float)} dimensions; collection '{_collection}' has {_spec.Dimension}.");
+        }
+
+        var query = MemoryMarshal.Cast<byte, float>(request.Vector).ToArray();
+        for (var i = 0; i < query.Length; i++)
+        {
+            if (!float.IsFinite(query[i]))
+            {
+                throw new ArgumentException($"The query's value at dimension {i} is {query[i]}; only finite numbers are accepted.");
+            }
+        }
+
+        if (_spec.Metric == VectorMetric.Cosine)
+        {
+            DistanceKernels.Normalize(query);
+        }
+
+        return query;
+    }
+
+    private List<StoredPoint> Validate(PointBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var n = batch.Ids.Length;
+        if (n == 0)
+        {
+            return [];
+        }
+
+        if (n > MaxBatch)
+        {
+            throw new ArgumentException($"A batch of {n} points is too large: send at most {MaxBatch} per call.");
+        }
+
+        if (batch.Payloads.Length != n)
+        {
+            throw new ArgumentException($"The batch has {n} ids but {batch.Payloads.Length} payloads.");
+        }
+
+        var dimension = _spec.Dimension;
+        if (batch.Vectors.Length != (long)n * dimension * sizeof(float))
+        {
+            throw new ArgumentException(
+                $"The batch carries {batch.Vectors.Length / (double)sizeof(float) / n:0.##} floats per point; collection '{_collection}' has dimension {dimension}.");
+        }
+
+        var floats = MemoryMarshal.Cast<byte, float>(batch.Vectors);
+        var seen = new HashSet<string>(n, StringComparer.Ordinal);
+        var points = new List<StoredPoint>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var id = batch.Ids[i];
+            if (string.IsNullOrEmpty(id) || id.Length > ShardRouter.MaxIdLength)
+            {
+                throw new ArgumentException($"Point {i} has an id of {id?.Length ?? 0} characters: use 1..{ShardRouter.MaxIdLength}.");
+            }
+
+            if (!seen.Add(id))
+            {
+                throw new ArgumentException($"Point id '{id}' appears twice in one batch.");
+            }
+
+            if (ShardRouter.ShardOf(id, _spec.Shards) != _shard)
+            {
+                throw new ArgumentException($"Point '{id}' belongs to shard {ShardRouter.ShardOf(id, _spec.Shards)}, not {_shard}.");
+            }
+
+            var vector = floats.Slice(i * dimension, dimension).ToArray();
+            for (var d = 0; d < dimension; d++)
+            {
+                if (!float.IsFinite(vector[d]))
+                {
+                    throw new ArgumentException($"Point '{id}' has {vector[d]} at dimension {d}; only finite numbers are accepted.");
+                }
+            }
+
+            if (_spec.Metric == VectorMetric.Cosine)
+            {
+                if (vector.All(x => x == 0))
+                {
+                    throw new ArgumentException($"Point '{id}' is the zero vector, which has no direction for cosine similarity.");
+                }
+
+                DistanceKernels.Normalize(vector);
+            }
+
+            try
+            {
+                PayloadFields.Parse(batch.Payloads[i]);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"Point '{id}': {e.Message}");
+            }
+
+            points.Add(new StoredPoint(id, vector, batch.Payloads[i]));
+        }
+
+        return points;
+    }
+
+    private void AddToMemory(string id, float[] vector, byte[] payload)
+    {
+        if (_slotById.TryGetValue(id, out var old))
+        {
+            // An overwrite: the old slot dies, the new one lives.
+            Kill(old);
+        }
+
+        _liveCount++;
+
+        var slot = _arena.Add(vector);
+        EnsureDeadCapacity(slot);
+        _idBySlot.Add(id);
+        _payloadBySlot.Add(payload);
+        _fieldsBySlot.Add(PayloadFields.Parse(payload));
+        _slotById[id] = slot;
+    }
+
+    private void AddDeadSlot()
+    {
+        var slot = _arena.Add(new float[_spec.Dimension]);
+        EnsureDeadCapacity(slot);
+        _dead[slot] = true;
+        _idBySlot.Add(null);
+        _payloadBySlot.Add([]);
+        _fieldsBySlot.Add(PayloadFields.Empty);
+    }
+
+    private void EnsureDeadCapacity(int slot)
+    {
+        if (slot >= _dead.Length)
+        {
+            Array.Resize(ref _dead, Math.Max(slot + 1, _dead.Length * 2));
+        }
+    }
+
+    private void Kill(int slot)
+    {
+        _dead[slot] = true;
+        _liveCount--;
+        _idBySlot[slot] = null;
+        _payloadBySlot[slot] = [];
+        _fieldsBySlot[slot] = PayloadFields.Empty;
+        if (_graph is not null && slot < Volatile.Read(ref _indexed))
+        {
+            lock (_indexLock)
+            {
+                _graph.Delete(slot);
+            }
+        }
+    }
+
+    private void StartIndexing()
+    {
+        if (_graph is null || !_indexing.IsCompleted || Volatile.Read(ref _indexed) >= _arena.Count)
+        {
+            return;
+        }
+
+        var graph = _graph;
+        _indexing = Task.Run(() =>
+        {
+            // One writer: slots are added in order; a slot that died before its turn is added and tombstoned.
+            while (Volatile.Read(ref _indexed) < _arena.Count)
+            {
+                var slot = _indexed;
+                lock (_indexLock)
+                {
+                    graph.Add(slot);
+                    if (_dead[slot])
+                    {
+                        graph.Delete(slot);
+                    }
+
+                    Volatile.Write(ref _indexed, slot + 1);
+                }
+            }
+        });
+        _indexing.ContinueWith(
+            async _ =>
+            {
+                if (_indexed - _snapshotAt >= SnapshotEvery)
+                {
+                    await SaveSnapshotAsync(CancellationToken.None);
+                }
+
+                StartIndexing();
+            },
+            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Current).Unwrap().Ignore();
+    }
+
+    private async Task SaveSnapshotAsync(CancellationToken cancellationToken)
+    {
+        if (_graph is null || _indexed == _snapshotAt)
+        {
+            return;
+        }
+
+        byte[] bytes;
+        int covered;
+        lock (_indexLock)
+        {
+            covered = _indexed;
+            bytes = ShardSnapshot.Write(_idBySlot.Take(covered), _graph);
+        }
+
+        await _store.SaveSnapshotAsync(bytes, covered, cancellationToken);
+        _snapshotAt = covered;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the saved graph was rejected ({Reason}); re-indexing")]
+    private static partial void LogSnapshotRejected(ILogger logger, string shard, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} loaded {Points} points ({Indexed} from a saved graph) in {Milliseconds:F0} ms")]
+    private static partial void LogLoaded(ILogger logger, string shard, int points, int indexed, double milliseconds);
+}

@@ -1,0 +1,87 @@
+using Agents.Client;
+using Agents.Tests.Infrastructure;
+using Orleans.Runtime;
+using Xunit.Abstractions;
+
+namespace Agents.Tests.Failover;
+
+/// <summary>Real silo processes on a real PostgreSQL: SIGKILL the silo hosting a shard after acknowledged upserts.</summary>
+[Collection(nameof(PostgresCollection))]
+public sealed class ShardFailoverTests(PostgresServer postgres, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task EveryAcknowledgedPointSurvivesTheDeathOfItsShardsSilo()
+    {
+        var database = await postgres.CreateDatabaseAsync();
+        var silos = new List<SiloProcess>();
+        try
+        {
+            silos.Add(SiloProcess.Start(["--cluster", database, "--init-schema"], SiloProcess.FreeInstance()));
+            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
+            await using var client = await ConnectAsync(database, silos);
+            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
+            var management = client.Cluster.GetGrain<IManagementGrain>(0);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+            while ((await management.GetHosts(onlyActive: true)).Count < 3)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "3 silos did not become active");
+                await Task.Delay(200);
+            }
+
+            var random = new Random(17);
+            var points = Enumerable.Range(0, 3000)
+                .Select(i => new PointInput($"k{i}", Enumerable.Range(0, 64).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), $$"""{"i":{{i}}}"""))
+                .ToList();
+            await client.CreateCollectionAsync(new CollectionSpec("survivors", 64, Shards: 4));
+            Assert.Equal(3000, await client.UpsertAsync("survivors", points));
+
+            var info = await client.DescribeCollectionAsync("survivors");
+            var hosting = info.Shards.Select(s => int.Parse(s.Silo.Split(':')[1].Split('@')[0], System.Globalization.CultureInfo.InvariantCulture) - 11111).ToHashSet();
+            var victim = silos.First(s => hosting.Contains(s.Instance));
+            output.WriteLine($"shards on instances {string.Join(",", hosting)}; killing instance {victim.Instance}");
+            victim.Kill();
+
+            // The client retries while membership declares the silo dead; the shards reload from PostgreSQL elsewhere.
+            var after = await client.DescribeCollectionAsync("survivors");
+            Assert.Equal(3000, after.Points);
+            Assert.DoesNotContain(after.Shards, s => s.Silo.Contains($":{11111 + victim.Instance}@", StringComparison.Ordinal));
+            foreach (var i in Enumerable.Range(0, 3000).Where(i => i % 97 == 0))
+            {
+                var hit = await client.SearchAsync("survivors", points[i].Vector, 1);
+                Assert.Equal(points[i].Id, hit.Single().Id);
+            }
+        }
+        catch
+        {
+            foreach (var silo in silos)
+            {
+                output.WriteLine($"--- silo {silo.ProcessId} ---\n{silo.Output}");
+            }
+
+            throw;
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await silo.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<AgentsClient> ConnectAsync(string database, List<SiloProcess> silos)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            try
+            {
+                return await AgentsClient.ConnectAsync(ClusterConnection.Postgres(database), new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline && !silos.Any(s => s.HasExited))
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+}

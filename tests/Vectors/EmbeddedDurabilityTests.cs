@@ -1,0 +1,40 @@
+using System.Runtime.InteropServices;
+using Agents.Client;
+using Agents.Grains.Hosting;
+
+namespace Agents.Tests.Vectors;
+
+/// <summary>Embedded mode keeps collections under the data directory: stop the silo, start another, everything is there.</summary>
+public sealed class EmbeddedDurabilityTests
+{
+    [Fact]
+    public async Task PointsSurviveARestartOfTheEmbeddedSilo()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("agents-embedded-").FullName;
+        var connection = new ClusterConnection { EmbeddedHost = new HostSettings { DataDirectory = dataDir } };
+        var random = new Random(21);
+        var points = Enumerable.Range(0, 2500)
+            .Select(i => new PointInput($"doc-{i}", Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble()).ToArray(), $$"""{"n":{{i}}}"""))
+            .ToList();
+
+        await using (var first = await AgentsClient.ConnectAsync(connection))
+        {
+            await first.CreateCollectionAsync(new CollectionSpec("durable", 16, VectorMetric.L2, Shards: 2));
+            await first.UpsertAsync("durable", points);
+            await first.DeletePointsAsync("durable", ["doc-7"]);
+        }
+
+        await using var second = await AgentsClient.ConnectAsync(connection);
+        var info = await second.DescribeCollectionAsync("durable");
+        Assert.Equal(2499, info.Points);
+        foreach (var i in new[] { 0, 1, 500, 2499 })
+        {
+            var point = await second.GetPointAsync("durable", $"doc-{i}");
+            Assert.Equal(points[i].Vector, MemoryMarshal.Cast<byte, float>(point!.Vector).ToArray());
+        }
+
+        Assert.Null(await second.GetPointAsync("durable", "doc-7"));
+        Assert.Equal("doc-42", (await second.SearchAsync("durable", points[42].Vector, 1)).Single().Id);
+        Directory.Delete(dataDir, recursive: true);
+    }
+}

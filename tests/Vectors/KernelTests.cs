@@ -1,0 +1,71 @@
+using Agents.Grains.Vectors.Engine;
+
+namespace Agents.Tests.Vectors;
+
+public sealed class KernelTests
+{
+    [Theory]
+    [InlineData(VectorMetric.Cosine)]
+    [InlineData(VectorMetric.Dot)]
+    [InlineData(VectorMetric.L2)]
+    public void SimdEqualsTheScalarReferenceAtEveryLength(VectorMetric metric)
+    {
+        var random = new Random(11);
+        foreach (var length in Enumerable.Range(1, 70).Concat([127, 128, 129, 383, 384, 385, 1000, 1536, 4096]))
+        {
+            var a = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var b = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var simd = DistanceKernels.ScoreSimd(metric, a, b);
+            var scalar = DistanceKernels.ScoreScalar(metric, a, b);
+            var reference = Reference(metric, a, b);
+            Assert.True(Math.Abs(simd - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"length {length}: simd {simd} vs {reference}");
+            Assert.True(Math.Abs(scalar - reference) <= 1e-4 * Math.Max(1, Math.Abs(reference)), $"length {length}: scalar {scalar} vs {reference}");
+        }
+    }
+
+    [Fact]
+    public void NormalizeGivesUnitLengthOnBothPaths()
+    {
+        var v = new float[] { 3, 4, 0, 0, 0, 0, 0, 0, 0, 12 };
+        DistanceKernels.Normalize(v);
+        Assert.Equal(1f, DistanceKernels.ScoreScalar(VectorMetric.Dot, v, v), 5);
+        Assert.Equal(3f / 13, v[0], 5);
+    }
+
+    [Fact]
+    public void UserScoreOfL2IsTheEuclideanDistance()
+    {
+        float[] a = [0, 0], b = [3, 4];
+        Assert.Equal(5f, DistanceKernels.ToUserScore(VectorMetric.L2, DistanceKernels.Score(VectorMetric.L2, a, b)), 5);
+    }
+
+    [Fact]
+    public void ExactScanAcrossRangesMergesToTheTrueTopK()
+    {
+        var random = new Random(3);
+        var arena = new VectorArena(16);
+        for (var i = 0; i < 5000; i++)
+        {
+            arena.Add(Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble()).ToArray());
+        }
+
+        var query = Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble()).ToArray();
+        var top = new TopK(10);
+        ExactSearch.Scan(arena, VectorMetric.L2, query, 0, 2000, null, top);
+        ExactSearch.Scan(arena, VectorMetric.L2, query, 2000, 5000, slot => slot % 2 == 0 || slot < 2000, top);
+        var expected = Enumerable.Range(0, 5000).Where(s => s < 2000 || s % 2 == 0)
+            .OrderByDescending(s => DistanceKernels.ScoreScalar(VectorMetric.L2, query, arena[s])).Take(10).ToArray();
+        Assert.Equal(expected, top.ToSortedArray().Select(h => h.Slot).ToArray());
+    }
+
+    private static double Reference(VectorMetric metric, float[] a, float[] b)
+    {
+        double sum = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += metric == VectorMetric.L2 ? (a[i] - (double)b[i]) * (a[i] - (double)b[i]) : a[i] * (double)b[i];
+        }
+
+        return metric == VectorMetric.L2 ? -sum : sum;
+    }
+}
