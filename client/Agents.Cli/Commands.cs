@@ -66,12 +66,28 @@ public static class Commands
         var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
         var docBytes = new Option<int>("--document-size") { Description = "Bytes per generated document.", DefaultValueFactory = _ => 2048 };
         var warmup = new Option<int>("--warmup") { Description = "Tasks run (and not measured) first, so the figures are of warm code.", DefaultValueFactory = _ => 2000 };
+        var dataset = new Option<string?>("--dataset") { Description = "vector-*: a folder with base.fvecs, query.fvecs, groundtruth.ivecs (TEXMEX)." };
+        var queries = new Option<int>("--queries") { Description = "vector-search: queries to run.", DefaultValueFactory = _ => 1000 };
+        var dimension = new Option<int>("--dimension") { Description = "vector-*: dimension of generated vectors.", DefaultValueFactory = _ => 384 };
+        var k = new Option<int>("-k", "--k") { Description = "vector-search: neighbours per query (recall@k).", DefaultValueFactory = _ => 10 };
+        var ef = new Option<int?>("--ef") { Description = "vector-search: HNSW search breadth." };
+        var shards = new Option<int>("--shards") { Description = "vector-*: shards of the benchmark collection.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var index = new Option<string>("--index") { Description = "vector-*: hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
+        var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes, warmup,
+            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, concurrency,
         };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
+            if (parse.GetValue(taskType) is "vector-store" or "vector-search")
+            {
+                return await RunVectorBenchmarkAsync(parse, new VectorBenchmark.Options(
+                    parse.GetValue(taskType)!, parse.GetValue(tasks), parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k),
+                    parse.GetValue(ef), parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(concurrency), parse.GetValue(dataset)),
+                    parse.GetValue(mode) == "cluster", parse.GetValue(output), ct);
+            }
+
             var taskCount = parse.GetValue(tasks);
             if (taskCount <= 0)
             {
@@ -235,6 +251,55 @@ public static class Commands
         }));
 
         return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
+    }
+
+    private static async Task<int> RunVectorBenchmarkAsync(ParseResult parse, VectorBenchmark.Options options, bool isCluster, string? output, CancellationToken ct)
+    {
+        if (options.Points <= 0 && options.Dataset is null)
+        {
+            throw new ArgumentException($"--tasks must be positive; got {options.Points}.");
+        }
+
+        var connection = Connection(parse, out var settings);
+        if (isCluster == connection.IsEmbedded)
+        {
+            throw new ArgumentException(isCluster
+                ? "--mode cluster needs a cluster to join: give --cluster \"<postgres connection string>\" or --gateway host:port."
+                : "--mode single-node runs an embedded silo; drop --cluster/--gateway or use --mode cluster.");
+        }
+
+        var quiet = parse.GetValue(JsonOption);
+        await using var client = await AgentsClient.ConnectAsync(connection, ct);
+        var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
+        var startedAt = DateTimeOffset.UtcNow;
+        var (seconds, operations, latencies, recall, bytesPerVector, perNode) =
+            await VectorBenchmark.RunAsync(client, options, line => { if (!quiet) Console.WriteLine(line); }, ct);
+        Array.Sort(latencies);
+        double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
+        var report = new BenchmarkResult(
+            isCluster ? "cluster" : "single-node", options.TaskType, operations, silos.Count, "hash", startedAt, seconds, operations / seconds,
+            new LatencyMs(Percentile(0.50), Percentile(0.95), Percentile(0.99), latencies.LastOrDefault()),
+            0, perNode, new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64, bytesPerVector), MachineInfo.Current(),
+            new Dictionary<string, string>
+            {
+                ["points"] = options.Points.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["shards"] = options.Shards.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["index"] = options.Index,
+                ["ef"] = options.Ef?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "collection default (64)",
+                ["concurrency"] = options.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["dataset"] = options.Dataset ?? $"generated clustered, dimension {options.Dimension}",
+                ["simd"] = settings.EnableSimd ? "on" : "off",
+            },
+            RecallAtK: recall, K: recall is null ? null : options.K);
+        if (output is not null)
+        {
+            await report.WriteAsync(output);
+        }
+
+        Console.WriteLine(quiet ? report.ToJson()
+            : $"{report.TaskType}: {report.ThroughputPerSecond:F0}/s, latency p50 {report.LatencyMs.P50:F2} ms p95 {report.LatencyMs.P95:F2} ms p99 {report.LatencyMs.P99:F2} ms" +
+              (recall is { } r ? $", recall@{options.K} {r:F4}" : "") + $", {bytesPerVector:F0} bytes per vector in the shards");
+        return 0;
     }
 
     /// <summary>Starts a job, streams its tasks while showing its progress, and returns its result.</summary>

@@ -23,7 +23,9 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
     private const double SelectiveFilter = 0.05;
     private const int SnapshotEvery = 20_000;
 
+    private static readonly TimeSpan IngestQuiet = TimeSpan.FromMilliseconds(50);
     private readonly SemaphoreSlim _writes = new(1, 1);
+    private long _lastUpsert;
     private readonly object _indexLock = new();
     private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
     private readonly List<string?> _idBySlot = [];
@@ -39,6 +41,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
     private int _snapshotAt;
     private Task _indexing = Task.CompletedTask;
     private string _collection = "";
+    private bool _dropped;
     private int _shard;
 
     /// <inheritdoc />
@@ -118,6 +121,11 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (_dropped || _store is null)
+        {
+            return;
+        }
+
         try
         {
             await _indexing.WaitAsync(cancellationToken);
@@ -136,6 +144,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
     /// <inheritdoc />
     public async Task<int> UpsertAsync(PointBatch batch)
     {
+        Volatile.Write(ref _lastUpsert, System.Diagnostics.Stopwatch.GetTimestamp());
         var points = Validate(batch);
         await _writes.WaitAsync();
         try
@@ -246,6 +255,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
         {
             await _indexing;
             await _store.DropAsync();
+            _dropped = true;
             _slotById.Clear();
             _liveCount = 0;
             Array.Fill(_dead, true);
@@ -450,11 +460,18 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
         }
 
         var graph = _graph;
-        _indexing = Task.Run(() =>
+        _indexing = Task.Run(async () =>
         {
             // One writer: slots are added in order; a slot that died before its turn is added and tombstoned.
             while (Volatile.Read(ref _indexed) < _arena.Count)
             {
+                // Ingest first: while upserts keep arriving, the graph waits (searches cover the gap exactly).
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastUpsert)) < IngestQuiet)
+                {
+                    await Task.Delay(IngestQuiet);
+                    continue;
+                }
+
                 var slot = _indexed;
                 lock (_indexLock)
                 {
@@ -483,7 +500,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
 
     private async Task SaveSnapshotAsync(CancellationToken cancellationToken)
     {
-        if (_graph is null || _indexed == _snapshotAt)
+        if (_dropped || _graph is null || _indexed == _snapshotAt)
         {
             return;
         }

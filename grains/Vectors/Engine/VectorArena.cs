@@ -7,7 +7,8 @@ namespace Agents.Grains.Vectors.Engine;
 /// </summary>
 public sealed class VectorArena
 {
-    private const int SlotsPerBlock = 4096;
+    // Small enough that the last, partly filled block costs little; large enough that lookups stay cheap.
+    private const int SlotsPerBlock = 1024;
     private float[][] _blocks = [];
     private int _count;
 

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using Agents.Grains.Vectors.Engine;
+
+namespace Agents.Cli;
+
+/// <summary>
+/// <c>benchmark --task-type vector-store|vector-search</c>: acknowledged upserts/s, or queries/s with latency and
+/// recall@k, on a TEXMEX dataset (<c>--dataset DIR</c> with base.fvecs, query.fvecs, groundtruth.ivecs) or on
+/// generated clustered data whose ground truth is computed exactly.
+/// </summary>
+public static class VectorBenchmark
+{
+    /// <summary>Options of a vector benchmark.</summary>
+    public sealed record Options(
+        string TaskType, int Points, int Queries, int Dimension, int K, int? Ef, int Shards, string Index, int Concurrency, string? Dataset, int Seed = 42);
+
+    /// <summary>Runs the benchmark and returns its figures.</summary>
+    public static async Task<(double Seconds, int Operations, double[] LatenciesMs, double? Recall, double BytesPerVector, IReadOnlyList<NodeFigures> PerNode)> RunAsync(
+        AgentsClient client, Options o, Action<string> say, CancellationToken ct)
+    {
+        var (points, queries, truth) = Load(o, say);
+        var dimension = points[0].Length;
+        var name = $"bench-{Guid.NewGuid():N}"[..24];
+        await client.CreateCollectionAsync(new CollectionSpec(name, dimension, VectorMetric.L2, o.Shards, o.Index), ct);
+        try
+        {
+            // Upserts in calls of (shards x 1,000) points, each timed until it is acknowledged durable.
+            var batch = o.Shards * AgentsClient.UpsertBatch;
+            var latencies = new List<double>();
+            var clock = Stopwatch.StartNew();
+            for (var start = 0; start < points.Count; start += batch)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                await client.UpsertAsync(name, points.Skip(start).Take(batch).Select((v, i) => new PointInput((start + i).ToString(System.Globalization.CultureInfo.InvariantCulture), v)), cancellationToken: ct);
+                latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+
+            var upsertSeconds = clock.Elapsed.TotalSeconds;
+            say($"{points.Count} vectors of {dimension} acknowledged durable in {upsertSeconds:F2} s ({points.Count / upsertSeconds:F0}/s)");
+            var info = await WaitIndexedAsync(client, name, say, ct);
+            var bytesPerVector = info.Shards.Sum(s => (double)s.VectorBytes + s.IndexBytes) / Math.Max(1, info.Points);
+            var perNode = info.Shards.GroupBy(s => s.Silo).Select(g => new NodeFigures(g.Key, (int)g.Sum(s => s.Points), 0)).ToList();
+            if (o.TaskType == "vector-store")
+            {
+                return (upsertSeconds, points.Count, [.. latencies], null, bytesPerVector, perNode);
+            }
+
+            // Queries from several concurrent callers, each timed; recall against the ground truth.
+            var results = new string[queries.Count][];
+            var queryLatencies = new double[queries.Count];
+            var next = -1;
+            clock.Restart();
+            await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(async _ =>
+            {
+                int q;
+                while ((q = Interlocked.Increment(ref next)) < queries.Count)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    var hits = await client.SearchAsync(name, queries[q], o.K, o.Ef, cancellationToken: ct);
+                    queryLatencies[q] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    results[q] = hits.Select(h => h.Id).ToArray();
+                }
+            }));
+            var searchSeconds = clock.Elapsed.TotalSeconds;
+            double found = 0;
+            for (var q = 0; q < queries.Count; q++)
+            {
+                var expected = truth[q].Take(o.K).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+                found += results[q].Count(expected.Contains);
+            }
+
+            var recall = found / (queries.Count * (double)o.K);
+            say($"{queries.Count} queries in {searchSeconds:F2} s ({queries.Count / searchSeconds:F0}/s), recall@{o.K} {recall:F4}");
+            return (searchSeconds, queries.Count, queryLatencies, recall, bytesPerVector, perNode);
+        }
+        finally
+        {
+            await client.DropCollectionAsync(name, CancellationToken.None);
+        }
+    }
+
+    private static async Task<CollectionInfo> WaitIndexedAsync(AgentsClient client, string name, Action<string> say, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var info = await client.DescribeCollectionAsync(name, ct);
+            if (info.Indexed >= info.Points || info.Spec.Index == "flat")
+            {
+                say($"indexed {info.Indexed} points ({clock.Elapsed.TotalSeconds:F1} s after the last acknowledgement)");
+                return info;
+            }
+
+            await Task.Delay(250, ct);
+        }
+    }
+
+    private static (List<float[]> Points, List<float[]> Queries, int[][] Truth) Load(Options o, Action<string> say)
+    {
+        if (o.Dataset is { } dir)
+        {
+            var basePath = Path.Combine(dir, "base.fvecs");
+            var queryPath = Path.Combine(dir, "query.fvecs");
+            var truthPath = Path.Combine(dir, "groundtruth.ivecs");
+            foreach (var f in new[] { basePath, queryPath, truthPath })
+            {
+                if (!File.Exists(f))
+                {
+                    throw new FileNotFoundException($"--dataset '{dir}' lacks {Path.GetFileName(f)} (TEXMEX layout: base.fvecs, query.fvecs, groundtruth.ivecs).");
+                }
+            }
+
+            var points = VectorFiles.ReadFvecs(basePath).Take(o.Points > 0 ? o.Points : int.MaxValue).ToList();
+            var queries = VectorFiles.ReadFvecs(queryPath).Take(o.Queries).ToList();
+            var truth = VectorFiles.ReadIvecs(truthPath).Take(queries.Count).ToArray();
+            if (o.Points > 0 && o.Points < VectorFiles.ReadFvecs(basePath).Count())
+            {
+                // The shipped ground truth is for the whole base set: recompute it for the subset.
+                truth = GroundTruth(points, queries, o.K);
+            }
+
+            return (points, queries, truth);
+        }
+
+        var generated = Clustered(o.Points + o.Queries, o.Dimension, o.Seed);
+        var basePoints = generated.Take(o.Points).ToList();
+        var queryPoints = generated.Skip(o.Points).ToList();
+        say($"computing exact ground truth for {queryPoints.Count} queries over {basePoints.Count} vectors");
+        return (basePoints, queryPoints, GroundTruth(basePoints, queryPoints, o.K));
+    }
+
+    /// <summary>Gaussian clusters around random centres: closer to real embeddings than uniform noise.</summary>
+    public static List<float[]> Clustered(int count, int dimension, int seed)
+    {
+        var random = new Random(seed);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var centres = Enumerable.Range(0, 100).Select(_ => Enumerable.Range(0, dimension).Select(_ => (float)Normal()).ToArray()).ToArray();
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            var c = centres[random.Next(centres.Length)];
+            return c.Select(x => x + (float)(0.5 * Normal())).ToArray();
+        }).ToList();
+    }
+
+    private static int[][] GroundTruth(List<float[]> points, List<float[]> queries, int k)
+    {
+        var truth = new int[queries.Count][];
+        Parallel.For(0, queries.Count, q =>
+        {
+            var top = new TopK(k);
+            for (var i = 0; i < points.Count; i++)
+            {
+                top.Offer(i, DistanceKernels.Score(VectorMetric.L2, queries[q], points[i]));
+            }
+
+            truth[q] = top.ToSortedArray().Select(h => h.Slot).ToArray();
+        });
+        return truth;
+    }
+}

@@ -1,0 +1,243 @@
+using System.Linq.Expressions;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.VectorData;
+
+namespace Agents.Client.VectorData;
+
+/// <summary>
+/// A Microsoft.Extensions.VectorData collection over an Agents cluster collection. The key becomes the point id
+/// (string, Guid, int or long), the single float32 vector the point vector, and the data properties the point's JSON
+/// payload under their storage names.
+/// </summary>
+/// <remarks>
+/// <para>Searching with <see cref="VectorSearchOptions{TRecord}.IncludeVectors"/> fetches each hit's vector with one extra
+/// point read per hit (in parallel), because the cluster's search returns payloads only; hits deleted in between are dropped.</para>
+/// <para>Not supported (they throw <see cref="NotSupportedException"/>): filtered retrieval without a vector
+/// (<c>GetAsync(filter, top)</c>), embedding generation (search values must be float vectors), distance functions other
+/// than cosine, dot product and Euclidean, and filters beyond those <see cref="FilterTranslator"/> lists.</para>
+/// </remarks>
+public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>
+    where TKey : notnull
+    where TRecord : class
+{
+    /// <summary>Point reads in flight at once when fetching several records.</summary>
+    private const int ParallelReads = 32;
+
+    private readonly AgentsClient _client;
+    private readonly RecordModel<TRecord> _model;
+    private readonly int _shards;
+    private readonly VectorStoreCollectionMetadata _metadata;
+
+    /// <summary>Maps <typeparamref name="TRecord"/> (by <paramref name="definition"/>, else its attributes) onto collection <paramref name="name"/>.</summary>
+    /// <param name="client">The cluster client; not owned (disposing the collection leaves it alone).</param>
+    /// <param name="name">1-64 of [A-Za-z0-9_-].</param>
+    /// <param name="definition">The schema; required for <c>Dictionary&lt;string, object?&gt;</c> records.</param>
+    /// <param name="shards">Shards <see cref="EnsureCollectionExistsAsync"/> creates the collection with.</param>
+    public AgentsVectorStoreCollection(AgentsClient client, string name, VectorStoreCollectionDefinition? definition = null, int shards = 2)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        Agents.Grains.Vectors.ShardRouter.ValidateName(name);
+        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        _client = client;
+        _shards = shards;
+        Name = name;
+        _model = RecordModel<TRecord>.Build(typeof(TKey), definition);
+        _metadata = new VectorStoreCollectionMetadata { VectorStoreSystemName = AgentsVectorStore.SystemName, CollectionName = name };
+    }
+
+    /// <inheritdoc />
+    public override string Name { get; }
+
+    /// <summary>The schema <see cref="EnsureCollectionExistsAsync"/> creates.</summary>
+    public CollectionSpec Spec => new(Name, _model.Dimensions, _model.Metric, _shards, _model.Index);
+
+    /// <inheritdoc />
+    public override Task<bool> CollectionExistsAsync(CancellationToken cancellationToken = default) =>
+        Run("CollectionExists", () => AgentsVectorStore.ExistsAsync(_client, Name, cancellationToken));
+
+    /// <inheritdoc />
+    public override Task EnsureCollectionExistsAsync(CancellationToken cancellationToken = default) =>
+        Run("EnsureCollectionExists", () => _client.CreateCollectionAsync(Spec, cancellationToken));
+
+    /// <inheritdoc />
+    public override Task EnsureCollectionDeletedAsync(CancellationToken cancellationToken = default) =>
+        Run("EnsureCollectionDeleted", async () =>
+        {
+            await AgentsVectorStore.DeleteIfExistsAsync(_client, Name, cancellationToken);
+            return true;
+        });
+
+    /// <inheritdoc />
+    public override Task<TRecord?> GetAsync(TKey key, RecordRetrievalOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var id = _model.ToId(key);
+        return Run("Get", () => ReadAsync(id, options?.IncludeVectors ?? false, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public override async IAsyncEnumerable<TRecord> GetAsync(
+        IEnumerable<TKey> keys, RecordRetrievalOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var includeVectors = options?.IncludeVectors ?? false;
+        foreach (var chunk in keys.Select(k => _model.ToId(k)).Chunk(ParallelReads))
+        {
+            var records = await Run("Get", () => Task.WhenAll(chunk.Select(id => ReadAsync(id, includeVectors, cancellationToken))));
+            foreach (var record in records)
+            {
+                if (record is not null)
+                {
+                    yield return record;
+                }
+            }
+        }
+    }
+
+    /// <summary>Not supported: the cluster has no filtered scan; use <see cref="SearchAsync{TInput}"/> with a filter.</summary>
+    public override IAsyncEnumerable<TRecord> GetAsync(
+        Expression<Func<TRecord, bool>> filter, int top, FilteredRecordRetrievalOptions<TRecord>? options = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException(
+            "The Agents vector store cannot list records by filter alone: its shards only answer nearest-neighbour searches. Use SearchAsync with a Filter instead.");
+
+    /// <inheritdoc />
+    public override Task DeleteAsync(TKey key, CancellationToken cancellationToken = default) => DeleteAsync([key], cancellationToken);
+
+    /// <inheritdoc />
+    public override Task DeleteAsync(IEnumerable<TKey> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var ids = keys.Select(k => _model.ToId(k)).ToArray();
+        return ids.Length == 0 ? Task.CompletedTask : Run("Delete", () => _client.DeletePointsAsync(Name, ids, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public override Task UpsertAsync(TRecord record, CancellationToken cancellationToken = default) => UpsertAsync([record], cancellationToken);
+
+    /// <inheritdoc />
+    public override Task UpsertAsync(IEnumerable<TRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+
+        // Mapped up front so a bad record fails the call before any batch reaches a shard.
+        var points = records.Select(_model.ToPoint).ToList();
+        return points.Count == 0 ? Task.CompletedTask : Run("Upsert", () => _client.UpsertAsync(Name, points, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// The <paramref name="top"/> nearest records (after <see cref="VectorSearchOptions{TRecord}.Skip"/>), best first;
+    /// <see cref="VectorSearchResult{TRecord}.Score"/> is the similarity for cosine and dot product, the distance for Euclidean.
+    /// </summary>
+    /// <param name="searchValue">A <c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c> or <c>Embedding&lt;float&gt;</c>.</param>
+    public override async IAsyncEnumerable<VectorSearchResult<TRecord>> SearchAsync<TInput>(
+        TInput searchValue, int top, VectorSearchOptions<TRecord>? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        options ??= new VectorSearchOptions<TRecord>();
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options.Skip));
+        var query = searchValue switch
+        {
+            ReadOnlyMemory<float> memory => memory.ToArray(),
+            float[] array => array,
+            Embedding<float> embedding => embedding.Vector.ToArray(),
+            null => throw new ArgumentNullException(nameof(searchValue)),
+            _ => throw new NotSupportedException(
+                $"Search value of type '{searchValue.GetType().Name}' is not supported: the Agents vector store generates no embeddings, so pass ReadOnlyMemory<float>, float[] or Embedding<float>."),
+        };
+        CheckVectorProperty(options.VectorProperty);
+        var filter = FilterTranslator.Translate(options.Filter, _model, out var matchesNothing);
+        if (matchesNothing)
+        {
+            yield break;
+        }
+
+        var results = await Run("Search", async () =>
+        {
+            var hits = await _client.SearchAsync(Name, query, top + options.Skip, filter: filter, cancellationToken: cancellationToken);
+            var kept = hits.Skip(options.Skip).Where(h => options.ScoreThreshold is not { } threshold
+                || (_model.Metric == VectorMetric.L2 ? h.Score <= threshold : h.Score >= threshold));
+            var found = await Task.WhenAll(kept.Select(async hit =>
+            {
+                // The search returns payloads only, so vectors cost one point read per hit.
+                var record = options.IncludeVectors
+                    ? await ReadAsync(hit.Id, includeVectors: true, cancellationToken)
+                    : _model.ToRecord(hit.Id, hit.Payload, vector: null);
+                return record is null ? null : new VectorSearchResult<TRecord>(record, hit.Score);
+            }));
+            return found.OfType<VectorSearchResult<TRecord>>().ToList();
+        });
+        foreach (var result in results)
+        {
+            yield return result;
+        }
+    }
+
+    /// <summary>This collection, its <see cref="VectorStoreCollectionMetadata"/> or its <see cref="AgentsClient"/>.</summary>
+    public override object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is not null ? null
+            : serviceType == typeof(VectorStoreCollectionMetadata) ? _metadata
+            : serviceType == typeof(AgentsClient) ? _client
+            : serviceType.IsInstanceOfType(this) ? this
+            : null;
+    }
+
+    private void CheckVectorProperty(Expression<Func<TRecord, object?>>? selector)
+    {
+        if (selector is null)
+        {
+            return;
+        }
+
+        var body = selector.Body is UnaryExpression { NodeType: ExpressionType.Convert } convert ? convert.Operand : selector.Body;
+        var name = body switch
+        {
+            MemberExpression member => member.Member.Name,
+            MethodCallExpression { Method.Name: "get_Item", Arguments: [ConstantExpression { Value: string key }] } => key,
+            _ => null,
+        };
+        if (name != _model.Vector.Name)
+        {
+            throw new NotSupportedException(
+                $"VectorProperty '{selector}' does not name '{_model.Vector.Name}', the only vector property of this Agents collection.");
+        }
+    }
+
+    private async Task<TRecord?> ReadAsync(string id, bool includeVectors, CancellationToken cancellationToken)
+    {
+        var point = await _client.GetPointAsync(Name, id, cancellationToken);
+        if (point is null)
+        {
+            return null;
+        }
+
+        var vector = includeVectors ? MemoryMarshal.Cast<byte, float>(point.Vector.AsSpan()).ToArray() : null;
+        return _model.ToRecord(point.Id, point.Payload, vector);
+    }
+
+    /// <summary>Wraps cluster failures in <see cref="VectorStoreException"/> as the abstraction documents; caller errors pass through.</summary>
+    private async Task<T> Run<T>(string operation, Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (e is not (ArgumentException or NotSupportedException or OperationCanceledException or VectorStoreException))
+        {
+            throw new VectorStoreException($"{operation} on collection '{Name}' failed: {e.Message}", e)
+            {
+                VectorStoreSystemName = AgentsVectorStore.SystemName,
+                CollectionName = Name,
+                OperationName = operation,
+            };
+        }
+    }
+
+    private async Task Run(string operation, Func<Task> action) => await Run(operation, async () =>
+    {
+        await action();
+        return true;
+    });
+}
