@@ -72,7 +72,14 @@ public sealed class AgentsVectorStore(AgentsClient client, int shards = 2) : Vec
     {
         if (await ExistsAsync(client, name, cancellationToken))
         {
-            await client.DropCollectionAsync(name, cancellationToken);
+            try
+            {
+                await client.DropCollectionAsync(name, cancellationToken);
+            }
+            catch (KeyNotFoundException)
+            {
+                // Someone else dropped it between the check and the drop: the outcome is the same.
+            }
         }
     }
 }

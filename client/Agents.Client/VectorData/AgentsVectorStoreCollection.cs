@@ -14,6 +14,8 @@ namespace Agents.Client.VectorData;
 /// <remarks>
 /// <para>Searching with <see cref="VectorSearchOptions{TRecord}.IncludeVectors"/> fetches each hit's vector with one extra
 /// point read per hit (in parallel), because the cluster's search returns payloads only; hits deleted in between are dropped.</para>
+/// <para>Vectors come back as the cluster stores them: a cosine collection keeps unit-length vectors, so a read returns
+/// the normalised vector, not the one upserted.</para>
 /// <para>Not supported (they throw <see cref="NotSupportedException"/>): filtered retrieval without a vector
 /// (<c>GetAsync(filter, top)</c>), embedding generation (search values must be float vectors), distance functions other
 /// than cosine, dot product and Euclidean, and filters beyond those <see cref="FilterTranslator"/> lists.</para>

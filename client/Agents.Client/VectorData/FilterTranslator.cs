@@ -41,9 +41,9 @@ internal static class FilterTranslator
         {
             switch (node)
             {
-                case BinaryExpression { NodeType: ExpressionType.AndAlso or ExpressionType.And } and when and.Type == typeof(bool):
-                    Visit(and.Left);
-                    Visit(and.Right);
+                case BinaryExpression { NodeType: ExpressionType.AndAlso or ExpressionType.And } both when both.Type == typeof(bool):
+                    Visit(both.Left);
+                    Visit(both.Right);
                     return;
                 case BinaryExpression { NodeType: ExpressionType.Equal } equal:
                     VisitEquality(equal);

@@ -293,7 +293,7 @@ internal sealed class RecordModel<TRecord>
         Key.Type == typeof(string) ? id
         : Key.Type == typeof(Guid) ? Guid.Parse(id)
         : Key.Type == typeof(int) ? int.Parse(id, CultureInfo.InvariantCulture)
-        : long.Parse(id, CultureInfo.InvariantCulture);
+        : (object)long.Parse(id, CultureInfo.InvariantCulture); // boxed per branch, or the ternary would widen an int key to long
 
     /// <summary>Maps a record to a point; a Guid key left empty is generated and written back to the record.</summary>
     public PointInput ToPoint(TRecord record)
@@ -323,7 +323,7 @@ internal sealed class RecordModel<TRecord>
         SetValue(record, Key, FromId(id));
         if (vector is not null)
         {
-            SetValue(record, Vector, Vector.Type == typeof(float[]) ? vector : new ReadOnlyMemory<float>(vector));
+            SetValue(record, Vector, Vector.Type == typeof(float[]) ? vector : (object)new ReadOnlyMemory<float>(vector));
         }
         else if (IsDynamic)
         {
