@@ -292,6 +292,18 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
+    public void Save_then_load_spanning_several_node_blocks()
+    {
+        // More slots than one 4,096-node block: a load allocates all blocks at once.
+        var (arena, index) = Build(VectorMetric.L2, 9_000, 8, seed: 5);
+        var loaded = HnswIndex.Load(new MemoryStream(SaveToArray(index)), arena);
+        Assert.Equal(9_000, loaded.Count);
+        var query = arena[8_999].ToArray();
+        Assert.Equal(8_999, loaded.Search(query, 1, 32)[0].Slot);
+        Assert.Equal(index.MemoryBytes, loaded.MemoryBytes);
+    }
+
+    [Fact]
     public void Corrupt_or_truncated_streams_are_rejected()
     {
         var (arena, index) = Build(VectorMetric.L2, 1_000, 16, seed: 41);

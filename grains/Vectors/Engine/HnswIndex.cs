@@ -753,9 +753,9 @@ public sealed partial class HnswIndex
         }
         else
         {
-            if (_blocks[blockIndex - 1].Capacity < BlockSize)
+            if (blockIndex - 1 >= _blocks.Length || _blocks[blockIndex - 1].Capacity < BlockSize)
             {
-                // The first block is full-size before the second starts.
+                // Every earlier block is full-size before this one starts (a load jumps straight to the last).
                 EnsureCapacity((blockIndex << BlockShift) - 1);
             }
 
