@@ -1,4 +1,11 @@
 using BenchmarkDotNet.Running;
 
+// dotnet run -c Release --project benchmarks -- ann --data DIR   (HNSW vs hnswlib/FAISS numbers; see compare_ann.py)
+if (args is ["ann", .. var annArgs])
+{
+    Environment.ExitCode = Agents.Benchmarks.AnnComparison.Run(annArgs);
+    return;
+}
+
 // dotnet run -c Release --project benchmarks -- --filter '*'     (add --job dry for a smoke run)
 BenchmarkSwitcher.FromAssembly(typeof(Agents.Benchmarks.TextProcessingBenchmarks).Assembly).Run(args);

@@ -24,17 +24,15 @@ public static class VectorBenchmark
         await client.CreateCollectionAsync(new CollectionSpec(name, dimension, VectorMetric.L2, o.Shards, o.Index), ct);
         try
         {
-            // Upserts in calls of (shards x 1,000) points, each timed until it is acknowledged durable.
-            var batch = o.Shards * AgentsClient.UpsertBatch;
-            var latencies = new List<double>();
+            // The client streams batches of 1,000 points per shard, several in flight; each batch is timed to its acknowledgement.
+            var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
             var clock = Stopwatch.StartNew();
-            for (var start = 0; start < points.Count; start += batch)
-            {
-                var t0 = Stopwatch.GetTimestamp();
-                await client.UpsertAsync(name, points.Skip(start).Take(batch).Select((v, i) => new PointInput((start + i).ToString(System.Globalization.CultureInfo.InvariantCulture), v)), cancellationToken: ct);
-                latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-            }
-
+            await client.UpsertAsync(
+                name,
+                points.Select((v, i) => new PointInput(i.ToString(System.Globalization.CultureInfo.InvariantCulture), v)),
+                progress: null,
+                batchAcknowledged: t => latencies.Add(t.TotalMilliseconds),
+                ct);
             var upsertSeconds = clock.Elapsed.TotalSeconds;
             say($"{points.Count} vectors of {dimension} acknowledged durable in {upsertSeconds:F2} s ({points.Count / upsertSeconds:F0}/s)");
             var info = await WaitIndexedAsync(client, name, say, ct);

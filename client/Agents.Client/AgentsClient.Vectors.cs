@@ -48,7 +48,12 @@ public sealed partial class AgentsClient
     /// Upserts points: each batch goes straight to the shard that owns its ids, shards in parallel; returns once every
     /// point is durable. A batch a shard rejects fails the call with the shard's message (earlier batches stay).
     /// </summary>
-    public async Task<long> UpsertAsync(string collection, IEnumerable<PointInput> points, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public async Task<long> UpsertAsync(string collection, IEnumerable<PointInput> points, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        await UpsertAsync(collection, points, progress, batchAcknowledged: null, cancellationToken);
+
+    /// <summary>As <see cref="UpsertAsync(string, IEnumerable{PointInput}, IProgress{long}?, CancellationToken)"/>, reporting how long each batch took to be acknowledged.</summary>
+    public async Task<long> UpsertAsync(
+        string collection, IEnumerable<PointInput> points, IProgress<long>? progress, Action<TimeSpan>? batchAcknowledged, CancellationToken cancellationToken = default)
     {
         var spec = await GetSpecAsync(collection, cancellationToken);
         var pending = new List<PointInput>[spec.Shards];
@@ -70,7 +75,7 @@ public sealed partial class AgentsClient
             pending[shard].Add(point);
             if (pending[shard].Count >= UpsertBatch)
             {
-                inFlight.Add(SendAsync(spec, shard, pending[shard], cancellationToken));
+                inFlight.Add(SendAsync(spec, shard, pending[shard], batchAcknowledged, cancellationToken));
                 pending[shard] = new List<PointInput>(UpsertBatch);
                 if (inFlight.Count >= 2 * spec.Shards)
                 {
@@ -84,7 +89,7 @@ public sealed partial class AgentsClient
         {
             if (pending[shard].Count > 0)
             {
-                inFlight.Add(SendAsync(spec, shard, pending[shard], cancellationToken));
+                inFlight.Add(SendAsync(spec, shard, pending[shard], batchAcknowledged, cancellationToken));
             }
         }
 
@@ -149,7 +154,7 @@ public sealed partial class AgentsClient
         return _specs[collection] = spec;
     }
 
-    private Task<int> SendAsync(CollectionSpec spec, int shard, List<PointInput> points, CancellationToken cancellationToken)
+    private async Task<int> SendAsync(CollectionSpec spec, int shard, List<PointInput> points, Action<TimeSpan>? acknowledged, CancellationToken cancellationToken)
     {
         var ids = new string[points.Count];
         var vectors = new byte[points.Count * spec.Dimension * sizeof(float)];
@@ -163,7 +168,10 @@ public sealed partial class AgentsClient
         }
 
         var batch = new PointBatch(ids, vectors, payloads);
-        return RetryAsync(() => Shard(spec.Name, shard).UpsertAsync(batch), cancellationToken);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var written = await RetryAsync(() => Shard(spec.Name, shard).UpsertAsync(batch), cancellationToken);
+        acknowledged?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return written;
     }
 
     private static async Task<int> DrainOneAsync(List<Task<int>> inFlight)

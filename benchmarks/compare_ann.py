@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""Side-by-side ANN numbers: the project's HNSW index (C#) against hnswlib, and exact flat search against FAISS.
+
+    /usr/bin/python3 benchmarks/compare_ann.py --data DIR [--n 100000 --dim 384 --queries 1000]
+
+Generates DIR/base.fvecs and DIR/query.fvecs if missing (clustered Gaussian, fixed seed), runs
+`dotnet run -c Release --project benchmarks -- ann --data DIR` (which also writes DIR/groundtruth.ivecs if missing),
+then hnswlib with the same M, efConstruction, ef list and one thread, then FAISS IndexFlatIP on one thread if faiss is
+importable. Prints one table and writes DIR/comparison.json.
+
+Uses only what Debian packages: python3-hnswlib and python3-numpy (apt-get install -y python3-numpy).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import hnswlib
+
+# Must match benchmarks/AnnComparison.cs so the graphs have the same shape.
+M = 16
+EF_CONSTRUCTION = 200
+SEED = 42
+K = 10
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write_fvecs(path, x):
+    # TEXMEX layout: each row is int32 dimension then the floats; written via a temporary so a killed run leaves no stub.
+    rows = np.empty((x.shape[0], x.shape[1] + 1), dtype=np.float32)
+    rows[:, 0] = np.array([x.shape[1]], dtype=np.int32).view(np.float32)[0]
+    rows[:, 1:] = x
+    rows.tofile(path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def read_vecs(path, dtype):
+    raw = np.fromfile(path, dtype=np.int32)
+    if raw.size == 0:
+        sys.exit(f"{path} is empty")
+    dim = int(raw[0])
+    rows = raw.reshape(-1, dim + 1)
+    if not (rows[:, 0] == dim).all():
+        sys.exit(f"{path}: rows of differing dimension")
+    return np.ascontiguousarray(rows[:, 1:].view(dtype))
+
+
+def generate(data_dir, n, dim, nq):
+    # Clustered data (100 Gaussian centres, noise 0.5) rather than isotropic noise: real embeddings cluster, and on
+    # uniform random vectors every graph index looks bad at 384 dimensions.
+    rng = np.random.default_rng(20240607)
+    centres = rng.standard_normal((100, dim), dtype=np.float32)
+
+    def draw(count):
+        return centres[rng.integers(0, 100, count)] + 0.5 * rng.standard_normal((count, dim), dtype=np.float32)
+
+    print(f"generating {n} x {dim} base and {nq} queries in {data_dir}", flush=True)
+    write_fvecs(os.path.join(data_dir, "base.fvecs"), draw(n))
+    write_fvecs(os.path.join(data_dir, "query.fvecs"), draw(nq))
+    # Ground truth belongs to the old data, if any.
+    truth = os.path.join(data_dir, "groundtruth.ivecs")
+    if os.path.exists(truth):
+        os.remove(truth)
+
+
+def run_agents(data_dir, efs, exact_queries):
+    cmd = ["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "benchmarks"), "--",
+           "ann", "--data", data_dir, "--ef", ",".join(map(str, efs)), "--threads", "1",
+           "--exact-queries", str(exact_queries)]
+    print("$ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    with open(os.path.join(data_dir, "agents-ann.json")) as f:
+        return json.load(f)
+
+
+def run_hnswlib(x, q, truth, efs):
+    n, dim = x.shape
+    index = hnswlib.Index(space="l2", dim=dim)
+    index.init_index(max_elements=n, ef_construction=EF_CONSTRUCTION, M=M, random_seed=SEED)
+    index.set_num_threads(1)
+    start = time.perf_counter()
+    index.add_items(x, np.arange(n), num_threads=1)
+    build = time.perf_counter() - start
+    print(f"hnswlib build {build:.1f} s ({n / build:.0f} inserts/s)", flush=True)
+
+    # Graph bytes: the saved index minus the raw vectors (it also holds one 8-byte label per element, as an id map would).
+    with tempfile.NamedTemporaryFile(suffix=".hnsw") as tmp:
+        index.save_index(tmp.name)
+        graph_bytes = os.path.getsize(tmp.name) - n * dim * 4
+
+    search = []
+    for ef in efs:
+        index.set_ef(ef)
+        index.knn_query(q[:50], k=K, num_threads=1)  # warm-up, as the C# side does
+        # One batched call on one thread: the loop over queries runs in C++, so Python call overhead is not timed.
+        start = time.perf_counter()
+        labels, _ = index.knn_query(q, k=K, num_threads=1)
+        elapsed = time.perf_counter() - start
+        hits = sum(len(set(labels[i].tolist()) & set(truth[i, :K].tolist())) for i in range(len(q)))
+        search.append({"ef": ef, "qps": len(q) / elapsed, "recall_at10": hits / (K * len(q))})
+        print(f"hnswlib ef={ef} {len(q) / elapsed:.0f} q/s recall@10={hits / (K * len(q)):.4f}", flush=True)
+
+    return {"build_seconds": build, "inserts_per_second": n / build, "graph_bytes_per_vector": graph_bytes / n,
+            "search": search}
+
+
+def run_faiss(x, q, exact_queries):
+    try:
+        import faiss
+    except ImportError:
+        return None
+    faiss.omp_set_num_threads(1)
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(x)
+    sub = q[:exact_queries]
+    index.search(sub[:5], K)
+    # One query per call, like the C# flat scan and like a server answering requests; a batch lets FAISS use BLAS
+    # matrix products, which is a different workload, so it is reported separately.
+    start = time.perf_counter()
+    for i in range(len(sub)):
+        index.search(sub[i:i + 1], K)
+    single = len(sub) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    index.search(sub, K)
+    batched = len(sub) / (time.perf_counter() - start)
+    print(f"faiss IndexFlatIP {single:.1f} q/s one at a time, {batched:.1f} q/s batched", flush=True)
+    return {"version": faiss.__version__, "exact_ip_qps": single, "exact_ip_batched_qps": batched}
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="directory with base.fvecs, query.fvecs (generated if missing)")
+    parser.add_argument("--n", type=int, default=100_000, help="base vectors to generate")
+    parser.add_argument("--dim", type=int, default=384, help="dimension to generate")
+    parser.add_argument("--queries", type=int, default=1000, help="queries to generate")
+    parser.add_argument("--ef", default="64,128,256,512,1200", help="comma-separated query ef values")
+    parser.add_argument("--exact-queries", type=int, default=200, help="queries timed for exact flat search")
+    args = parser.parse_args()
+    efs = [int(v) for v in args.ef.split(",") if v.strip()]
+
+    data_dir = os.path.abspath(args.data)
+    os.makedirs(data_dir, exist_ok=True)
+    if not (os.path.exists(os.path.join(data_dir, "base.fvecs")) and os.path.exists(os.path.join(data_dir, "query.fvecs"))):
+        generate(data_dir, args.n, args.dim, args.queries)
+
+    started = time.perf_counter()
+    ours = run_agents(data_dir, efs, args.exact_queries)
+
+    x = read_vecs(os.path.join(data_dir, "base.fvecs"), np.float32)
+    q = read_vecs(os.path.join(data_dir, "query.fvecs"), np.float32)
+    truth = read_vecs(os.path.join(data_dir, "groundtruth.ivecs"), np.int32)[: len(q)]
+    if (x.shape[0], x.shape[1], q.shape[0]) != (args.n, args.dim, args.queries):
+        print(f"note: using existing data {x.shape[0]} x {x.shape[1]}, {q.shape[0]} queries (--n/--dim/--queries apply only when generating)")
+
+    theirs = run_hnswlib(x, q, truth, efs)
+    faiss_result = run_faiss(x, q, args.exact_queries)
+
+    # The table.
+    print()
+    print(f"n={x.shape[0]} dim={x.shape[1]} queries={q.shape[0]} M={M} efConstruction={EF_CONSTRUCTION} single thread")
+    print(f"{'':26}{'ours':>12}{'hnswlib':>12}{'ours/hnswlib':>14}")
+    print(f"{'build inserts/s':26}{ours['inserts_per_second']:12.0f}{theirs['inserts_per_second']:12.0f}"
+          f"{ratio(ours['inserts_per_second'], theirs['inserts_per_second']):14.2f}")
+    print(f"{'build seconds':26}{ours['build_seconds']:12.1f}{theirs['build_seconds']:12.1f}")
+    print(f"{'graph bytes/vector':26}{ours['graph_bytes_per_vector']:12.1f}{theirs['graph_bytes_per_vector']:12.1f}"
+          f"{ratio(ours['graph_bytes_per_vector'], theirs['graph_bytes_per_vector']):14.2f}")
+    print(f"{'raw float bytes/vector':26}{ours['raw_bytes_per_vector']:12d}{x.shape[1] * 4:12d}")
+    print()
+    print(f"{'ef':>6}{'ours q/s':>12}{'hnswlib q/s':>13}{'ours/hnswlib':>14}{'ours recall':>13}{'hnswlib recall':>16}")
+    rows = []
+    for a, b in zip(ours["search"], theirs["search"]):
+        r = ratio(a["qps"], b["qps"])
+        rows.append({"ef": a["ef"], "ours_qps": a["qps"], "hnswlib_qps": b["qps"], "ratio": r,
+                     "ours_recall_at10": a["recall_at10"], "hnswlib_recall_at10": b["recall_at10"]})
+        print(f"{a['ef']:6d}{a['qps']:12.0f}{b['qps']:13.0f}{r:14.2f}{a['recall_at10']:13.4f}{b['recall_at10']:16.4f}")
+    print()
+    print(f"exact flat search, {ours['exact_queries']} queries, one at a time:")
+    print(f"  ours inner product  {ours['exact_dot_qps']:10.1f} q/s")
+    print(f"  ours L2             {ours['exact_l2_qps']:10.1f} q/s")
+    if faiss_result is None:
+        print("  faiss               not available (import faiss failed; Debian 12 does not package it) - skipped")
+    else:
+        print(f"  faiss IndexFlatIP   {faiss_result['exact_ip_qps']:10.1f} q/s   ours/faiss "
+              f"{ratio(ours['exact_dot_qps'], faiss_result['exact_ip_qps']):.2f}")
+        print(f"  faiss batched       {faiss_result['exact_ip_batched_qps']:10.1f} q/s   ours/faiss "
+              f"{ratio(ours['exact_dot_qps'], faiss_result['exact_ip_batched_qps']):.2f}")
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+    out = {"n": int(x.shape[0]), "dim": int(x.shape[1]), "queries": int(q.shape[0]), "m": M,
+           "ef_construction": EF_CONSTRUCTION, "threads": 1, "ours": ours, "hnswlib": theirs,
+           "hnswlib_version": getattr(hnswlib, "__version__", "unknown"), "faiss": faiss_result,
+           "search": rows,
+           "build_inserts_ratio": ratio(ours["inserts_per_second"], theirs["inserts_per_second"]),
+           "exact_ip_ratio_vs_faiss": None if faiss_result is None
+           else ratio(ours["exact_dot_qps"], faiss_result["exact_ip_qps"])}
+    path = os.path.join(data_dir, "comparison.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=2)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
