@@ -9,8 +9,7 @@
 -- transaction; the advisory lock makes silos that apply it at the same time wait for each other instead of
 -- failing on concurrent catalog updates.
 --
--- The same text is embedded in Agents.Grains (VectorSchema.Script) and applied by VectorSchema.ApplyAsync; a test
--- checks that the two are identical.
+-- This file is embedded in Agents.Grains (VectorSchema.Script) and applied by `Agents.Silo --init-schema`.
 --
 -- Apply: psql "$CONN" -v ON_ERROR_STOP=1 -f deploy/sql/postgresql-vectors.sql
 

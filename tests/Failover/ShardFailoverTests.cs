@@ -18,15 +18,9 @@ public sealed class ShardFailoverTests(PostgresServer postgres, ITestOutputHelpe
         {
             silos.Add(SiloProcess.Start(["--cluster", database, "--init-schema"], SiloProcess.FreeInstance()));
             silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            await using var client = await ConnectAsync(database, silos);
+            await using var client = await ClusterProcesses.ConnectAsync(database, silos);
             silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            var management = client.Cluster.GetGrain<IManagementGrain>(0);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-            while ((await management.GetHosts(onlyActive: true)).Count < 3)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "3 silos did not become active");
-                await Task.Delay(200);
-            }
+            await ClusterProcesses.WaitForActiveSilosAsync(client, 3, silos);
 
             var random = new Random(17);
             var points = Enumerable.Range(0, 3000)
@@ -53,35 +47,13 @@ public sealed class ShardFailoverTests(PostgresServer postgres, ITestOutputHelpe
         }
         catch
         {
-            foreach (var silo in silos)
-            {
-                output.WriteLine($"--- silo {silo.ProcessId} ---\n{silo.Output}");
-            }
-
+            await ClusterProcesses.StopAsync(silos, output);
+            silos.Clear();
             throw;
         }
         finally
         {
-            foreach (var silo in silos)
-            {
-                await silo.DisposeAsync();
-            }
-        }
-    }
-
-    private static async Task<AgentsClient> ConnectAsync(string database, List<SiloProcess> silos)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            try
-            {
-                return await AgentsClient.ConnectAsync(ClusterConnection.Postgres(database), new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline && !silos.Any(s => s.HasExited))
-            {
-                await Task.Delay(250);
-            }
+            await ClusterProcesses.StopAsync(silos);
         }
     }
 }

@@ -45,10 +45,10 @@ public sealed class SiloFailoverTests(PostgresServer postgres, ITestOutputHelper
         {
             // The first silo applies the schema; the others join through the membership table.
             silos.Add(SiloProcess.Start(["--cluster", database, "--init-schema"], SiloProcess.FreeInstance()));
-            await using var client = await ConnectAsync(database, silos);
+            await using var client = await ClusterProcesses.ConnectAsync(database, silos);
             silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
             silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            await WaitForActiveSilosAsync(client, 3, silos);
+            await ClusterProcesses.WaitForActiveSilosAsync(client, 3, silos);
 
             var tasks = Enumerable.Range(0, Tasks)
                 .Select(i => new JobTask(i, $"doc-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(i, 2048, 7))))
@@ -97,47 +97,13 @@ public sealed class SiloFailoverTests(PostgresServer postgres, ITestOutputHelper
         }
         catch
         {
-            foreach (var silo in silos)
-            {
-                output.WriteLine($"--- silo {silo.ProcessId} ---\n{silo.Output}");
-            }
-
+            await ClusterProcesses.StopAsync(silos, output);
+            silos.Clear();
             throw;
         }
         finally
         {
-            foreach (var silo in silos)
-            {
-                await silo.DisposeAsync();
-            }
-        }
-    }
-
-    private static async Task<AgentsClient> ConnectAsync(string database, List<SiloProcess> silos)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            try
-            {
-                return await AgentsClient.ConnectAsync(ClusterConnection.Postgres(database), new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline && !silos.Any(s => s.HasExited))
-            {
-                await Task.Delay(250);
-            }
-        }
-    }
-
-    private static async Task WaitForActiveSilosAsync(AgentsClient client, int count, List<SiloProcess> silos)
-    {
-        var management = client.Cluster.GetGrain<IManagementGrain>(0);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while ((await management.GetHosts(onlyActive: true)).Count < count)
-        {
-            Assert.False(silos.Any(s => s.HasExited), "a silo exited during start-up");
-            Assert.True(DateTime.UtcNow < deadline, $"{count} silos did not become active");
-            await Task.Delay(200);
+            await ClusterProcesses.StopAsync(silos);
         }
     }
 }
