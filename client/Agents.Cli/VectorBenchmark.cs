@@ -24,7 +24,7 @@ public static class VectorBenchmark
         await client.CreateCollectionAsync(new CollectionSpec(name, dimension, VectorMetric.L2, o.Shards, o.Index), ct);
         try
         {
-            // The client streams batches of 1,000 points per shard, several in flight; each batch is timed to its acknowledgement.
+            // The client streams batches of write_buffer_size bytes per shard, several in flight; each is timed to its acknowledgement.
             var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
             var clock = Stopwatch.StartNew();
             await client.UpsertAsync(

@@ -11,8 +11,9 @@ public sealed record PointInput(string Id, float[] Vector, string? Payload = nul
 /// <summary>Vector collections: the client partitions upserts by id and fans searches out to every shard itself.</summary>
 public sealed partial class AgentsClient
 {
-    /// <summary>Points per upsert call to one shard.</summary>
-    public const int UpsertBatch = 1000;
+    /// <summary>Points per upsert call to one shard of <paramref name="dimension"/>: as many as fit in <c>write_buffer_size</c>.</summary>
+    public int UpsertBatchFor(int dimension) =>
+        (int)Math.Clamp(Connection.Settings.Performance.WriteBufferSize / (dimension * sizeof(float) + 64L), 1, 100_000);
 
     private readonly ConcurrentDictionary<string, CollectionSpec> _specs = new(StringComparer.Ordinal);
 
@@ -56,10 +57,11 @@ public sealed partial class AgentsClient
         string collection, IEnumerable<PointInput> points, IProgress<long>? progress, Action<TimeSpan>? batchAcknowledged, CancellationToken cancellationToken = default)
     {
         var spec = await GetSpecAsync(collection, cancellationToken);
+        var batchSize = UpsertBatchFor(spec.Dimension);
         var pending = new List<PointInput>[spec.Shards];
         for (var i = 0; i < pending.Length; i++)
         {
-            pending[i] = new List<PointInput>(UpsertBatch);
+            pending[i] = new List<PointInput>(batchSize);
         }
 
         var inFlight = new List<Task<int>>();
@@ -73,10 +75,10 @@ public sealed partial class AgentsClient
 
             var shard = ShardRouter.ShardOf(point.Id, spec.Shards);
             pending[shard].Add(point);
-            if (pending[shard].Count >= UpsertBatch)
+            if (pending[shard].Count >= batchSize)
             {
                 inFlight.Add(SendAsync(spec, shard, pending[shard], batchAcknowledged, cancellationToken));
-                pending[shard] = new List<PointInput>(UpsertBatch);
+                pending[shard] = new List<PointInput>(batchSize);
                 if (inFlight.Count >= 2 * spec.Shards)
                 {
                     written += await DrainOneAsync(inFlight);

@@ -20,9 +20,7 @@ public static class AgentsConfiguration
     // Keys of the seed that belong to capabilities this build does not have yet: rejected, never silently ignored.
     private static readonly IReadOnlyDictionary<string, string> Unsupported = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["vector_cache_size"] = "vector collections are not part of this build yet",
-        ["write_buffer_size"] = "vector collections (whose write batches it sizes) are not part of this build yet",
-        ["bloom_filter_bits"] = "vector collections (whose id filter it sizes) are not part of this build yet",
+        ["bloom_filter_bits"] = "each shard keeps an exact in-memory index of its ids, so an approximate id filter would change nothing",
     };
 
 
@@ -38,6 +36,8 @@ public static class AgentsConfiguration
         new("performance", "worker_threads", (s, k, v) => s with { Performance = s.Performance with { WorkerThreads = Int(k, v, 1, 1024) } }),
         new("performance", "max_blocking_threads", (s, k, v) => s with { Performance = s.Performance with { MaxBlockingThreads = Int(k, v, 0, 32767) } }),
         new("performance", "document_cache_size", (s, k, v) => s with { Performance = s.Performance with { DocumentCacheSize = Size(k, v, 0, 1L << 40) } }),
+        new("performance", "vector_cache_size", (s, k, v) => s with { Performance = s.Performance with { VectorCacheSize = Size(k, v, 0, 1L << 40) } }),
+        new("performance", "write_buffer_size", (s, k, v) => s with { Performance = s.Performance with { WriteBufferSize = Size(k, v, 64L << 10, 96L << 20) } }),
         new("performance", "connection_pool_size", (s, k, v) => s with { Performance = s.Performance with { ConnectionPoolSize = Int(k, v, 1, 1000) } }),
         new("performance", "message_batch_size", (s, k, v) => s with { Performance = s.Performance with { MessageBatchSize = Int(k, v, 1, 100_000) } }),
         new("performance", "keepalive_interval", (s, k, v) => s with { Performance = s.Performance with { KeepaliveInterval = Duration(k, v, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) } }),

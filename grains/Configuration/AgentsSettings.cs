@@ -18,6 +18,12 @@ public sealed record PerformanceSettings
     /// <summary>Tasks per batch a job sends to a worker in one message.</summary>
     public int MessageBatchSize { get; init; } = 50;
 
+    /// <summary>Bytes of vectors (with their index) the shards of one silo may hold; an upsert past it is refused. 0: no bound.</summary>
+    public long VectorCacheSize { get; init; } = 1L << 30;
+
+    /// <summary>Bytes of points a client sends to a shard in one upsert call (and the shard writes in one durable batch).</summary>
+    public long WriteBufferSize { get; init; } = 8L << 20;
+
     /// <summary>TCP keepalive on PostgreSQL connections and the period of the silo's liveness row in the membership table.</summary>
     public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -30,6 +30,7 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddSingleton(_ => new DocumentCache(settings.Performance.DocumentCacheSize));
         silo.Services.AddSingleton<TextBatchProcessor>();
         silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
+        silo.Services.AddSingleton(_ => new Vectors.VectorMemoryBudget(settings.Performance.VectorCacheSize));
         Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         // Grain state in Orleans' binary format: the default (Newtonsoft JSON) turns each document into base64 text.

@@ -10,7 +10,7 @@ namespace Agents.Grains.Vectors;
 /// so a point is searchable the moment its upsert returns. Writes are serialised so memory follows the durable order.
 /// </summary>
 [Reentrant]
-public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDetails silo, ILogger<VectorShardGrain> logger)
+public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemoryBudget budget, ILocalSiloDetails silo, ILogger<VectorShardGrain> logger)
     : Grain, IVectorShardGrain
 {
     /// <summary>Largest k a search may ask for.</summary>
@@ -42,6 +42,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
     private Task _indexing = Task.CompletedTask;
     private string _collection = "";
     private bool _dropped;
+    private long _reserved;
     private int _shard;
 
     /// <inheritdoc />
@@ -109,6 +110,9 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
             AddToMemory(point.Id, point.Vector, point.Payload);
         }
 
+        // Already durable, so loaded whatever the budget says; it counts against later upserts.
+        _reserved = (long)_arena.Count * VectorMemoryBudget.BytesPerPoint(_spec.Dimension);
+        budget.ForceReserve(_reserved);
         if (_spec.Index == "hnsw")
         {
             _graph ??= new HnswIndex(_arena, _spec.Metric, new HnswParameters(_spec.M, _spec.EfConstruction, _spec.Ef));
@@ -121,6 +125,8 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        budget.Release(_reserved);
+        _reserved = 0;
         if (_dropped || _store is null)
         {
             return;
@@ -149,6 +155,10 @@ public sealed partial class VectorShardGrain(VectorStorage storage, ILocalSiloDe
         await _writes.WaitAsync();
         try
         {
+            // Every upsert takes a new slot (an overwrite kills the old one), so it costs memory until compaction.
+            var bytes = points.Count * VectorMemoryBudget.BytesPerPoint(_spec.Dimension);
+            budget.Reserve(bytes, $"an upsert of {points.Count} points into '{this.GetPrimaryKeyString()}'");
+            _reserved += bytes;
             await _store.AppendUpsertsAsync(points);
             foreach (var point in points)
             {

@@ -23,6 +23,8 @@ public sealed class ConfigurationTests
               connection_pool_size: 100
               message_batch_size: 25
               keepalive_interval: "45s"
+              vector_cache_size: "1GB"
+              write_buffer_size: "64MB"
             text:
               chunk_tokens: 128
               chunk_overlap: 16
@@ -35,6 +37,8 @@ public sealed class ConfigurationTests
         Assert.Equal(100, s.Performance.ConnectionPoolSize);
         Assert.Equal(25, s.Performance.MessageBatchSize);
         Assert.Equal(TimeSpan.FromSeconds(45), s.Performance.KeepaliveInterval);
+        Assert.Equal(1L << 30, s.Performance.VectorCacheSize);
+        Assert.Equal(64L << 20, s.Performance.WriteBufferSize);
         Assert.Equal(128, s.Text.ChunkTokens);
         Assert.Equal(16, s.Text.ChunkOverlap);
         Assert.Equal(7, s.Text.MaxKeywords);
@@ -84,8 +88,9 @@ public sealed class ConfigurationTests
     [InlineData("performance:\n  worker_threads: 0\n", "performance.worker_threads")]
     [InlineData("performance:\n  worker_threads: eight\n", "performance.worker_threads")]
     [InlineData("performance:\n  message_batch_size: [1, 2]\n", "performance.message_batch_size")]
-    [InlineData("performance:\n  vector_cache_size: 1GB\n", "performance.vector_cache_size")]
-    [InlineData("performance:\n  write_buffer_size: 64MB\n", "performance.write_buffer_size")]
+    [InlineData("performance:\n  vector_cache_size: lots\n", "performance.vector_cache_size")]
+    [InlineData("performance:\n  write_buffer_size: 1KB\n", "performance.write_buffer_size")]
+    [InlineData("performance:\n  write_buffer_size: 200MB\n", "performance.write_buffer_size")]
     [InlineData("performance:\n  bloom_filter_bits: 10\n", "performance.bloom_filter_bits")]
     [InlineData("networking:\n  port: 1\n", "networking")]
     [InlineData("performance:\n  worker_threads: 4\n   bad indent: [\n", "line")]
@@ -137,7 +142,8 @@ public sealed class ConfigurationTests
     [InlineData("P2P_CACHE_SIZE", "big", "P2P_CACHE_SIZE")]
     [InlineData("P2P_WORKER_THRADS", "4", "P2P_WORKER_THRADS")]
     [InlineData("P2P_ENABLE_SIMD", "maybe", "P2P_ENABLE_SIMD")]
-    [InlineData("P2P_VECTOR_CACHE_SIZE", "1GB", "P2P_VECTOR_CACHE_SIZE")]
+    [InlineData("P2P_VECTOR_CACHE_SIZE", "huge", "P2P_VECTOR_CACHE_SIZE")]
+    [InlineData("P2P_BLOOM_FILTER_BITS", "10", "P2P_BLOOM_FILTER_BITS")]
     public void BadVariablesAreRejectedNamingThem(string name, string value, string named)
     {
         var e = Assert.Throws<ConfigurationException>(() => Env((name, value)));
