@@ -31,15 +31,9 @@ public static class PostgresConnection
     }
 
     /// <summary>The schema and query rows of <c>deploy/sql/postgresql-orleans.sql</c>.</summary>
-    public static string SchemaScript()
-    {
-        using var stream = typeof(PostgresConnection).Assembly.GetManifestResourceStream("Agents.Sql.postgresql-orleans.sql")
-            ?? throw new InvalidOperationException("The PostgreSQL schema is missing from the assembly.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    public static string SchemaScript() => SqlScripts.Read("postgresql-orleans.sql");
 
-    /// <summary>Applies the schema; the script is idempotent and serialises concurrent appliers.</summary>
+    /// <summary>Applies the Orleans and the vector schema; both scripts are idempotent and serialise concurrent appliers.</summary>
     public static async Task ApplySchemaAsync(string connectionString, CancellationToken cancellationToken = default)
     {
         await using var connection = new NpgsqlConnection(connectionString);

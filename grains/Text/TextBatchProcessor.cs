@@ -61,12 +61,6 @@ public sealed class TextBatchProcessor(TextPipeline pipeline, DocumentCache cach
 
     private (ProcessedDocument Document, bool CacheHit) ProcessOne(byte[] content)
     {
-        if (content.Length > pipeline.Options.MaxDocumentBytes)
-        {
-            // Checked before hashing so an oversized document costs nothing.
-            return (pipeline.Process(content), false);
-        }
-
         var hash = TextPipeline.ContentHash(content);
         if (cache.TryGet(hash, out var cached) && cached is not null)
         {

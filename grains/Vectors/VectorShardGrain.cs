@@ -158,11 +158,21 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
             // Every upsert takes a new slot (an overwrite kills the old one), so it costs memory until compaction.
             var bytes = points.Count * VectorMemoryBudget.BytesPerPoint(_spec.Dimension);
             budget.Reserve(bytes, $"an upsert of {points.Count} points into '{this.GetPrimaryKeyString()}'");
-            _reserved += bytes;
-            await _store.AppendUpsertsAsync(points);
-            foreach (var point in points)
+            try
             {
-                AddToMemory(point.Id, point.Vector, point.Payload);
+                await _store.AppendUpsertsAsync(points.Select(p => p.Point).ToList());
+            }
+            catch
+            {
+                // Nothing was written, so nothing is held.
+                budget.Release(bytes);
+                throw;
+            }
+
+            _reserved += bytes;
+            foreach (var (point, fields) in points)
+            {
+                AddToMemory(point.Id, point.Vector, point.Payload, fields);
             }
         }
         finally
@@ -225,7 +235,12 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         var count = _arena.Count;
         var top = new TopK(k);
         var indexed = Volatile.Read(ref _indexed);
-        if (_graph is null || indexed == 0 || (filter is not null && IsSelective(filter, count)))
+        if (filter is not null && SelectiveMatches(filter, count) is { } matches)
+        {
+            // Few points pass: score exactly those, evaluating the filter once.
+            ExactSearch.ScanSlots(_arena, _spec.Metric, query, matches, top);
+        }
+        else if (_graph is null || indexed == 0)
         {
             ExactSearch.Scan(_arena, _spec.Metric, query, 0, count, accept, top);
         }
@@ -278,19 +293,25 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         DeactivateOnIdle();
     }
 
-    private bool IsSelective(PayloadFilter filter, int count)
+    /// <summary>The live slots passing <paramref name="filter"/> when they are at most the selective share, else null.</summary>
+    private List<int>? SelectiveMatches(PayloadFilter filter, int count)
     {
-        var matches = 0;
         var limit = Math.Max(1, (int)(count * SelectiveFilter));
-        for (var slot = 0; slot < count && matches <= limit; slot++)
+        var matches = new List<int>();
+        for (var slot = 0; slot < count; slot++)
         {
             if (!_dead[slot] && _fieldsBySlot[slot].Matches(filter))
             {
-                matches++;
+                if (matches.Count == limit)
+                {
+                    return null;
+                }
+
+                matches.Add(slot);
             }
         }
 
-        return matches <= limit;
+        return matches;
     }
 
     private float[] ReadQuery(SearchRequest request)
@@ -329,7 +350,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         return query;
     }
 
-    private List<StoredPoint> Validate(PointBatch batch)
+    private List<(StoredPoint Point, PayloadFields Fields)> Validate(PointBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var n = batch.Ids.Length;
@@ -357,7 +378,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
 
         var floats = MemoryMarshal.Cast<byte, float>(batch.Vectors);
         var seen = new HashSet<string>(n, StringComparer.Ordinal);
-        var points = new List<StoredPoint>(n);
+        var points = new List<(StoredPoint, PayloadFields)>(n);
         for (var i = 0; i < n; i++)
         {
             var id = batch.Ids[i];
@@ -395,22 +416,23 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
                 DistanceKernels.Normalize(vector);
             }
 
+            PayloadFields fields;
             try
             {
-                PayloadFields.Parse(batch.Payloads[i]);
+                fields = PayloadFields.Parse(batch.Payloads[i]);
             }
             catch (ArgumentException e)
             {
                 throw new ArgumentException($"Point '{id}': {e.Message}");
             }
 
-            points.Add(new StoredPoint(id, vector, batch.Payloads[i]));
+            points.Add((new StoredPoint(id, vector, batch.Payloads[i]), fields));
         }
 
         return points;
     }
 
-    private void AddToMemory(string id, float[] vector, byte[] payload)
+    private void AddToMemory(string id, float[] vector, byte[] payload, PayloadFields? fields = null)
     {
         if (_slotById.TryGetValue(id, out var old))
         {
@@ -424,7 +446,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         EnsureDeadCapacity(slot);
         _idBySlot.Add(id);
         _payloadBySlot.Add(payload);
-        _fieldsBySlot.Add(PayloadFields.Parse(payload));
+        _fieldsBySlot.Add(fields ?? PayloadFields.Parse(payload));
         _slotById[id] = slot;
     }
 

@@ -19,6 +19,15 @@ public static class ExactSearch
             top.Offer(slot, DistanceKernels.Score(metric, query, vectors[slot]));
         }
     }
+
+    /// <summary>Scores exactly the given <paramref name="slots"/> (already filtered) into <paramref name="top"/>.</summary>
+    public static void ScanSlots(VectorArena vectors, VectorMetric metric, ReadOnlySpan<float> query, IReadOnlyList<int> slots, TopK top)
+    {
+        foreach (var slot in slots)
+        {
+            top.Offer(slot, DistanceKernels.Score(metric, query, vectors[slot]));
+        }
+    }
 }
 
 /// <summary>The best k (slot, score) pairs seen so far; higher score is better.</summary>

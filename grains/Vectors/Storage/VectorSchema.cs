@@ -6,15 +6,7 @@ namespace Agents.Grains.Vectors.Storage;
 public static class VectorSchema
 {
     /// <summary>The contents of <c>deploy/sql/postgresql-vectors.sql</c>, embedded in the assembly.</summary>
-    public static string Script { get; } = ReadScript();
-
-    private static string ReadScript()
-    {
-        using var stream = typeof(VectorSchema).Assembly.GetManifestResourceStream("Agents.Sql.postgresql-vectors.sql")
-            ?? throw new InvalidOperationException("The vector schema is missing from the assembly.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    public static string Script { get; } = Hosting.SqlScripts.Read("postgresql-vectors.sql");
 
     /// <summary>Applies <see cref="Script"/>; idempotent, and concurrent appliers wait for each other.</summary>
     public static async Task ApplyAsync(NpgsqlDataSource ds, CancellationToken ct = default)
