@@ -32,22 +32,47 @@ internal static class DurableFile
         var temp = WriteTemp(path, content, default);
         try
         {
-            // Without overwrite, .NET links the temp file to the target name, which fails if the target exists: an atomic create-if-absent.
-            File.Move(temp, path, overwrite: false);
+            if (!CreateLink(temp, path))
+            {
+                return false;
+            }
         }
-        catch (IOException) when (File.Exists(path))
+        finally
         {
             TryDelete(temp);
-            return false;
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
         }
 
         FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         return true;
+    }
+
+    /// <summary>Gives <paramref name="temp"/> the name <paramref name="path"/> unless that name exists, atomically.</summary>
+    private static bool CreateLink(string temp, string path)
+    {
+        // File.Move without overwrite checks for the target and then renames, so two racing creators can both win;
+        // link(2) fails with EEXIST when the name is taken, which is the atomic create-if-absent needed here.
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+        {
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false;
+            }
+        }
+
+        if (Native.Link(Encoding.UTF8.GetBytes(temp + "\0"), Encoding.UTF8.GetBytes(path + "\0")) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EExist
+            ? false
+            : throw new IOException($"Could not create '{path}' (link failed with errno {errno}); the data directory must be on a file system with hard links.");
     }
 
     /// <summary>Makes a rename or unlink in <paramref name="directory"/> durable (without it a crash can undo the rename).</summary>
@@ -114,8 +139,13 @@ internal static class DurableFile
         return temp;
     }
 
+    private const int EExist = 17;
+
     private static class Native
     {
+        [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+        public static extern int Link(byte[] existing, byte[] created);
+
         [DllImport("libc", EntryPoint = "open", SetLastError = true)]
         public static extern int Open(byte[] path, int flags);
 
