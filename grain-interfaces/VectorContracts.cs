@@ -6,14 +6,22 @@ namespace Agents.GrainInterfaces;
 /// <param name="Shards">Shard grains the points are spread over by a hash of their id.</param>
 /// <param name="Index"><c>hnsw</c> or <c>flat</c> (exact).</param>
 /// <param name="Ef">Default search breadth of <c>hnsw</c>; a search may ask for another.</param>
+/// <param name="Quantize">
+/// <c>hnsw</c> only: build and search the graph on int8 codes (a quarter of the floats' memory) and rescore the
+/// candidates on the full vectors, which are kept in a memory-mapped file instead of the heap.
+/// </param>
 [GenerateSerializer, Immutable]
 public sealed record CollectionSpec(
     string Name, int Dimension, VectorMetric Metric = VectorMetric.Cosine, int Shards = 2, string Index = "hnsw",
-    int M = 16, int EfConstruction = 200, int Ef = 64);
+    int M = 16, int EfConstruction = 200, int Ef = 64, bool Quantize = false);
 
-/// <summary>What a shard holds.</summary>
+/// <summary>
+/// What a shard holds: bytes of full vectors on the heap (<paramref name="VectorBytes"/>), of graph and int8 codes
+/// (<paramref name="IndexBytes"/>), and of full vectors in a memory-mapped file that the operating system pages
+/// (<paramref name="MappedBytes"/>, quantized collections).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record ShardInfo(int Shard, string Silo, long Points, long Indexed, long VectorBytes, long IndexBytes);
+public sealed record ShardInfo(int Shard, string Silo, long Points, long Indexed, long VectorBytes, long IndexBytes, long MappedBytes = 0);
 
 /// <summary>A collection's schema and size.</summary>
 [GenerateSerializer, Immutable]

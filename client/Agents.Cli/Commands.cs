@@ -73,10 +73,11 @@ public static class Commands
         var ef = new Option<int?>("--ef") { Description = "vector-search: HNSW search breadth." };
         var shards = new Option<int>("--shards") { Description = "vector-*: shards of the benchmark collection.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var index = new Option<string>("--index") { Description = "vector-*: hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
+        var quantize = new Option<bool>("--quantize") { Description = "vector-*: int8 codes in the graph, full vectors memory-mapped and used to rescore." };
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, concurrency,
+            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
         };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
@@ -84,7 +85,7 @@ public static class Commands
             {
                 return await RunVectorBenchmarkAsync(parse, new VectorBenchmark.Options(
                     parse.GetValue(taskType)!, parse.GetValue(tasks), parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k),
-                    parse.GetValue(ef), parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(concurrency), parse.GetValue(dataset)),
+                    parse.GetValue(ef), parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(concurrency), parse.GetValue(dataset), Quantize: parse.GetValue(quantize)),
                     parse.GetValue(mode) == "cluster", parse.GetValue(output), ct);
             }
 
@@ -285,6 +286,7 @@ public static class Commands
                 ["points"] = options.Points.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["shards"] = options.Shards.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["index"] = options.Index,
+                ["quantize"] = options.Quantize ? "int8, rescored on full vectors" : "off",
                 ["ef"] = options.Ef?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "collection default (64)",
                 ["concurrency"] = options.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["dataset"] = options.Dataset ?? $"generated clustered, dimension {options.Dimension}",

@@ -12,7 +12,7 @@ public static class VectorBenchmark
 {
     /// <summary>Options of a vector benchmark.</summary>
     public sealed record Options(
-        string TaskType, int Points, int Queries, int Dimension, int K, int? Ef, int Shards, string Index, int Concurrency, string? Dataset, int Seed = 42);
+        string TaskType, int Points, int Queries, int Dimension, int K, int? Ef, int Shards, string Index, int Concurrency, string? Dataset, int Seed = 42, bool Quantize = false);
 
     /// <summary>Runs the benchmark and returns its figures.</summary>
     public static async Task<(double Seconds, int Operations, double[] LatenciesMs, double? Recall, double BytesPerVector, IReadOnlyList<NodeFigures> PerNode)> RunAsync(
@@ -21,7 +21,7 @@ public static class VectorBenchmark
         var (points, queries, truth) = Load(o, say);
         var dimension = points[0].Length;
         var name = $"bench-{Guid.NewGuid():N}"[..24];
-        await client.CreateCollectionAsync(new CollectionSpec(name, dimension, VectorMetric.L2, o.Shards, o.Index), ct);
+        await client.CreateCollectionAsync(new CollectionSpec(name, dimension, VectorMetric.L2, o.Shards, o.Index, Quantize: o.Quantize), ct);
         try
         {
             // The client streams batches of write_buffer_size bytes per shard, several in flight; each is timed to its acknowledgement.
@@ -36,7 +36,12 @@ public static class VectorBenchmark
             var upsertSeconds = clock.Elapsed.TotalSeconds;
             say($"{points.Count} vectors of {dimension} acknowledged durable in {upsertSeconds:F2} s ({points.Count / upsertSeconds:F0}/s)");
             var info = await WaitIndexedAsync(client, name, say, ct);
+            // Heap bytes: floats, graph and codes. A quantized collection's floats are memory-mapped and reported apart.
             var bytesPerVector = info.Shards.Sum(s => (double)s.VectorBytes + s.IndexBytes) / Math.Max(1, info.Points);
+            var rawBytes = dimension * (double)sizeof(float);
+            var mapped = info.Shards.Sum(s => (double)s.MappedBytes) / Math.Max(1, info.Points);
+            say($"memory: {bytesPerVector:F0} bytes per vector on the heap ({bytesPerVector / rawBytes:F3} x the {rawBytes:F0} raw float bytes)" +
+                (mapped > 0 ? $", {mapped:F0} more memory-mapped" : ""));
             var perNode = info.Shards.GroupBy(s => s.Silo).Select(g => new NodeFigures(g.Key, (int)g.Sum(s => s.Points), 0)).ToList();
             if (o.TaskType == "vector-store")
             {

@@ -22,11 +22,12 @@ public static class VectorCommands
         var m = new Option<int>("--m") { Description = "HNSW links per node.", DefaultValueFactory = _ => 16 };
         var efc = new Option<int>("--ef-construction") { Description = "HNSW build breadth.", DefaultValueFactory = _ => 200 };
         var ef = new Option<int>("--ef") { Description = "HNSW default search breadth.", DefaultValueFactory = _ => 64 };
-        var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef };
+        var quantize = new Option<bool>("--quantize") { Description = "HNSW on int8 codes, rescored on the full vectors (kept memory-mapped)." };
+        var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize };
         create.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
             var spec = new CollectionSpec(parse.GetValue(name)!, parse.GetValue(dimension), ShardRouter.ParseMetric(parse.GetValue(metric)),
-                parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef));
+                parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
             ShardRouter.Validate(spec);
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
             Print(await client.CreateCollectionAsync(spec, ct), parse.GetValue(jsonOption));
@@ -175,10 +176,10 @@ public static class VectorCommands
         }
 
         var s = info.Spec;
-        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {ShardRouter.MetricName(s.Metric)}, {s.Index} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
+        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {ShardRouter.MetricName(s.Metric)}, {s.Index} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
         foreach (var shard in info.Shards)
         {
-            Console.WriteLine($"  shard {shard.Shard} on {shard.Silo}: {shard.Points} points, {shard.Indexed} indexed, {shard.VectorBytes / 1048576.0:F1} MB vectors, {shard.IndexBytes / 1048576.0:F1} MB graph");
+            Console.WriteLine($"  shard {shard.Shard} on {shard.Silo}: {shard.Points} points, {shard.Indexed} indexed, {shard.VectorBytes / 1048576.0:F1} MB vectors, {shard.IndexBytes / 1048576.0:F1} MB graph{(shard.MappedBytes > 0 ? $", {shard.MappedBytes / 1048576.0:F1} MB memory-mapped" : "")}");
         }
     }
 }

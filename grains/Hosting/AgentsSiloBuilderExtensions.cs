@@ -78,7 +78,7 @@ public static class AgentsSiloBuilderExtensions
             o.Invariant = PostgresConnection.Invariant;
             o.ConnectionString = connection;
         });
-        silo.Services.AddSingleton(_ => Vectors.VectorStorage.Postgres(connection));
+        silo.Services.AddSingleton(_ => Vectors.VectorStorage.Postgres(connection, host.DataDirectory));
         return silo;
     }
 }

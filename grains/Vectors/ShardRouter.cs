@@ -66,6 +66,11 @@ public static partial class ShardRouter
             throw new ArgumentException($"Metric {(int)spec.Metric} is unknown: use cosine, dot or l2.");
         }
 
+        if (spec.Quantize && spec.Index != "hnsw")
+        {
+            throw new ArgumentException("quantize applies to the hnsw index (its graph runs on int8 codes); a flat index always scans the full vectors.");
+        }
+
         if (spec.Index == "hnsw")
         {
             if (spec.M is < 2 or > 128)

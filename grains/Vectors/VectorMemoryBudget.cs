@@ -40,6 +40,9 @@ public sealed class VectorMemoryBudget(long capacityBytes)
     /// <summary>Gives bytes back.</summary>
     public void Release(long bytes) => Interlocked.Add(ref _used, -bytes);
 
-    /// <summary>The bytes a point of <paramref name="dimension"/> floats costs in a shard: its floats plus graph links and bookkeeping.</summary>
-    public static long BytesPerPoint(int dimension) => dimension * sizeof(float) + 256;
+    /// <summary>
+    /// The heap bytes a point of <paramref name="dimension"/> floats costs in a shard: its floats (or, quantized, its
+    /// int8 codes and bias; the floats are then memory-mapped) plus graph links and bookkeeping.
+    /// </summary>
+    public static long BytesPerPoint(int dimension, bool quantized = false) => (quantized ? dimension + sizeof(float) : dimension * sizeof(float)) + 256;
 }

@@ -57,7 +57,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         }
 
         _store = await storage.OpenShardAsync(_collection, _shard, _spec.Dimension, cancellationToken);
-        _arena = new VectorArena(_spec.Dimension);
+        _arena = _spec.Quantize ? VectorArena.MemoryMapped(_spec.Dimension, storage.MappedDirectory) : new VectorArena(_spec.Dimension);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var points = new Dictionary<string, StoredPoint>(StringComparer.Ordinal);
         await foreach (var point in _store.LoadAsync(cancellationToken))
@@ -90,7 +90,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
             {
                 // A damaged saved graph costs a re-index, never data: the points come from the store.
                 LogSnapshotRejected(logger, this.GetPrimaryKeyString(), e.Message);
-                _graph = new HnswIndex(_arena, _spec.Metric, new HnswParameters(_spec.M, _spec.EfConstruction, _spec.Ef));
+                _graph = new HnswIndex(_arena, _spec.Metric, GraphParameters);
             }
 
             _indexed = _graph.Count;
@@ -111,11 +111,11 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         }
 
         // Already durable, so loaded whatever the budget says; it counts against later upserts.
-        _reserved = (long)_arena.Count * VectorMemoryBudget.BytesPerPoint(_spec.Dimension);
+        _reserved = (long)_arena.Count * BytesPerPoint;
         budget.ForceReserve(_reserved);
         if (_spec.Index == "hnsw")
         {
-            _graph ??= new HnswIndex(_arena, _spec.Metric, new HnswParameters(_spec.M, _spec.EfConstruction, _spec.Ef));
+            _graph ??= new HnswIndex(_arena, _spec.Metric, GraphParameters);
             StartIndexing();
         }
 
@@ -127,7 +127,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
     {
         budget.Release(_reserved);
         _reserved = 0;
-        if (_dropped || _store is null)
+        if (_store is null)
         {
             return;
         }
@@ -135,7 +135,10 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         try
         {
             await _indexing.WaitAsync(cancellationToken);
-            await SaveSnapshotAsync(cancellationToken);
+            if (!_dropped)
+            {
+                await SaveSnapshotAsync(cancellationToken);
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
@@ -144,6 +147,13 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         finally
         {
             await _store.DisposeAsync();
+
+            // A memory-mapped arena is unmapped only once the indexer has stopped; if it has not, the mapping is left to
+            // the finalizers rather than pulled from under it.
+            if (_indexing.IsCompleted)
+            {
+                _arena?.Dispose();
+            }
         }
     }
 
@@ -156,7 +166,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         try
         {
             // Every upsert takes a new slot (an overwrite kills the old one), so it costs memory until compaction.
-            var bytes = points.Count * VectorMemoryBudget.BytesPerPoint(_spec.Dimension);
+            var bytes = points.Count * BytesPerPoint;
             budget.Reserve(bytes, $"an upsert of {points.Count} points into '{this.GetPrimaryKeyString()}'");
             try
             {
@@ -270,7 +280,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
     /// <inheritdoc />
     public Task<ShardInfo> DescribeAsync() => Task.FromResult(new ShardInfo(
         _shard, silo.SiloAddress.ToParsableString(), _liveCount, Math.Min(_liveCount, Volatile.Read(ref _indexed)),
-        _arena.AllocatedBytes, _graph?.MemoryBytes ?? 0));
+        _arena.AllocatedBytes, (_graph?.MemoryBytes ?? 0) + (_graph?.CodeBytes ?? 0), _arena.MappedBytes));
 
     /// <inheritdoc />
     public async Task DropAsync()
@@ -292,6 +302,10 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
 
         DeactivateOnIdle();
     }
+
+    private long BytesPerPoint => VectorMemoryBudget.BytesPerPoint(_spec.Dimension, _spec.Quantize);
+
+    private HnswParameters GraphParameters => new(_spec.M, _spec.EfConstruction, _spec.Ef, Quantize: _spec.Quantize);
 
     /// <summary>The live slots passing <paramref name="filter"/> when they are at most the selective share, else null.</summary>
     private List<int>? SelectiveMatches(PayloadFilter filter, int count)

@@ -9,9 +9,10 @@ public sealed class VectorStorage : IAsyncDisposable
     private readonly Func<string, int, int, CancellationToken, Task<IShardStore>> _openShard;
     private readonly IAsyncDisposable? _owned;
 
-    private VectorStorage(ICollectionCatalog catalog, Func<string, int, int, CancellationToken, Task<IShardStore>> openShard, string describe, IAsyncDisposable? owned)
+    private VectorStorage(ICollectionCatalog catalog, Func<string, int, int, CancellationToken, Task<IShardStore>> openShard, string describe, IAsyncDisposable? owned, string mappedDirectory)
     {
         Catalog = catalog;
+        MappedDirectory = mappedDirectory;
         _openShard = openShard;
         Description = describe;
         _owned = owned;
@@ -19,6 +20,9 @@ public sealed class VectorStorage : IAsyncDisposable
 
     /// <summary>The catalogue of collection schemas.</summary>
     public ICollectionCatalog Catalog { get; }
+
+    /// <summary>Where quantized shards keep their full vectors in memory-mapped scratch files (a cache, never read back).</summary>
+    public string MappedDirectory { get; }
 
     /// <summary>Where the data lives, without secrets.</summary>
     public string Description { get; }
@@ -32,18 +36,23 @@ public sealed class VectorStorage : IAsyncDisposable
             new FileCollectionCatalog(root),
             (collection, shard, dimension, _) => Task.FromResult<IShardStore>(FileShardStore.Open(root, collection, shard, dimension)),
             root,
-            null);
+            null,
+            Path.Combine(dataDirectory, "mapped"));
     }
 
-    /// <summary>Tables in the cluster's PostgreSQL database (binary COPY for upserts).</summary>
-    public static VectorStorage Postgres(string connectionString)
+    /// <summary>
+    /// Tables in the cluster's PostgreSQL database (binary COPY for upserts); <paramref name="dataDirectory"/> is the
+    /// silo's local directory for memory-mapped scratch files.
+    /// </summary>
+    public static VectorStorage Postgres(string connectionString, string dataDirectory)
     {
         var dataSource = NpgsqlDataSource.Create(connectionString);
         return new VectorStorage(
             new PostgresCollectionCatalog(dataSource),
             (collection, shard, dimension, _) => Task.FromResult<IShardStore>(new PostgresShardStore(dataSource, collection, shard, dimension)),
             Hosting.PostgresConnection.Describe(connectionString),
-            dataSource);
+            dataSource,
+            Path.Combine(dataDirectory, "mapped"));
     }
 
     /// <summary>Opens one shard's store.</summary>

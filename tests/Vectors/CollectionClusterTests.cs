@@ -88,6 +88,41 @@ public sealed class CollectionClusterTests(ThreeSiloCluster fixture)
     }
 
     [Fact]
+    public async Task QuantizedCollectionSearchesOnCodesAndReturnsExactScores()
+    {
+        var name = $"q8-{Guid.NewGuid():N}"[..20];
+        var info = await Client.CreateCollectionAsync(new CollectionSpec(name, 32, VectorMetric.Cosine, Shards: 2, Quantize: true));
+        Assert.True(info.Spec.Quantize);
+        var points = RandomPoints(3000, 32, 12);
+        await Client.UpsertAsync(name, points);
+
+        var random = new Random(6);
+        double found = 0;
+        for (var q = 0; q < 20; q++)
+        {
+            var query = Enumerable.Range(0, 32).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var expected = BruteForce(points, query, VectorMetric.Cosine, 10);
+            var hits = await Client.SearchAsync(name, query, 10, ef: 100);
+            found += hits.Select(h => h.Id).Intersect(expected).Count();
+            Assert.True(hits.Zip(hits.Skip(1)).All(p => p.First.Score >= p.Second.Score));
+        }
+
+        Assert.True(found / 200 >= 0.9, $"recall@10 {found / 200:F3}");
+        var described = await Client.DescribeCollectionAsync(name);
+        Assert.All(described.Shards, s => Assert.Equal(0, s.VectorBytes));
+        Assert.Equal(3000, described.Shards.Sum(s => s.Points));
+
+        var point = await Client.GetPointAsync(name, "p5");
+        var unit = (float[])points[5].Vector.Clone();
+        DistanceKernels.Normalize(unit);
+        Assert.Equal(unit, MemoryMarshal.Cast<byte, float>(point!.Vector).ToArray());
+
+        var flat = await Assert.ThrowsAsync<ArgumentException>(() => Client.CreateCollectionAsync(new CollectionSpec($"{name}f", 8, Index: "flat", Quantize: true)));
+        Assert.Contains("quantize applies to the hnsw index", flat.Message, StringComparison.Ordinal);
+        await Client.DropCollectionAsync(name);
+    }
+
+    [Fact]
     public async Task FiltersDeletesAndGetsWork()
     {
         var name = $"filt-{Guid.NewGuid():N}"[..20];

@@ -7,8 +7,10 @@ namespace Agents.Tests.Vectors;
 /// <summary>Embedded mode keeps collections under the data directory: stop the silo, start another, everything is there.</summary>
 public sealed class EmbeddedDurabilityTests
 {
-    [Fact]
-    public async Task PointsSurviveARestartOfTheEmbeddedSilo()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PointsSurviveARestartOfTheEmbeddedSilo(bool quantize)
     {
         var dataDir = Directory.CreateTempSubdirectory("agents-embedded-").FullName;
         var connection = new ClusterConnection { EmbeddedHost = new HostSettings { DataDirectory = dataDir } };
@@ -19,7 +21,7 @@ public sealed class EmbeddedDurabilityTests
 
         await using (var first = await AgentsClient.ConnectAsync(connection))
         {
-            await first.CreateCollectionAsync(new CollectionSpec("durable", 16, VectorMetric.L2, Shards: 2));
+            await first.CreateCollectionAsync(new CollectionSpec("durable", 16, VectorMetric.L2, Shards: 2, Quantize: quantize));
             await first.UpsertAsync("durable", points);
             await first.DeletePointsAsync("durable", ["doc-7"]);
         }
@@ -27,6 +29,15 @@ public sealed class EmbeddedDurabilityTests
         await using var second = await AgentsClient.ConnectAsync(connection);
         var info = await second.DescribeCollectionAsync("durable");
         Assert.Equal(2499, info.Points);
+        Assert.Equal(quantize, info.Spec.Quantize);
+        if (quantize)
+        {
+            // Full vectors are memory-mapped, not on the heap, and the scratch files leave no names behind.
+            Assert.All(info.Shards, s => Assert.Equal(0, s.VectorBytes));
+            Assert.All(info.Shards, s => Assert.True(s.MappedBytes > 0));
+            Assert.Empty(Directory.GetFiles(Path.Combine(dataDir, "mapped")));
+        }
+
         foreach (var i in new[] { 0, 1, 500, 2499 })
         {
             var point = await second.GetPointAsync("durable", $"doc-{i}");

@@ -9,13 +9,14 @@ namespace Agents.Grains.Vectors.Engine;
 /// <summary>
 /// Binary persistence of the graph (not the vectors). Layout, little-endian: a 16-byte header (magic "HNSW", u16
 /// version, u16 reserved, i64 payload length), the payload, then the XxHash64 of header and payload. The payload holds
-/// metric, parameters, dimension, count, entry point, top level, tombstone counts, the node levels, the tombstone
-/// bitmap, every layer-0 list and every upper-layer list as <c>u16 length, i32 ids</c>.
+/// metric, parameters, dimension, count, entry point, top level, tombstone counts, for a quantized index the learnt
+/// range (the codes are re-encoded from the vectors on load), the node levels, the tombstone bitmap, every layer-0
+/// list and every upper-layer list as <c>u16 length, i32 ids</c>.
 /// </summary>
 public sealed partial class HnswIndex
 {
     private const uint Magic = 0x57534E48; // "HNSW" read as a little-endian u32.
-    private const ushort FormatVersion = 1;
+    private const ushort FormatVersion = 2;
     private const int HeaderBytes = 16;
 
     /// <summary>Writes the graph (levels, links, entry point, tombstones, parameters, metric) to <paramref name="stream"/>.</summary>
@@ -33,12 +34,21 @@ public sealed partial class HnswIndex
             WriteInt32(payload, _parameters.EfConstruction);
             WriteInt32(payload, _parameters.Ef);
             WriteInt32(payload, _parameters.Seed);
+            WriteInt32(payload, _parameters.Quantize ? 1 : 0);
             WriteInt32(payload, _vectors.Dimension);
             WriteInt32(payload, count);
             WriteInt32(payload, state.EntryPoint);
             WriteInt32(payload, state.TopLevel);
             WriteInt32(payload, _deletedCount);
             WriteInt32(payload, _pendingTombstones);
+            if (_parameters.Quantize)
+            {
+                var quantizer = _codes?.Quantizer;
+                WriteInt32(payload, quantizer is null ? 0 : 1);
+                WriteInt32(payload, BitConverter.SingleToInt32Bits(quantizer?.Low ?? 0));
+                WriteInt32(payload, BitConverter.SingleToInt32Bits(quantizer?.High ?? 0));
+                WriteInt32(payload, _trainedOn);
+            }
 
             var levels = payload.GetSpan(count)[..count];
             for (var slot = 0; slot < count; slot++)
@@ -149,7 +159,12 @@ public sealed partial class HnswIndex
             throw new InvalidDataException($"HNSW index names an unknown metric {(int)metric}.");
         }
 
-        var parameters = new HnswParameters(reader.Int32(), reader.Int32(), reader.Int32(), reader.Int32());
+        var parameters = new HnswParameters(reader.Int32(), reader.Int32(), reader.Int32(), reader.Int32(), reader.Int32() switch
+        {
+            0 => false,
+            1 => true,
+            var other => throw new InvalidDataException($"HNSW index has an invalid quantize flag {other}."),
+        });
         try
         {
             parameters.Validate();
@@ -165,6 +180,28 @@ public sealed partial class HnswIndex
         var topLevel = reader.Int32();
         var deletedCount = reader.Int32();
         var pending = reader.Int32();
+        ScalarQuantizer? quantizer = null;
+        var trainedOn = 0;
+        if (parameters.Quantize)
+        {
+            var trained = reader.Int32();
+            var low = BitConverter.Int32BitsToSingle(reader.Int32());
+            var high = BitConverter.Int32BitsToSingle(reader.Int32());
+            trainedOn = reader.Int32();
+            if (trained is not (0 or 1) || (trained == 0 && count > 0) || trainedOn < 0 || (trained == 1 && trainedOn < 1))
+            {
+                throw new InvalidDataException($"HNSW index has an inconsistent quantizer (trained {trained}, on {trainedOn} vectors, count {count}).");
+            }
+
+            try
+            {
+                quantizer = trained == 1 ? new ScalarQuantizer(metric, dimension, low, high) : null;
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"HNSW index holds an invalid quantizer: {e.Message}", e);
+            }
+        }
         if (dimension != vectors.Dimension)
         {
             throw new InvalidDataException($"HNSW index was built for {dimension}-dimensional vectors; the arena holds {vectors.Dimension}.");
@@ -272,6 +309,19 @@ public sealed partial class HnswIndex
         if (!reader.AtEnd)
         {
             throw new InvalidDataException("HNSW index payload has trailing bytes.");
+        }
+
+        if (quantizer is not null)
+        {
+            // Codes are not stored: encoding the vectors again is fast and keeps the stream a quarter of the size.
+            var codes = new QuantizedCodes(quantizer);
+            for (var slot = 0; slot < count; slot++)
+            {
+                codes.Add(vectors[slot]);
+            }
+
+            index._codes = codes;
+            index._trainedOn = trainedOn;
         }
 
         index._deletedCount = deletedCount;

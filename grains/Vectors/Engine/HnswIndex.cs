@@ -30,6 +30,9 @@ public sealed partial class HnswIndex
     private const int FirstBlockCapacity = 64;
     private const int MaxLevel = 32;
 
+    // A quantizer learnt from this many vectors is kept; fewer, and it is learnt again as the arena grows.
+    private const int RetrainUntil = 20_000;
+
     private readonly VectorArena _vectors;
     private readonly VectorMetric _metric;
     private readonly HnswParameters _parameters;
@@ -43,9 +46,13 @@ public sealed partial class HnswIndex
     private Random _random;
     private NodeBlock[] _blocks = [];
     private volatile GraphState _state;
+
+    // Quantized indexes only: the codes the graph is built and searched on; replaced whole when retrained.
+    private volatile QuantizedCodes? _codes;
     private int _deletedCount;
     private int _pendingTombstones;
     private long _upperBytes;
+    private int _trainedOn;
 
     /// <summary>An empty index over <paramref name="vectors"/>, compared with <paramref name="metric"/>.</summary>
     public HnswIndex(VectorArena vectors, VectorMetric metric, HnswParameters parameters)
@@ -95,7 +102,10 @@ public sealed partial class HnswIndex
         }
     }
 
-    /// <summary>Bytes held by the graph (link lists, levels, tombstones); the vectors are not counted.</summary>
+    /// <summary>Bytes held by the int8 codes of a quantized index (0 otherwise).</summary>
+    public long CodeBytes => _codes?.MemoryBytes ?? 0;
+
+    /// <summary>Bytes held by the graph (link lists, levels, tombstones); the vectors and codes are not counted.</summary>
     public long MemoryBytes
     {
         get
@@ -132,6 +142,11 @@ public sealed partial class HnswIndex
             if (slot >= _vectors.Count)
             {
                 throw new ArgumentOutOfRangeException(nameof(slot), $"Slot {slot} is not in the arena (count {_vectors.Count}).");
+            }
+
+            if (_parameters.Quantize)
+            {
+                EncodeThrough(slot);
             }
 
             for (var gap = count; gap < slot; gap++)
@@ -295,13 +310,27 @@ public sealed partial class HnswIndex
                 query = buffer;
             }
 
+            // Read after the state: the codes then cover every slot the state lets the search reach.
+            var codes = _codes;
+            var probe = new Probe(query);
+            if (codes is not null)
+            {
+                var queryCodes = scratch.QueryCodeBuffer(query.Length);
+                probe = new Probe(queryCodes, codes.Quantizer.Encode(query, queryCodes), codes);
+            }
+
             var entry = state.EntryPoint;
-            var entryScore = Score(query, _vectors[entry]);
-            (entry, entryScore) = GreedyDescend(blocks, count, query, entry, entryScore, state.TopLevel, 0);
+            var entryScore = Score(probe, entry);
+            (entry, entryScore) = GreedyDescend(blocks, count, probe, entry, entryScore, state.TopLevel, 0);
             var checkAdmit = filter is not null || Volatile.Read(ref _deletedCount) > 0;
-            SearchLayer(blocks, count, query, entry, entryScore, width, 0, scratch, filter, checkAdmit, admitDeleted: false);
+            SearchLayer(blocks, count, probe, entry, entryScore, width, 0, scratch, filter, checkAdmit, admitDeleted: false);
 
             var results = scratch.Results;
+            if (codes is not null)
+            {
+                return Rescore(query, results, k);
+            }
+
             while (results.Count > k)
             {
                 results.Pop();
@@ -319,6 +348,20 @@ public sealed partial class HnswIndex
         {
             scratch.Return();
         }
+    }
+
+    /// <summary>Scores the ef candidates a quantized search found on the full vectors and keeps the best <paramref name="k"/>.</summary>
+    private ScoredSlot[] Rescore(ReadOnlySpan<float> query, HnswHeap candidates, int k)
+    {
+        var rescored = new ScoredSlot[candidates.Count];
+        for (var i = 0; i < rescored.Length; i++)
+        {
+            var slot = candidates.Pop().Slot;
+            rescored[i] = new ScoredSlot(slot, DistanceKernels.Score(_metric, query, _vectors[slot]));
+        }
+
+        rescored.AsSpan().Sort(default(BestFirst));
+        return rescored.Length > k ? rescored[..k] : rescored;
     }
 
     private static int WidenForFilter(int width, Func<int, bool> filter, NodeBlock[] blocks, int count, int expectedMatches)
@@ -373,10 +416,10 @@ public sealed partial class HnswIndex
             return;
         }
 
-        ReadOnlySpan<float> vector = _vectors[slot];
+        var vector = ProbeOf(slot);
         var scratch = _writerScratch;
         var entry = state.EntryPoint;
-        var entryScore = Score(vector, _vectors[entry]);
+        var entryScore = Score(vector, entry);
         (entry, entryScore) = GreedyDescend(blocks, slot, vector, entry, entryScore, state.TopLevel, level);
 
         var checkAdmit = _deletedCount > 0;
@@ -430,11 +473,11 @@ public sealed partial class HnswIndex
         // Full: re-select among the old links and the newcomer, as seen from the node.
         scratch.EnsureBuffers(max + 1);
         var sorted = scratch.Sorted;
-        ReadOnlySpan<float> vector = _vectors[node];
+        var vector = ProbeOf(node);
         for (var i = 0; i < count; i++)
         {
             var other = links[offset + 1 + i];
-            sorted[i] = new ScoredSlot(other, Score(vector, _vectors[other]));
+            sorted[i] = new ScoredSlot(other, Score(vector, other));
         }
 
         sorted[count] = new ScoredSlot(newSlot, score);
@@ -470,13 +513,13 @@ public sealed partial class HnswIndex
         visited[node] = generation;
         var sorted = scratch.Sorted;
         var found = 0;
-        ReadOnlySpan<float> vector = _vectors[node];
+        var vector = ProbeOf(node);
         for (var i = 0; i < length; i++)
         {
             var other = links[offset + 1 + i];
             if (!IsDeletedIn(blocks, other))
             {
-                Collect(other, vector, visited, generation, sorted, ref found);
+                Collect(other, in vector, visited, generation, sorted, ref found);
                 continue;
             }
 
@@ -493,7 +536,7 @@ public sealed partial class HnswIndex
                 var next = bridge[bridgeOffset + 1 + j];
                 if (!IsDeletedIn(blocks, next))
                 {
-                    Collect(next, vector, visited, generation, sorted, ref found);
+                    Collect(next, in vector, visited, generation, sorted, ref found);
                 }
             }
         }
@@ -509,12 +552,12 @@ public sealed partial class HnswIndex
         Volatile.Write(ref links[offset], selected);
     }
 
-    private void Collect(int candidate, ReadOnlySpan<float> vector, ushort[] visited, ushort generation, ScoredSlot[] sorted, ref int found)
+    private void Collect(int candidate, scoped in Probe vector, ushort[] visited, ushort generation, ScoredSlot[] sorted, ref int found)
     {
         if (visited[candidate] != generation)
         {
             visited[candidate] = generation;
-            sorted[found++] = new ScoredSlot(candidate, Score(vector, _vectors[candidate]));
+            sorted[found++] = new ScoredSlot(candidate, Score(vector, candidate));
         }
     }
 
@@ -530,11 +573,11 @@ public sealed partial class HnswIndex
         var kept = 0;
         foreach (var candidate in bestFirst)
         {
-            ReadOnlySpan<float> vector = _vectors[candidate.Slot];
+            var vector = ProbeOf(candidate.Slot);
             var good = true;
             for (var i = 0; i < kept; i++)
             {
-                if (Score(vector, _vectors[selected[i].Slot]) > candidate.Score)
+                if (Score(vector, selected[i].Slot) > candidate.Score)
                 {
                     good = false;
                     break;
@@ -554,7 +597,7 @@ public sealed partial class HnswIndex
         return kept;
     }
 
-    private (int Slot, float Score) GreedyDescend(NodeBlock[] blocks, int count, ReadOnlySpan<float> query, int entry, float entryScore, int fromLevel, int toLevel)
+    private (int Slot, float Score) GreedyDescend(NodeBlock[] blocks, int count, scoped in Probe query, int entry, float entryScore, int fromLevel, int toLevel)
     {
         for (var level = fromLevel; level > toLevel; level--)
         {
@@ -577,7 +620,7 @@ public sealed partial class HnswIndex
                         continue;
                     }
 
-                    var score = Score(query, _vectors[other]);
+                    var score = Score(query, other);
                     if (score > entryScore)
                     {
                         entryScore = score;
@@ -597,7 +640,7 @@ public sealed partial class HnswIndex
     /// <c>scratch.Results</c>. Slots that are deleted or filtered out are traversed but never admitted, and the search
     /// goes on until ef admitted slots are found (hnswlib's rule), so selective filters keep their recall.
     /// </summary>
-    private void SearchLayer(NodeBlock[] blocks, int count, ReadOnlySpan<float> query, int entry, float entryScore, int ef, int level,
+    private void SearchLayer(NodeBlock[] blocks, int count, scoped in Probe query, int entry, float entryScore, int ef, int level,
         HnswScratch scratch, Func<int, bool>? filter, bool checkAdmit, bool admitDeleted)
     {
         scratch.ResetVisited(count);
@@ -643,7 +686,7 @@ public sealed partial class HnswIndex
                 }
 
                 visited[other] = generation;
-                var score = Score(query, _vectors[other]);
+                var score = Score(query, other);
                 if (results.Count < ef || score > lowerBound)
                 {
                     candidates.Push(other, -score);
@@ -685,7 +728,38 @@ public sealed partial class HnswIndex
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private float Score(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => DistanceKernels.Score(_metric, a, b);
+    private float Score(scoped in Probe probe, int slot) => probe.Codes is { } codes
+        ? codes.Score(probe.QueryCodes, probe.Bias, slot)
+        : DistanceKernels.Score(_metric, probe.Vector, _vectors[slot]);
+
+    /// <summary>A stored slot as the writer compares it: its codes when quantized, else its floats.</summary>
+    private Probe ProbeOf(int slot) => _codes is { } codes ? new Probe(codes[slot], codes.Bias(slot), codes) : new Probe(_vectors[slot]);
+
+    /// <summary>
+    /// Encodes slots up to <paramref name="slot"/>. The range is learnt from the arena on the first call and learnt
+    /// again (every code rewritten, into a new store) each time the arena has grown fourfold, until the sample is full.
+    /// </summary>
+    private void EncodeThrough(int slot)
+    {
+        var codes = _codes;
+        if (codes is null || (_trainedOn < RetrainUntil && _vectors.Count >= 4L * _trainedOn))
+        {
+            _trainedOn = _vectors.Count;
+            var retrained = new QuantizedCodes(ScalarQuantizer.Train(_vectors, _metric, _trainedOn));
+            for (var i = 0; i < (codes?.Count ?? 0); i++)
+            {
+                retrained.Add(_vectors[i]);
+            }
+
+            // Searches read the graph state before the codes, and every slot they can reach is already encoded here.
+            _codes = codes = retrained;
+        }
+
+        while (codes.Count <= slot)
+        {
+            codes.Add(_vectors[codes.Count]);
+        }
+    }
 
     private int RandomLevel()
     {
@@ -770,6 +844,27 @@ public sealed partial class HnswIndex
     }
 
     /// <summary>Orders scored slots best (highest score) first.</summary>
+    /// <summary>What a score is measured from: a float vector, or int8 codes with their bias and the store they index.</summary>
+    private readonly ref struct Probe
+    {
+        public Probe(ReadOnlySpan<float> vector) => Vector = vector;
+
+        public Probe(ReadOnlySpan<sbyte> queryCodes, float bias, QuantizedCodes codes)
+        {
+            QueryCodes = queryCodes;
+            Bias = bias;
+            Codes = codes;
+        }
+
+        public ReadOnlySpan<float> Vector { get; }
+
+        public ReadOnlySpan<sbyte> QueryCodes { get; }
+
+        public float Bias { get; }
+
+        public QuantizedCodes? Codes { get; }
+    }
+
     private readonly struct BestFirst : IComparer<ScoredSlot>
     {
         public int Compare(ScoredSlot x, ScoredSlot y) => y.Score.CompareTo(x.Score);

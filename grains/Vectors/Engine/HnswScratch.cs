@@ -27,6 +27,9 @@ internal sealed class HnswScratch
     /// <summary>Output of neighbour selection.</summary>
     public ScoredSlot[] Selected { get; private set; } = new ScoredSlot[256];
 
+    /// <summary>The int8 codes of a query, for a quantized index.</summary>
+    public sbyte[] QueryCodes { get; private set; } = [];
+
     /// <summary>A normalised copy of a cosine query.</summary>
     public float[] Query { get; private set; } = [];
 
@@ -90,6 +93,17 @@ internal sealed class HnswScratch
         }
 
         return Query;
+    }
+
+    /// <summary>A buffer of <paramref name="dimension"/> query codes.</summary>
+    public sbyte[] QueryCodeBuffer(int dimension)
+    {
+        if (QueryCodes.Length != dimension)
+        {
+            QueryCodes = new sbyte[dimension];
+        }
+
+        return QueryCodes;
     }
 }
 
