@@ -8,8 +8,9 @@ using Agents.Grains.Vectors.Engine;
 namespace Agents.Benchmarks;
 
 /// <summary>
-/// <c>ann --data DIR [--ef 64,128,...] [--threads 1] [--exact-queries 200]</c>: build time, query throughput and
-/// recall@10 of the HNSW index, and exact flat-scan throughput, on a TEXMEX data set (DIR/base.fvecs, DIR/query.fvecs,
+/// <c>ann --data DIR [--ef 64,128,...] [--threads 1] [--exact-queries 200] [--quantized]</c>: build time, query
+/// throughput and recall@10 of the HNSW index (and, with --quantized, of the int8 index rescored on the full
+/// vectors), and exact flat-scan throughput, on a TEXMEX data set (DIR/base.fvecs, DIR/query.fvecs,
 /// DIR/groundtruth.ivecs). A plain stopwatch console rather than BenchmarkDotNet because one build takes minutes and
 /// the numbers have to line up with hnswlib/FAISS runs on the same files (benchmarks/compare_ann.py reads
 /// DIR/agents-ann.json).
@@ -36,7 +37,7 @@ public static class AnnComparison
         catch (ArgumentException e)
         {
             Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: ann --data DIR [--ef 64,128,256,512,1200] [--threads 1] [--exact-queries 200]");
+            Console.Error.WriteLine("usage: ann --data DIR [--ef 64,128,256,512,1200] [--threads 1] [--exact-queries 200] [--quantized]");
             return 2;
         }
 
@@ -85,33 +86,18 @@ public static class AnnComparison
         // Build on one thread: HnswIndex.Add serialises writers anyway, and hnswlib is run with num_threads=1.
         var parameters = new HnswParameters(M: M, EfConstruction: EfConstruction, Seed: Seed);
 
-        // A throwaway build over the first few thousand vectors gets the insert path to optimised code first; hnswlib
-        // is ahead-of-time compiled C++, so timing our JIT warm-up would only measure the runtime, not the index.
-        var warm = new HnswIndex(arena, VectorMetric.L2, parameters);
-        for (var slot = 0; slot < Math.Min(n, 3000); slot++)
-        {
-            warm.Add(slot);
-        }
-
-        var index = new HnswIndex(arena, VectorMetric.L2, parameters);
-        var build = Stopwatch.StartNew();
-        for (var slot = 0; slot < n; slot++)
-        {
-            index.Add(slot);
-            if (slot % 25_000 == 24_999)
-            {
-                Console.WriteLine($"  inserted {slot + 1} in {build.Elapsed.TotalSeconds:F1} s");
-            }
-        }
-
-        build.Stop();
-        var buildSeconds = build.Elapsed.TotalSeconds;
+        var (index, buildSeconds) = Build(arena, parameters);
         var graphBytes = index.MemoryBytes;
+        var searches = options.Ef.Select(ef => TimeSearch(index, queries, truth, ef, options.Threads)).ToList();
 
-        var searches = new List<SearchResult>();
-        foreach (var ef in options.Ef)
+        QuantizedReport? quantized = null;
+        if (options.Quantized)
         {
-            searches.Add(TimeSearch(index, queries, truth, ef, options.Threads));
+            Console.WriteLine("int8 quantized index:");
+            var (q8, q8Seconds) = Build(arena, parameters with { Quantize = true });
+            quantized = new QuantizedReport(
+                q8Seconds, n / q8Seconds, q8.CodeBytes / (double)n, q8.MemoryBytes / (double)n,
+                options.Ef.Select(ef => TimeSearch(q8, queries, truth, ef, options.Threads)).ToList());
         }
 
         var exactCount = Math.Min(options.ExactQueries, queries.Length);
@@ -134,13 +120,38 @@ public static class AnnComparison
             Search: searches,
             ExactQueries: exactCount,
             ExactDotQps: exactDot,
-            ExactL2Qps: exactL2);
+            ExactL2Qps: exactL2,
+            Quantized: quantized);
 
         Print(report);
         var jsonPath = Path.Combine(options.Data, "agents-ann.json");
         File.WriteAllText(jsonPath, JsonSerializer.Serialize(report, JsonOptions));
         Console.WriteLine($"wrote {jsonPath}");
         return 0;
+    }
+
+    private static (HnswIndex Index, double Seconds) Build(VectorArena arena, HnswParameters parameters)
+    {
+        // A throwaway build over the first few thousand vectors gets the insert path to optimised code first; hnswlib
+        // is ahead-of-time compiled C++, so timing our JIT warm-up would only measure the runtime, not the index.
+        var warm = new HnswIndex(arena, VectorMetric.L2, parameters);
+        for (var slot = 0; slot < Math.Min(arena.Count, 3000); slot++)
+        {
+            warm.Add(slot);
+        }
+
+        var index = new HnswIndex(arena, VectorMetric.L2, parameters);
+        var build = Stopwatch.StartNew();
+        for (var slot = 0; slot < arena.Count; slot++)
+        {
+            index.Add(slot);
+            if (slot % 25_000 == 24_999)
+            {
+                Console.WriteLine($"  inserted {slot + 1} in {build.Elapsed.TotalSeconds:F1} s");
+            }
+        }
+
+        return (index, build.Elapsed.TotalSeconds);
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -280,7 +291,19 @@ public static class AnnComparison
 
         Console.WriteLine(string.Create(c, $"  exact dot (IP)   {r.ExactDotQps,8:F1} q/s   ({r.ExactQueries} queries)"));
         Console.WriteLine(string.Create(c, $"  exact L2         {r.ExactL2Qps,8:F1} q/s"));
+        if (r.Quantized is { } q)
+        {
+            Console.WriteLine(string.Create(c, $"  int8 build (1 thread) {q.BuildSeconds,9:F1} s   {q.InsertsPerSecond,10:F0} inserts/s"));
+            Console.WriteLine(string.Create(c, $"  int8 codes {q.CodeBytesPerVector:F1} + graph {q.GraphBytesPerVector:F1} B/vector = {(q.CodeBytesPerVector + q.GraphBytesPerVector) / r.RawBytesPerVector:F3} x raw"));
+            foreach (var s in q.Search)
+            {
+                Console.WriteLine(string.Create(c, $"  int8 {s.Ef,-6} {s.Qps,8:F0}   {s.RecallAt10,9:F4}"));
+            }
+        }
     }
+
+    /// <summary>The int8 index: build, memory held (codes and graph; the full vectors are paged in for rescoring), searches.</summary>
+    public sealed record QuantizedReport(double BuildSeconds, double InsertsPerSecond, double CodeBytesPerVector, double GraphBytesPerVector, IReadOnlyList<SearchResult> Search);
 
     /// <summary>One ef setting: throughput and recall@10 against the exact L2 neighbours.</summary>
     public sealed record SearchResult(int Ef, double Qps, double RecallAt10);
@@ -302,9 +325,10 @@ public static class AnnComparison
         IReadOnlyList<SearchResult> Search,
         int ExactQueries,
         double ExactDotQps,
-        double ExactL2Qps);
+        double ExactL2Qps,
+        QuantizedReport? Quantized);
 
-    private sealed record Options(string Data, int[] Ef, int Threads, int ExactQueries)
+    private sealed record Options(string Data, int[] Ef, int Threads, int ExactQueries, bool Quantized)
     {
         public static Options Parse(string[] args)
         {
@@ -312,6 +336,7 @@ public static class AnnComparison
             int[] ef = [64, 128, 256, 512, 1200];
             var threads = 1;
             var exactQueries = 200;
+            var quantized = false;
             for (var i = 0; i < args.Length; i++)
             {
                 string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -329,6 +354,9 @@ public static class AnnComparison
                     case "--exact-queries":
                         exactQueries = Positive("--exact-queries", Value());
                         break;
+                    case "--quantized":
+                        quantized = true;
+                        break;
                     default:
                         throw new ArgumentException($"unknown option '{args[i]}'.");
                 }
@@ -336,7 +364,7 @@ public static class AnnComparison
 
             return data is null ? throw new ArgumentException("--data DIR is required.")
                 : ef.Length == 0 ? throw new ArgumentException("--ef needs at least one value.")
-                : new Options(data, ef, threads, exactQueries);
+                : new Options(data, ef, threads, exactQueries, quantized);
         }
 
         private static int Positive(string name, string text) =>

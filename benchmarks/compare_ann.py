@@ -18,6 +18,10 @@ import sys
 import tempfile
 import time
 
+# One BLAS thread, set before numpy loads OpenBLAS, so the exact-search stand-in runs single-threaded like the rest.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import hnswlib
 
@@ -70,7 +74,7 @@ def generate(data_dir, n, dim, nq):
 def run_agents(data_dir, efs, exact_queries):
     cmd = ["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "benchmarks"), "--",
            "ann", "--data", data_dir, "--ef", ",".join(map(str, efs)), "--threads", "1",
-           "--exact-queries", str(exact_queries)]
+           "--exact-queries", str(exact_queries), "--quantized"]
     print("$ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
     with open(os.path.join(data_dir, "agents-ann.json")) as f:
@@ -106,6 +110,22 @@ def run_hnswlib(x, q, truth, efs):
 
     return {"build_seconds": build, "inserts_per_second": n / build, "graph_bytes_per_vector": graph_bytes / n,
             "search": search}
+
+
+def run_numpy_exact(x, q, exact_queries):
+    """Stand-in for FAISS IndexFlatIP where faiss is missing: one BLAS matrix-vector product per query (OpenBLAS sgemv,
+    one thread, as numpy was imported with OPENBLAS_NUM_THREADS=1) and a partial sort, the same memory-bound scan."""
+    sub = q[:exact_queries]
+    for i in range(5):
+        np.argpartition(-(x @ sub[i]), K)[:K]
+    start = time.perf_counter()
+    for i in range(len(sub)):
+        scores = x @ sub[i]
+        top = np.argpartition(-scores, K)[:K]
+        top[np.argsort(-scores[top])]
+    qps = len(sub) / (time.perf_counter() - start)
+    print(f"numpy x @ q (OpenBLAS, 1 thread) {qps:.1f} q/s one at a time", flush=True)
+    return {"numpy_version": np.__version__, "exact_ip_qps": qps}
 
 
 def run_faiss(x, q, exact_queries):
@@ -162,6 +182,7 @@ def main():
 
     theirs = run_hnswlib(x, q, truth, efs)
     faiss_result = run_faiss(x, q, args.exact_queries)
+    numpy_result = run_numpy_exact(x, q, args.exact_queries)
 
     # The table.
     print()
@@ -181,6 +202,16 @@ def main():
         rows.append({"ef": a["ef"], "ours_qps": a["qps"], "hnswlib_qps": b["qps"], "ratio": r,
                      "ours_recall_at10": a["recall_at10"], "hnswlib_recall_at10": b["recall_at10"]})
         print(f"{a['ef']:6d}{a['qps']:12.0f}{b['qps']:13.0f}{r:14.2f}{a['recall_at10']:13.4f}{b['recall_at10']:16.4f}")
+    quantized = ours.get("quantized")
+    if quantized:
+        print()
+        print(f"int8 quantized (ours, rescored on full vectors): build {quantized['inserts_per_second']:.0f} inserts/s "
+              f"({ratio(quantized['inserts_per_second'], theirs['inserts_per_second']):.2f} x hnswlib), "
+              f"codes {quantized['code_bytes_per_vector']:.0f} + graph {quantized['graph_bytes_per_vector']:.0f} B/vector = "
+              f"{(quantized['code_bytes_per_vector'] + quantized['graph_bytes_per_vector']) / (x.shape[1] * 4):.3f} x raw floats")
+        print(f"{'ef':>6}{'int8 q/s':>12}{'hnswlib q/s':>13}{'int8/hnswlib':>14}{'int8 recall':>13}{'hnswlib recall':>16}")
+        for a, b in zip(quantized["search"], theirs["search"]):
+            print(f"{a['ef']:6d}{a['qps']:12.0f}{b['qps']:13.0f}{ratio(a['qps'], b['qps']):14.2f}{a['recall_at10']:13.4f}{b['recall_at10']:16.4f}")
     print()
     print(f"exact flat search, {ours['exact_queries']} queries, one at a time:")
     print(f"  ours inner product  {ours['exact_dot_qps']:10.1f} q/s")
@@ -192,11 +223,13 @@ def main():
               f"{ratio(ours['exact_dot_qps'], faiss_result['exact_ip_qps']):.2f}")
         print(f"  faiss batched       {faiss_result['exact_ip_batched_qps']:10.1f} q/s   ours/faiss "
               f"{ratio(ours['exact_dot_qps'], faiss_result['exact_ip_batched_qps']):.2f}")
+    print(f"  numpy x @ q         {numpy_result['exact_ip_qps']:10.1f} q/s   ours/numpy "
+          f"{ratio(ours['exact_dot_qps'], numpy_result['exact_ip_qps']):.2f}   (OpenBLAS sgemv, one thread: the stand-in for FAISS)")
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
     out = {"n": int(x.shape[0]), "dim": int(x.shape[1]), "queries": int(q.shape[0]), "m": M,
            "ef_construction": EF_CONSTRUCTION, "threads": 1, "ours": ours, "hnswlib": theirs,
-           "hnswlib_version": getattr(hnswlib, "__version__", "unknown"), "faiss": faiss_result,
+           "hnswlib_version": getattr(hnswlib, "__version__", "unknown"), "faiss": faiss_result, "numpy_exact": numpy_result,
            "search": rows,
            "build_inserts_ratio": ratio(ours["inserts_per_second"], theirs["inserts_per_second"]),
            "exact_ip_ratio_vs_faiss": None if faiss_result is None
