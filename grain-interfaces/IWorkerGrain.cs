@@ -1,8 +1,8 @@
 namespace Agents.GrainInterfaces;
 
-/// <summary>A batch sent to a worker.</summary>
+/// <summary>A batch sent to a worker; <paramref name="Collection"/> is the target of an ingest job.</summary>
 [GenerateSerializer, Immutable]
-public sealed record BatchWork(Guid JobId, int BatchIndex, string TaskType, JobTask[] Tasks);
+public sealed record BatchWork(Guid JobId, int BatchIndex, string TaskType, JobTask[] Tasks, string? Collection = null);
 
 /// <summary>What a worker did with a batch.</summary>
 /// <param name="Silo">The silo that ran it.</param>

@@ -5,8 +5,9 @@ namespace Agents.GrainInterfaces;
 /// <param name="Distribution">How batches are spread over the silos.</param>
 /// <param name="BatchSize">Tasks per batch sent to a worker; 0 takes the silo's <c>message_batch_size</c>.</param>
 /// <param name="Label">A free-form name shown by <c>jobs list</c>.</param>
+/// <param name="Collection">For <see cref="TaskTypes.Ingest"/>: the collection the chunks' vectors are upserted into.</param>
 [GenerateSerializer, Immutable]
-public sealed record JobSpec(string TaskType, Distribution Distribution, int BatchSize = 0, string? Label = null);
+public sealed record JobSpec(string TaskType, Distribution Distribution, int BatchSize = 0, string? Label = null, string? Collection = null);
 
 /// <summary>One unit of work: a document as UTF-8 bytes.</summary>
 /// <param name="Id">Unique within its job, 0..n-1.</param>
@@ -59,8 +60,9 @@ public sealed record JobStatus(
 }
 
 /// <summary>Totals of the text pipeline over the counted tasks.</summary>
+/// <param name="Embeddings">Chunks embedded (<see cref="TaskTypes.Embedding"/> and <see cref="TaskTypes.Ingest"/>).</param>
 [GenerateSerializer, Immutable]
-public sealed record TextTotals(long Characters, long Words, long Sentences, long Tokens, long Chunks, long CacheHits)
+public sealed record TextTotals(long Characters, long Words, long Sentences, long Tokens, long Chunks, long CacheHits, long Embeddings = 0)
 {
     /// <summary>No documents.</summary>
     public static readonly TextTotals Zero = new(0, 0, 0, 0, 0, 0);
@@ -68,7 +70,7 @@ public sealed record TextTotals(long Characters, long Words, long Sentences, lon
     /// <summary>The sum of two totals.</summary>
     public TextTotals Add(TextTotals other) => new(
         Characters + other.Characters, Words + other.Words, Sentences + other.Sentences,
-        Tokens + other.Tokens, Chunks + other.Chunks, CacheHits + other.CacheHits);
+        Tokens + other.Tokens, Chunks + other.Chunks, CacheHits + other.CacheHits, Embeddings + other.Embeddings);
 }
 
 /// <summary>A task that was rejected, and why.</summary>

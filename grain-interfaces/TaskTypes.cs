@@ -6,12 +6,18 @@ public static class TaskTypes
     /// <summary>Normalise, tokenise, split, chunk and extract keywords and statistics from documents.</summary>
     public const string TextProcessing = "text-processing";
 
+    /// <summary>Text processing, then a sentence embedding of every chunk (counted, not stored).</summary>
+    public const string Embedding = "embedding";
+
+    /// <summary>Ingest: text processing, embeddings, and an upsert of every chunk into the job's collection.</summary>
+    public const string Ingest = "e2e";
+
     /// <summary>Every task type the product names; not all of them run as jobs yet.</summary>
     public static readonly IReadOnlyList<string> All =
-        [TextProcessing, "embedding", "vector-store", "vector-search", "messaging", "e2e"];
+        [TextProcessing, Embedding, "vector-store", "vector-search", "messaging", Ingest];
 
     /// <summary>The task types a job can run in this build.</summary>
-    public static readonly IReadOnlyList<string> Runnable = [TextProcessing];
+    public static readonly IReadOnlyList<string> Runnable = [TextProcessing, Embedding, Ingest];
 
     /// <summary>Throws an <see cref="ArgumentException"/> that says what is wrong with <paramref name="taskType"/>.</summary>
     public static void EnsureRunnable(string? taskType)

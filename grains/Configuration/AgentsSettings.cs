@@ -26,6 +26,12 @@ public sealed record PerformanceSettings
 
     /// <summary>TCP keepalive on PostgreSQL connections and the period of the silo's liveness row in the membership table.</summary>
     public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Texts per call of the embedding model at most (the micro-batcher's batch size).</summary>
+    public int EmbeddingBatchSize { get; init; } = 32;
+
+    /// <summary>How long an embedding session holding a partial batch waits for more texts before it runs.</summary>
+    public TimeSpan EmbeddingMaxWait { get; init; } = TimeSpan.FromMilliseconds(2);
 }
 
 /// <summary>The <c>text:</c> section: how documents are chunked and summarised.</summary>

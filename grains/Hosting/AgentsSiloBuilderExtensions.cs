@@ -29,6 +29,8 @@ public static class AgentsSiloBuilderExtensions
         }));
         silo.Services.AddSingleton(_ => new DocumentCache(settings.Performance.DocumentCacheSize));
         silo.Services.AddSingleton<TextBatchProcessor>();
+        silo.Services.AddSingleton<Embeddings.EmbeddingModel>();
+        silo.Services.AddSingleton<Embeddings.EmbeddingBatchProcessor>();
         silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
         silo.Services.AddSingleton(_ => new Vectors.VectorMemoryBudget(settings.Performance.VectorCacheSize));
         Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;

@@ -67,6 +67,19 @@ public sealed partial class JobGrain(
             return S.Spec == spec ? Status() : throw new InvalidOperationException($"Job {this.GetPrimaryKey()} already exists with another spec.");
         }
 
+        if (spec.TaskType == TaskTypes.Ingest)
+        {
+            // Checked up front, so a job cannot run for an hour and then find nowhere to put its vectors.
+            var name = spec.Collection ?? throw new ArgumentException("An e2e (ingest) job needs the collection to upsert into.", nameof(spec));
+            Vectors.ShardRouter.ValidateName(name);
+            var target = await GrainFactory.GetGrain<IVectorCollectionGrain>(name).GetSpecAsync()
+                ?? throw new KeyNotFoundException($"Collection '{name}' does not exist; create it with dimension {Embeddings.SentenceEmbedder.Dimension} first.");
+            if (target.Dimension != Embeddings.SentenceEmbedder.Dimension)
+            {
+                throw new ArgumentException($"Collection '{name}' has dimension {target.Dimension}; the embedding model gives {Embeddings.SentenceEmbedder.Dimension}.");
+            }
+        }
+
         S.Spec = spec;
         S.BatchSize = spec.BatchSize > 0 ? spec.BatchSize : settings.Performance.MessageBatchSize;
         S.CreatedAt = DateTimeOffset.UtcNow;
@@ -374,7 +387,7 @@ public sealed partial class JobGrain(
             _inputs[batch] = tasks;
         }
 
-        var work = new BatchWork(this.GetPrimaryKey(), batch, S.Spec!.TaskType, tasks);
+        var work = new BatchWork(this.GetPrimaryKey(), batch, S.Spec!.TaskType, tasks, S.Spec.Collection);
         return await GrainFactory.GetGrain<IWorkerGrain>(silo.ToParsableString()).ProcessAsync(work);
     }
 

@@ -5,7 +5,8 @@ namespace Agents.Grains.Jobs;
 
 /// <summary>The worker of one silo: runs batches on that silo's <see cref="WorkerPool"/>.</summary>
 [Reentrant, SiloTargetedPlacement]
-public sealed class WorkerGrain(WorkerPool pool, TextBatchProcessor text, ILocalSiloDetails silo) : Grain, IWorkerGrain
+public sealed class WorkerGrain(WorkerPool pool, TextBatchProcessor text, Embeddings.EmbeddingBatchProcessor embeddings, ILocalSiloDetails silo)
+    : Grain, IWorkerGrain
 {
     /// <inheritdoc />
     public Task<BatchResult> ProcessAsync(BatchWork work)
@@ -19,6 +20,8 @@ public sealed class WorkerGrain(WorkerPool pool, TextBatchProcessor text, ILocal
             DeactivateOnIdle();
         }
 
-        return pool.RunAsync(() => text.Process(work, name, pool.Capacity));
+        return work.TaskType == TaskTypes.TextProcessing
+            ? pool.RunAsync(() => text.Process(work, name, pool.Capacity))
+            : embeddings.ProcessAsync(work, name, pool);
     }
 }

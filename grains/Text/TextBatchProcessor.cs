@@ -14,8 +14,11 @@ public sealed class TextBatchProcessor(TextPipeline pipeline, DocumentCache cach
     /// <summary>The silo's document cache.</summary>
     public DocumentCache Cache => cache;
 
-    /// <summary>Processes every task of <paramref name="work"/>; a rejected document becomes a failure, never an exception.</summary>
-    public BatchResult Process(BatchWork work, string silo, int capacity)
+    /// <summary>
+    /// Processes every task of <paramref name="work"/>; a rejected document becomes a failure, never an exception.
+    /// Each accepted document is added to <paramref name="documents"/> when given, with the index of its task.
+    /// </summary>
+    public BatchResult Process(BatchWork work, string silo, int capacity, List<(int Task, ProcessedDocument Document)>? documents = null)
     {
         var started = Stopwatch.GetTimestamp();
         var totals = TextTotals.Zero;
@@ -32,6 +35,7 @@ public sealed class TextBatchProcessor(TextPipeline pipeline, DocumentCache cach
             try
             {
                 var (document, hit) = ProcessOne(task.Content);
+                documents?.Add((i, document));
                 var s = document.Statistics;
                 totals = totals.Add(new TextTotals(s.Characters, s.Words, s.Sentences, s.Tokens, s.Chunks, hit ? 1 : 0));
                 foreach (var keyword in document.Keywords.Take(KeywordsPerDocument))

@@ -1,0 +1,30 @@
+using Agents.Grains.Configuration;
+using Agents.Grains.Text;
+
+namespace Agents.Grains.Embeddings;
+
+/// <summary>
+/// The silo's one <see cref="EmbeddingService"/>, loaded on first use so a silo that never embeds never pays for the
+/// model (about 90 MB of weights per session).
+/// </summary>
+public sealed class EmbeddingModel(PerformanceSettings performance, TextPipeline pipeline) : IDisposable
+{
+    private readonly Lazy<EmbeddingService> _service = new(() => new EmbeddingService(
+        EmbeddingOptions.For(performance.WorkerThreads, Environment.ProcessorCount, performance.EmbeddingBatchSize, performance.EmbeddingMaxWait),
+        pipeline.Tokenizer));
+
+    /// <summary>The running service (loading the model on the first call).</summary>
+    public EmbeddingService Service => _service.Value;
+
+    /// <summary>True once the model is loaded.</summary>
+    public bool IsLoaded => _service.IsValueCreated;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_service.IsValueCreated)
+        {
+            _service.Value.Dispose();
+        }
+    }
+}
