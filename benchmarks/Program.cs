@@ -7,5 +7,12 @@ if (args is ["ann", .. var annArgs])
     return;
 }
 
+// dotnet run -c Release --project benchmarks -- embed [--seconds 8]   (raw ONNX Runtime embeddings/s, the e2e baseline)
+if (args is ["embed", .. var embedArgs])
+{
+    Environment.ExitCode = Agents.Benchmarks.EmbeddingThroughput.Run(embedArgs);
+    return;
+}
+
 // dotnet run -c Release --project benchmarks -- --filter '*'     (add --job dry for a smoke run)
 BenchmarkSwitcher.FromAssembly(typeof(Agents.Benchmarks.TextProcessingBenchmarks).Assembly).Run(args);

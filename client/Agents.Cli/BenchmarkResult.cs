@@ -71,4 +71,4 @@ public sealed record MachineInfo(int Cores, string Os, string Runtime)
 /// <summary>The job's own counts, so a reader can check every task was counted once.</summary>
 public sealed record JobResultSummary(
     Guid JobId, int Succeeded, int Failed, int Batches, int RedispatchedBatches, long Tokens, long Chunks, long Sentences,
-    long Words, IReadOnlyList<string> TopKeywords, long TaskIdChecksum);
+    long Words, IReadOnlyList<string> TopKeywords, long TaskIdChecksum, long Embeddings = 0, double EmbeddingsPerSecond = 0);

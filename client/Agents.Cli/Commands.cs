@@ -47,6 +47,7 @@ public static class Commands
         root.Options.Add(JsonOption);
         root.Subcommands.Add(Benchmark());
         root.Subcommands.Add(Submit());
+        root.Subcommands.Add(Ingest());
         root.Subcommands.Add(Jobs());
         root.Subcommands.Add(VectorCommands.Collection(parse => Connection(parse, out _), JsonOption));
         root.Subcommands.Add(VectorCommands.Vectors(parse => Connection(parse, out _), JsonOption));
@@ -122,6 +123,15 @@ public static class Commands
             }
 
             var documents = source.ToList();
+            string? benchCollection = null;
+            if (spec.TaskType == TaskTypes.Ingest)
+            {
+                // e2e writes somewhere: a collection of its own, dropped afterwards.
+                benchCollection = $"bench-e2e-{Guid.NewGuid():N}"[..24];
+                await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), ct);
+                spec = spec with { Collection = benchCollection };
+            }
+
             if (parse.GetValue(warmup) is > 0 and var warm)
             {
                 // Distinct documents (another seed), so the measured run meets none of them in the cache.
@@ -133,6 +143,11 @@ public static class Commands
             var clock = Stopwatch.StartNew();
             var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
             var seconds = clock.Elapsed.TotalSeconds;
+            if (benchCollection is not null)
+            {
+                await client.DropCollectionAsync(benchCollection, CancellationToken.None);
+            }
+
             var status = result.Status;
             var report = new BenchmarkResult(
                 isCluster ? "cluster" : "single-node", spec.TaskType, status.TotalTasks, silos.Count, spec.Distribution.ToName(),
@@ -146,7 +161,8 @@ public static class Commands
                 new JobResultSummary(
                     jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
                     result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
-                    result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum));
+                    result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
+                    result.Totals.Embeddings, result.Totals.Embeddings / seconds));
             if (parse.GetValue(output) is { } path)
             {
                 await report.WriteAsync(path);
@@ -161,7 +177,8 @@ public static class Commands
                 Console.WriteLine(
                     $"{report.Tasks} {report.TaskType} tasks on {report.Nodes} silo(s) ({connection.Describe()}) in {seconds:F2} s: " +
                     $"{report.ThroughputPerSecond:F0} tasks/s, latency p50 {report.LatencyMs.P50:F3} ms p95 {report.LatencyMs.P95:F3} ms " +
-                    $"p99 {report.LatencyMs.P99:F3} ms, {report.Errors} errors, peak working set {report.Memory.PeakWorkingSetBytes / (1024 * 1024)} MB");
+                    $"p99 {report.LatencyMs.P99:F3} ms, {report.Errors} errors, peak working set {report.Memory.PeakWorkingSetBytes / (1024 * 1024)} MB" +
+                    (result.Totals.Embeddings > 0 ? $"; {result.Totals.Embeddings} embeddings ({result.Totals.Embeddings / seconds:F1}/s)" : ""));
                 foreach (var node in report.PerNode)
                 {
                     Console.WriteLine($"  {node.Silo}: {node.Tasks} tasks ({node.ThroughputPerSecond:F0}/s)");
@@ -174,6 +191,47 @@ public static class Commands
             }
 
             return report.Errors == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Ingest()
+    {
+        var collection = new Argument<string>("collection") { Description = "The collection to fill (created, cosine 384-d, if missing)." };
+        var input = new Option<string>("--input") { Description = "A folder of text files, read recursively.", Required = true };
+        var command = new Command("ingest", "Chunk, embed and upsert a folder of text files, spread over the cluster.") { collection, input };
+        command.SetAction((parse, ct) => Run(parse, async () =>
+        {
+            var root = Path.GetFullPath(parse.GetValue(input)!);
+            var files = DocumentSource.ListFiles(root);
+            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            var json = parse.GetValue(JsonOption);
+            var clock = Stopwatch.StartNew();
+            var jobId = await client.SubmitIngestAsync(parse.GetValue(collection)!, DocumentSource.ReadTasks(files, root: root), ct);
+            var result = await ProgressReporter.FollowAsync(client, jobId, json, ct);
+            var seconds = clock.Elapsed.TotalSeconds;
+            var status = result.Status;
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    jobId, collection = parse.GetValue(collection), documents = status.SucceededTasks, failed = status.FailedTasks,
+                    chunks = result.Totals.Embeddings, seconds, documentsPerSecond = status.SucceededTasks / seconds,
+                    embeddingsPerSecond = result.Totals.Embeddings / seconds, failures = result.Failures,
+                }));
+            }
+            else
+            {
+                Console.WriteLine($"{status.SucceededTasks} documents ({result.Totals.Embeddings} chunks) ingested into {parse.GetValue(collection)} in {seconds:F1} s: " +
+                    $"{status.SucceededTasks / seconds:F1} documents/s, {result.Totals.Embeddings / seconds:F1} embeddings/s" +
+                    (status.FailedTasks > 0 ? $"; {status.FailedTasks} failed" : ""));
+                foreach (var failure in result.Failures.Take(10))
+                {
+                    Console.WriteLine($"  {failure.Name}: {failure.Error}");
+                }
+            }
+
+            return status.FailedTasks == 0 ? 0 : 1;
         }));
         return command;
     }

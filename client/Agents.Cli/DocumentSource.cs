@@ -66,14 +66,18 @@ public static class DocumentSource
         return files.Count == 0 ? throw new FileNotFoundException($"Input folder '{directory}' holds no files.") : files;
     }
 
-    /// <summary>Tasks from files, repeated in order until <paramref name="count"/> tasks (or once each when null).</summary>
-    public static IEnumerable<JobTask> ReadTasks(IReadOnlyList<string> files, int? count = null)
+    /// <summary>
+    /// Tasks from files, repeated in order until <paramref name="count"/> tasks (or once each when null), named by file
+    /// name, or by path relative to <paramref name="root"/> when given (unique within a folder tree).
+    /// </summary>
+    public static IEnumerable<JobTask> ReadTasks(IReadOnlyList<string> files, int? count = null, string? root = null)
     {
         var n = count ?? files.Count;
         for (var i = 0; i < n; i++)
         {
             var file = files[i % files.Count];
-            yield return new JobTask(i, Path.GetFileName(file), File.ReadAllBytes(file));
+            var name = root is null ? Path.GetFileName(file) : Path.GetRelativePath(root, file).Replace('\\', '/');
+            yield return new JobTask(i, name, File.ReadAllBytes(file));
         }
     }
 }

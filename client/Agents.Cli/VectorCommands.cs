@@ -109,12 +109,18 @@ public static class VectorCommands
         var ef = new Option<int?>("--ef") { Description = "HNSW search breadth (default: the collection's)." };
         var filter = new Option<string[]>("--filter") { Description = "field=value, field=a|b, field>=n, field<=n, field=lo..hi (repeat: all must hold)." };
         var output = new Option<string?>("--output") { Description = "Write ids and scores per query as JSON." };
-        var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, k, ef, filter, output };
+        var text = new Option<string?>("--text") { Description = "One query in plain words, embedded on the cluster (an ingested collection)." };
+        var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, text, k, ef, filter, output };
         search.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
+            if (parse.GetValue(text) is { } question)
+            {
+                return await SearchTextAsync(connect(parse), parse.GetValue(searchName)!, question, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(jsonOption), ct);
+            }
+
             var queries = parse.GetValue(vector) is { } v ? [VectorFiles.ParseVector(v)]
                 : parse.GetValue(queryFile) is { } f ? VectorFiles.ReadFvecs(f).ToList()
-                : throw new ArgumentException("Give a query: --vector \"0.1,0.2,...\" or --query-file FILE.fvecs.");
+                : throw new ArgumentException("Give a query: --text \"plain words\", --vector \"0.1,0.2,...\" or --query-file FILE.fvecs.");
             var conditions = parse.GetValue(filter) is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
             var payloadFilter = conditions is null ? null : new PayloadFilter(conditions);
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
@@ -165,6 +171,27 @@ public static class VectorCommands
         }));
 
         return new Command("vectors", "Upsert, search and delete points of a collection.") { upsert, search, delete };
+    }
+
+    private static async Task<int> SearchTextAsync(
+        ClusterConnection connection, string collection, string question, int k, int? ef, string[]? filters, bool json, CancellationToken ct)
+    {
+        var conditions = filters is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
+        await using var client = await AgentsClient.ConnectAsync(connection, ct);
+        var hits = await client.SearchTextAsync(collection, question, k, ef, conditions is null ? null : new PayloadFilter(conditions), ct);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(hits, Json));
+            return 0;
+        }
+
+        foreach (var hit in hits)
+        {
+            var snippet = hit.Text is null ? "" : hit.Text.Length > 160 ? hit.Text[..160].ReplaceLineEndings(" ") + "…" : hit.Text.ReplaceLineEndings(" ");
+            Console.WriteLine($"{hit.Score:F4}  {hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}  {snippet}");
+        }
+
+        return 0;
     }
 
     private static void Print(CollectionInfo info, bool json)

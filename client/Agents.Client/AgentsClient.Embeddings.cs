@@ -58,7 +58,11 @@ public sealed partial class AgentsClient
     /// silos), creating the collection (cosine, 384-d) when it does not exist, and waits for it.
     /// </summary>
     public async Task<JobResult> IngestAsync(
-        string collection, IEnumerable<JobTask> documents, IProgress<JobStatus>? progress = null, CancellationToken cancellationToken = default)
+        string collection, IEnumerable<JobTask> documents, IProgress<JobStatus>? progress = null, CancellationToken cancellationToken = default) =>
+        await WaitAsync(await SubmitIngestAsync(collection, documents, cancellationToken), progress, cancellationToken);
+
+    /// <summary>As <see cref="IngestAsync"/>, returning once the job is submitted.</summary>
+    public async Task<Guid> SubmitIngestAsync(string collection, IEnumerable<JobTask> documents, CancellationToken cancellationToken = default)
     {
         ShardRouter.ValidateName(collection);
         try
@@ -70,8 +74,7 @@ public sealed partial class AgentsClient
             await CreateCollectionAsync(new CollectionSpec(collection, IEmbeddingGrain.Dimension, VectorMetric.Cosine), cancellationToken);
         }
 
-        var job = await SubmitAsync(new JobSpec(TaskTypes.Ingest, Distribution.LeastLoaded, Label: $"ingest into {collection}", Collection: collection), documents, cancellationToken);
-        return await WaitAsync(job, progress, cancellationToken);
+        return await SubmitAsync(new JobSpec(TaskTypes.Ingest, Distribution.LeastLoaded, Label: $"ingest into {collection}", Collection: collection), documents, cancellationToken);
     }
 
     private async Task<string[]> EmbeddingSilosAsync(CancellationToken cancellationToken)

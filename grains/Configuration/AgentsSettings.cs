@@ -28,7 +28,7 @@ public sealed record PerformanceSettings
     public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Texts per call of the embedding model at most (the micro-batcher's batch size).</summary>
-    public int EmbeddingBatchSize { get; init; } = 32;
+    public int EmbeddingBatchSize { get; init; } = 8;
 
     /// <summary>How long an embedding session holding a partial batch waits for more texts before it runs.</summary>
     public TimeSpan EmbeddingMaxWait { get; init; } = TimeSpan.FromMilliseconds(2);
@@ -37,8 +37,8 @@ public sealed record PerformanceSettings
 /// <summary>The <c>text:</c> section: how documents are chunked and summarised.</summary>
 public sealed record TextSettings
 {
-    /// <summary>WordPiece tokens per chunk (the embedding model takes up to 256).</summary>
-    public int ChunkTokens { get; init; } = 256;
+    /// <summary>WordPiece tokens per chunk: 254 by default, so a chunk with [CLS] and [SEP] fills the embedding model's 256.</summary>
+    public int ChunkTokens { get; init; } = 254;
 
     /// <summary>Tokens shared by consecutive chunks.</summary>
     public int ChunkOverlap { get; init; } = 32;

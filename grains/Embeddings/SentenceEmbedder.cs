@@ -106,15 +106,41 @@ public sealed class SentenceEmbedder : IDisposable
         return Embed(encoded);
     }
 
-    /// <summary>The embeddings of texts already encoded by <see cref="Encode"/>, computed as one batch.</summary>
+    /// <summary>
+    /// The embeddings of texts already encoded by <see cref="Encode"/>. Texts are run in groups of similar length (the
+    /// longest at most an eighth plus 8 tokens over the shortest), since every text of a model call is padded to the
+    /// longest and padding costs as much as tokens.
+    /// </summary>
     public float[][] Embed(IReadOnlyList<int[]> encoded)
     {
         ArgumentNullException.ThrowIfNull(encoded);
-        if (encoded.Count == 0)
+        var result = new float[encoded.Count][];
+        var order = Enumerable.Range(0, encoded.Count).OrderBy(i => encoded[i].Length).ToArray();
+        var start = 0;
+        while (start < order.Length)
         {
-            return [];
+            var shortest = encoded[order[start]].Length;
+            var end = start + 1;
+            while (end < order.Length && encoded[order[end]].Length <= shortest + (shortest / 8) + 8)
+            {
+                end++;
+            }
+
+            var group = order[start..end];
+            var vectors = EmbedPadded(group.Select(i => encoded[i]).ToList());
+            for (var g = 0; g < group.Length; g++)
+            {
+                result[group[g]] = vectors[g];
+            }
+
+            start = end;
         }
 
+        return result;
+    }
+
+    private float[][] EmbedPadded(List<int[]> encoded)
+    {
         var batch = encoded.Count;
         var width = encoded.Max(e => e.Length);
         var ids = new long[batch * width];

@@ -81,7 +81,11 @@ public sealed partial class JobGrain(
         }
 
         S.Spec = spec;
-        S.BatchSize = spec.BatchSize > 0 ? spec.BatchSize : settings.Performance.MessageBatchSize;
+        // A document costs ~100× more to embed than to process as text, so embedding jobs default to a tenth of the
+        // batch: batches stay well inside the worker call's timeout and spread over more workers.
+        S.BatchSize = spec.BatchSize > 0 ? spec.BatchSize
+            : spec.TaskType == TaskTypes.TextProcessing ? settings.Performance.MessageBatchSize
+            : Math.Max(1, settings.Performance.MessageBatchSize / 10);
         S.CreatedAt = DateTimeOffset.UtcNow;
         S.State = JobState.Created;
         await WriteAsync();

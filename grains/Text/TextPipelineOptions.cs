@@ -4,7 +4,7 @@ namespace Agents.Grains.Text;
 public sealed class TextPipelineOptions
 {
     /// <summary>WordPiece tokens per chunk (the window the embedding model sees); greater than zero.</summary>
-    public int ChunkTokens { get; init; } = 256;
+    public int ChunkTokens { get; init; } = 254;
 
     /// <summary>Tokens shared by consecutive chunks; at least zero and less than <see cref="ChunkTokens"/>.</summary>
     public int ChunkOverlap { get; init; } = 32;

@@ -134,7 +134,7 @@ public sealed class EmbeddingServiceTests
     [Fact]
     public void DefaultsGiveOneSingleThreadedSessionPerCoreUpToTheWorkers()
     {
-        Assert.Equal(new EmbeddingOptions(2, 1, 32, TimeSpan.FromMilliseconds(2)), EmbeddingOptions.For(workerThreads: 2, cores: 2));
+        Assert.Equal(new EmbeddingOptions(2, 1, 8, TimeSpan.FromMilliseconds(2)), EmbeddingOptions.For(workerThreads: 2, cores: 2));
         Assert.Equal(new EmbeddingOptions(1, 4, 16, TimeSpan.FromMilliseconds(5)), EmbeddingOptions.For(1, 4, 16, TimeSpan.FromMilliseconds(5)));
         Assert.Equal(8, EmbeddingOptions.For(64, 8).Sessions);
     }

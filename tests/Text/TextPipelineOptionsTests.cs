@@ -11,7 +11,7 @@ public sealed class TextPipelineOptionsTests
         var options = new TextPipelineOptions();
         options.Validate();
 
-        Assert.Equal((256, 32, 10, 10 * 1024 * 1024), (options.ChunkTokens, options.ChunkOverlap, options.MaxKeywords, options.MaxDocumentBytes));
+        Assert.Equal((254, 32, 10, 10 * 1024 * 1024), (options.ChunkTokens, options.ChunkOverlap, options.MaxKeywords, options.MaxDocumentBytes));
     }
 
     [Theory]
