@@ -8,7 +8,7 @@ namespace Agents.Benchmarks;
 /// <summary>
 /// <c>embed [--seconds 8]</c>: raw ONNX Runtime throughput of the embedding model in this process, the baseline the
 /// cluster's end-to-end figures are compared with. For ~15-word sentences and ~200-word paragraphs (the generator of
-/// <c>p2p-ai-agents benchmark --doc-bytes</c>, so both sides embed the same kind of text) it times: one session on one
+/// <c>p2p-ai-agents benchmark --document-size</c>, so both sides embed the same kind of text) it times: one session on one
 /// thread at batch sizes 1..64 (the per-core rate), then the two ways to use every core, one session per core and one
 /// session with an intra-op thread per core. Plain stopwatch runs: each point is seconds of model calls, not the
 /// microseconds BenchmarkDotNet is built for.
@@ -22,7 +22,7 @@ public static class EmbeddingThroughput
         var tokenizer = WordPieceTokenizer.FromMiniLm();
         var model = SentenceEmbedder.ReadMiniLmModel();
         var cores = Environment.ProcessorCount;
-        foreach (var (label, bytes) in new[] { ("sentence (~15 words)", 100), ("paragraph (~200 words)", 1300) })
+        foreach (var (label, bytes) in new[] { ("sentence (~15 words)", 100), ("paragraph (~200 words)", 1200) })
         {
             var texts = Enumerable.Range(0, 512).Select(i => DocumentSource.Generate(i, bytes)).ToArray();
             var tokens = texts.Average(t => Math.Min(SentenceEmbedder.MaxTokens, tokenizer.EncodeIds(t).Length + 2));

@@ -9,9 +9,14 @@ namespace Agents.Grains.Embeddings;
 /// </summary>
 public sealed class EmbeddingModel(PerformanceSettings performance, TextPipeline pipeline) : IDisposable
 {
-    private readonly Lazy<EmbeddingService> _service = new(() => new EmbeddingService(
-        EmbeddingOptions.For(performance.WorkerThreads, Environment.ProcessorCount, performance.EmbeddingBatchSize, performance.EmbeddingMaxWait),
-        pipeline.Tokenizer));
+    private readonly Lazy<EmbeddingService> _service = new(() => new EmbeddingService(OptionsFor(performance), pipeline.Tokenizer));
+
+    /// <summary>
+    /// How a silo runs the model: sessions from <c>worker_threads</c> and the cores, batches from
+    /// <c>embedding_batch_size</c> and <c>embedding_max_wait</c>.
+    /// </summary>
+    public static EmbeddingOptions OptionsFor(PerformanceSettings performance) =>
+        EmbeddingOptions.For(performance.WorkerThreads, Environment.ProcessorCount, performance.EmbeddingBatchSize, performance.EmbeddingMaxWait);
 
     /// <summary>The running service (loading the model on the first call).</summary>
     public EmbeddingService Service => _service.Value;

@@ -107,9 +107,16 @@ public sealed class SentenceEmbedder : IDisposable
     }
 
     /// <summary>
+    /// Padded tokens per model call at most (one text always goes alone). Measured on this machine's CPU: short
+    /// sentences run ~12% faster eight to a call than one by one, while 240-token paragraphs run 18% slower two or
+    /// more to a call, so calls are sized by tokens, not texts.
+    /// </summary>
+    public const int TokensPerCall = 256;
+
+    /// <summary>
     /// The embeddings of texts already encoded by <see cref="Encode"/>. Texts are run in groups of similar length (the
-    /// longest at most an eighth plus 8 tokens over the shortest), since every text of a model call is padded to the
-    /// longest and padding costs as much as tokens.
+    /// longest at most an eighth plus 8 tokens over the shortest, since every text of a model call is padded to the
+    /// longest and padding costs as much as tokens) of at most <see cref="TokensPerCall"/> padded tokens.
     /// </summary>
     public float[][] Embed(IReadOnlyList<int[]> encoded)
     {
@@ -121,7 +128,8 @@ public sealed class SentenceEmbedder : IDisposable
         {
             var shortest = encoded[order[start]].Length;
             var end = start + 1;
-            while (end < order.Length && encoded[order[end]].Length <= shortest + (shortest / 8) + 8)
+            while (end < order.Length && encoded[order[end]].Length <= shortest + (shortest / 8) + 8
+                && (end - start + 1) * encoded[order[end]].Length <= TokensPerCall)
             {
                 end++;
             }

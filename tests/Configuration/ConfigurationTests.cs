@@ -46,6 +46,25 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void EmbeddingKeysSetTheSilosModelOptions()
+    {
+        var s = Yaml("""
+            performance:
+              worker_threads: 1
+              embedding_batch_size: 16
+              embedding_max_wait: "10ms"
+            """);
+        var options = Agents.Grains.Embeddings.EmbeddingModel.OptionsFor(s.Performance);
+        Assert.Equal((1, 16, TimeSpan.FromMilliseconds(10)), (options.Sessions, options.MaxBatchSize, options.MaxWait));
+        Assert.Equal(Environment.ProcessorCount, options.IntraOpThreads);
+
+        var fromEnv = Env(("P2P_EMBEDDING_BATCH_SIZE", "4"), ("P2P_EMBEDDING_MAX_WAIT", "0ms"));
+        Assert.Equal((4, TimeSpan.Zero), (fromEnv.Performance.EmbeddingBatchSize, fromEnv.Performance.EmbeddingMaxWait));
+        Assert.Contains("embedding_batch_size", Assert.Throws<ConfigurationException>(() => Yaml("performance:\n  embedding_batch_size: 0\n")).Message, StringComparison.Ordinal);
+        Assert.Contains("P2P_EMBEDDING_MAX_WAIT", Assert.Throws<ConfigurationException>(() => Env(("P2P_EMBEDDING_MAX_WAIT", "5s"))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ShippedPerformanceYamlLoads()
     {
         var path = Path.Combine(AppContext.BaseDirectory, "performance.yaml");
