@@ -40,7 +40,7 @@ public sealed class BadInputTests(ThreeSiloCluster fixture)
 
     [Theory]
     [InlineData("summarise", "unknown")]
-    [InlineData("embedding", "not runnable")]
+    [InlineData("messaging", "not runnable")]
     [InlineData("", "required")]
     public async Task UnknownTaskTypeIsRejectedWithItsName(string taskType, string says)
     {
