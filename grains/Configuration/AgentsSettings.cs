@@ -15,7 +15,7 @@ public sealed record PerformanceSettings
     /// <summary>Most PostgreSQL connections a silo or client keeps open (Npgsql <c>Maximum Pool Size</c>).</summary>
     public int ConnectionPoolSize { get; init; } = 20;
 
-    /// <summary>Tasks per batch a job sends to a worker in one message.</summary>
+    /// <summary>Tasks per batch a job sends to a worker in one message, and messages per batch an agent delivers to a peer.</summary>
     public int MessageBatchSize { get; init; } = 50;
 
     /// <summary>Bytes of vectors (with their index) the shards of one silo may hold; an upsert past it is refused. 0: no bound.</summary>
@@ -26,6 +26,9 @@ public sealed record PerformanceSettings
 
     /// <summary>TCP keepalive on PostgreSQL connections and the period of the silo's liveness row in the membership table.</summary>
     public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an agent's outbox waits for a batch to fill before it delivers what it has.</summary>
+    public TimeSpan MessageFlushInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>Texts per call of the embedding model at most (the micro-batcher's batch size).</summary>
     public int EmbeddingBatchSize { get; init; } = 8;

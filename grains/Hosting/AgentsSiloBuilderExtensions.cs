@@ -35,6 +35,8 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddSingleton(_ => new Vectors.VectorMemoryBudget(settings.Performance.VectorCacheSize));
         Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        // Agent topics: in-memory stream queues on every silo; subscriptions are kept in the PubSubStore grain storage.
+        silo.AddMemoryStreams(Messaging.AgentGrain.StreamProvider);
         // Grain state in Orleans' binary format: the default (Newtonsoft JSON) turns each document into base64 text.
         silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         silo.Services.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = settings.Performance.KeepaliveInterval);

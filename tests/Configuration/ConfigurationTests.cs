@@ -65,6 +65,14 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void MessageFlushIntervalParsesAndIsBounded()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(5), Yaml("performance:\n  message_flush_interval: 5ms\n").Performance.MessageFlushInterval);
+        Assert.Equal(TimeSpan.Zero, Env(("P2P_MESSAGE_FLUSH_INTERVAL", "0s")).Performance.MessageFlushInterval);
+        Assert.Contains("message_flush_interval", Assert.Throws<ConfigurationException>(() => Yaml("performance:\n  message_flush_interval: 1h\n")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ShippedPerformanceYamlLoads()
     {
         var path = Path.Combine(AppContext.BaseDirectory, "performance.yaml");

@@ -31,6 +31,7 @@ public sealed class ThreeSiloCluster : IAsyncLifetime
         {
             silo.AddAgents(Settings);
             silo.AddMemoryGrainStorage(JobStorage.Name);
+            silo.AddMemoryGrainStorage("PubSubStore");
             silo.Services.AddSingleton(Storage);
         });
         Cluster = builder.Build();

@@ -1,0 +1,81 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace Agents.Client;
+
+public sealed partial class AgentsClient
+{
+    /// <summary>The agent with id <paramref name="id"/> (created on first use, anywhere in the cluster).</summary>
+    public IAgentGrain Agent(string id)
+    {
+        if (string.IsNullOrWhiteSpace(id) || id.Length > 256)
+        {
+            throw new ArgumentException($"An agent id must be 1-256 characters; got '{id}'.", nameof(id));
+        }
+
+        return Cluster.GetGrain<IAgentGrain>(id);
+    }
+
+    /// <summary>
+    /// Every message delivered to agent <paramref name="id"/> from now on, as they arrive, until
+    /// <paramref name="cancellationToken"/> ends it. The subscription is renewed every minute (an agent forgets an
+    /// observer it has not heard from for five).
+    /// </summary>
+    public async IAsyncEnumerable<AgentMessage> WatchInboxAsync(string id, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var agent = Agent(id);
+        var channel = Channel.CreateUnbounded<AgentMessage>(new UnboundedChannelOptions { SingleReader = true });
+        var observer = new InboxObserver(channel.Writer);
+        var reference = Cluster.CreateObjectReference<IAgentInboxObserver>(observer);
+        await RetryAsync(() => agent.SubscribeAsync(reference), cancellationToken);
+        using var renew = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        var renewing = RenewAsync();
+        try
+        {
+            await foreach (var message in channel.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return message;
+            }
+        }
+        finally
+        {
+            renew.Dispose();
+            await renewing;
+            try
+            {
+                await agent.UnsubscribeAsync(reference);
+            }
+            catch (Exception e) when (IsTransient(e))
+            {
+                // The agent will forget the observer on its own.
+            }
+
+            Cluster.DeleteObjectReference<IAgentInboxObserver>(reference);
+        }
+
+        async Task RenewAsync()
+        {
+            try
+            {
+                while (await renew.WaitForNextTickAsync(cancellationToken))
+                {
+                    await RetryAsync(() => agent.SubscribeAsync(reference), cancellationToken);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private sealed class InboxObserver(ChannelWriter<AgentMessage> writer) : IAgentInboxObserver
+    {
+        public void OnMessages(AgentMessage[] messages)
+        {
+            foreach (var message in messages)
+            {
+                writer.TryWrite(message);
+            }
+        }
+    }
+}

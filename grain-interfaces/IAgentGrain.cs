@@ -1,0 +1,90 @@
+namespace Agents.GrainInterfaces;
+
+/// <summary>A message between agents.</summary>
+/// <param name="From">The sending agent's id (or a topic's name for a broadcast, as <c>topic:NAME</c>).</param>
+/// <param name="To">The receiving agent's id (or <c>topic:NAME</c>).</param>
+/// <param name="Sequence">1, 2, 3... per sender and receiver, so order and gaps can be checked.</param>
+/// <param name="Kind">What the message is, for the receiver's code (free-form; <c>echo</c> and <c>capabilities</c> are answered by the agent itself).</param>
+/// <param name="Body">The content, usually UTF-8 JSON.</param>
+/// <param name="SentAtUtcTicks">When the sender queued it (UTC ticks), for latency.</param>
+[GenerateSerializer, Immutable]
+public sealed record AgentMessage(string From, string To, long Sequence, string Kind, byte[] Body, long SentAtUtcTicks);
+
+/// <summary>An agent's description.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AgentProfile(string Id, IReadOnlyList<string> Capabilities, IReadOnlyList<string> Topics, string Silo);
+
+/// <summary>What an agent has seen: delivered and sent counts, and the latency of what it received.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AgentStats(long Received, long Sent, long Batches, long InboxLength, double LatencyP50Ms, double LatencyP95Ms, double LatencyP99Ms);
+
+/// <summary>A client watching an inbox (see <see cref="IAgentGrain.SubscribeAsync"/>).</summary>
+public interface IAgentInboxObserver : IGrainObserver
+{
+    /// <summary>Messages just delivered to the agent, in order.</summary>
+    void OnMessages(AgentMessage[] messages);
+}
+
+/// <summary>
+/// An agent (key: its id). Agents message each other peer to peer: one-way sends are queued per receiver and
+/// delivered in batches of up to <c>message_batch_size</c> (or after <c>message_flush_interval</c>), in order per
+/// sender; asks are request/reply. Delivered messages wait in the inbox for <see cref="ReadInboxAsync"/> and go to
+/// subscribed observers. Topics are broadcast over an Orleans stream.
+/// </summary>
+public interface IAgentGrain : IGrainWithStringKey
+{
+    /// <summary>Sets what this agent can do.</summary>
+    Task SetCapabilitiesAsync(string[] capabilities);
+
+    /// <summary>Id, capabilities, topics and the silo the agent is on.</summary>
+    Task<AgentProfile> GetProfileAsync();
+
+    /// <summary>Queues a one-way message to agent <paramref name="to"/>; returns once queued (see <see cref="FlushAsync"/>).</summary>
+    Task SendAsync(string to, string kind, byte[] body);
+
+    /// <summary>Delivers everything queued and waits until the receivers have it.</summary>
+    Task FlushAsync();
+
+    /// <summary>Request/reply: agent <paramref name="to"/> answers (itself for <c>echo</c> and <c>capabilities</c>).</summary>
+    Task<byte[]> AskAsync(string to, string kind, byte[] body);
+
+    /// <summary>A batch from one sender, in its order (called by the sending agent).</summary>
+    Task DeliverAsync(AgentMessage[] messages);
+
+    /// <summary>Answers a request (called by the asking agent).</summary>
+    Task<byte[]> AnswerAsync(AgentMessage request);
+
+    /// <summary>Takes up to <paramref name="max"/> messages from the inbox, oldest first.</summary>
+    Task<AgentMessage[]> ReadInboxAsync(int max = 1000);
+
+    /// <summary>Sends every later delivery to <paramref name="observer"/>; subscribe again within 5 minutes to stay subscribed.</summary>
+    Task SubscribeAsync(IAgentInboxObserver observer);
+
+    /// <summary>Stops sending deliveries to <paramref name="observer"/>.</summary>
+    Task UnsubscribeAsync(IAgentInboxObserver observer);
+
+    /// <summary>Receives what is published to <paramref name="topic"/> from now on.</summary>
+    Task JoinTopicAsync(string topic);
+
+    /// <summary>Stops receiving <paramref name="topic"/>.</summary>
+    Task LeaveTopicAsync(string topic);
+
+    /// <summary>Publishes to every agent that joined <paramref name="topic"/>.</summary>
+    Task PublishAsync(string topic, string kind, byte[] body);
+
+    /// <summary>Counts and latency of what this agent received and sent.</summary>
+    Task<AgentStats> GetStatsAsync();
+
+    /// <summary>Benchmark driver: sends <paramref name="count"/> one-way messages to <paramref name="to"/> and flushes.</summary>
+    Task SendBurstAsync(string to, int count, int bodyBytes);
+
+    /// <summary>
+    /// Benchmark driver: <paramref name="count"/> request/replies (<c>echo</c>) to <paramref name="to"/>, or, when
+    /// <paramref name="raw"/>, as many plain grain calls to it with the same body and concurrency: the baseline.
+    /// Returns each call's latency in milliseconds.
+    /// </summary>
+    Task<float[]> AskBurstAsync(string to, int count, int bodyBytes, int inFlight, bool raw);
+
+    /// <summary>A plain grain call that returns its argument (the raw baseline of <see cref="AskBurstAsync"/>).</summary>
+    Task<byte[]> PingAsync(byte[] body);
+}

@@ -1,0 +1,412 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Agents.Grains.Configuration;
+using Agents.Grains.Jobs;
+using Orleans.Streams;
+
+namespace Agents.Grains.Messaging;
+
+/// <summary>
+/// An agent. One-way sends wait in a per-receiver outbox; one flusher per receiver delivers them in batches of up to
+/// <c>message_batch_size</c>, waiting <c>message_flush_interval</c> for a batch to fill, one batch in flight at a time,
+/// so a receiver gets each sender's messages in order. Receivers drop repeats by sequence number (a retried batch).
+/// Reentrant, so an agent waiting on an ask still takes deliveries.
+/// </summary>
+[Reentrant]
+public sealed partial class AgentGrain(
+    [PersistentState("agent", JobStorage.Name)] IPersistentState<AgentState> state,
+    PerformanceSettings performance,
+    ILocalSiloDetails silo,
+    ILogger<AgentGrain> logger) : Grain, IAgentGrain
+{
+    /// <summary>The stream provider that carries topics.</summary>
+    public const string StreamProvider = "agents";
+
+    /// <summary>The stream namespace of topics (key: the topic's name).</summary>
+    public const string TopicNamespace = "agent-topics";
+
+    /// <summary>Messages an inbox keeps; older ones are dropped (and counted) when nobody reads it.</summary>
+    public const int InboxLimit = 100_000;
+
+    private const int DeliveryAttempts = 5;
+    private static readonly TimeSpan ObserverLifetime = TimeSpan.FromMinutes(5);
+
+    private readonly Dictionary<string, Queue<AgentMessage>> _outbox = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task> _flushers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _sentSequence = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _receivedSequence = new(StringComparer.Ordinal);
+    private readonly Queue<AgentMessage> _inbox = new();
+    private readonly Dictionary<IAgentInboxObserver, DateTime> _observers = [];
+    private readonly Dictionary<string, StreamSubscriptionHandle<AgentMessage>> _topics = new(StringComparer.Ordinal);
+    private readonly long[] _latency = LatencyHistogram.Create();
+    private long _received;
+    private long _sent;
+    private long _batches;
+    private long _dropped;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Topic subscriptions outlive activations (PubSubStore keeps them): take up those of the topics this agent joined.
+        var provider = this.GetStreamProvider(StreamProvider);
+        foreach (var topic in state.State.Topics)
+        {
+            var stream = provider.GetStream<AgentMessage>(StreamId.Create(TopicNamespace, topic));
+            foreach (var handle in await stream.GetAllSubscriptionHandles())
+            {
+                _topics[topic] = await handle.ResumeAsync(OnTopicMessageAsync);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task SetCapabilitiesAsync(string[] capabilities)
+    {
+        ArgumentNullException.ThrowIfNull(capabilities);
+        state.State.Capabilities = capabilities.Where(c => !string.IsNullOrWhiteSpace(c)).Distinct(StringComparer.Ordinal).ToList();
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<AgentProfile> GetProfileAsync() =>
+        Task.FromResult(new AgentProfile(Id, state.State.Capabilities, _topics.Keys.Order(StringComparer.Ordinal).ToArray(), silo.SiloAddress.ToParsableString()));
+
+    /// <inheritdoc />
+    public Task SendAsync(string to, string kind, byte[] body)
+    {
+        Enqueue(to, kind, body);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task FlushAsync()
+    {
+        while (_flushers.Count > 0 || _outbox.Values.Any(q => q.Count > 0))
+        {
+            foreach (var (to, queue) in _outbox)
+            {
+                if (queue.Count > 0)
+                {
+                    Kick(to, now: true);
+                }
+            }
+
+            await Task.WhenAll(_flushers.Values.ToList());
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]> AskAsync(string to, string kind, byte[] body)
+    {
+        ValidateTarget(to);
+        ArgumentNullException.ThrowIfNull(body);
+        var request = new AgentMessage(Id, to, 0, kind, body, DateTime.UtcNow.Ticks);
+        var reply = await GrainFactory.GetGrain<IAgentGrain>(to).AnswerAsync(request);
+        _sent++;
+        return reply;
+    }
+
+    /// <inheritdoc />
+    public Task DeliverAsync(AgentMessage[] messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var now = DateTime.UtcNow.Ticks;
+        var accepted = new List<AgentMessage>(messages.Length);
+        foreach (var message in messages)
+        {
+            // A batch retried after a lost reply arrives again: keep each sequence number once.
+            var last = _receivedSequence.GetValueOrDefault(message.From);
+            if (message.Sequence <= last)
+            {
+                continue;
+            }
+
+            _receivedSequence[message.From] = message.Sequence;
+            accepted.Add(message);
+            LatencyHistogram.Record(_latency, Math.Max(0, now - message.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
+        }
+
+        Receive(accepted);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]> AnswerAsync(AgentMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        _received++;
+        LatencyHistogram.Record(_latency, Math.Max(0, DateTime.UtcNow.Ticks - request.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
+        return request.Kind switch
+        {
+            "echo" => Task.FromResult(request.Body),
+            "capabilities" => Task.FromResult(JsonSerializer.SerializeToUtf8Bytes(state.State.Capabilities)),
+            _ => throw new NotSupportedException(
+                $"Agent '{Id}' answers requests of kind 'echo' and 'capabilities'; '{request.Kind}' has no handler here. Send it one-way instead."),
+        };
+    }
+
+    /// <inheritdoc />
+    public Task<AgentMessage[]> ReadInboxAsync(int max = 1000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        var taken = new AgentMessage[Math.Min(max, _inbox.Count)];
+        for (var i = 0; i < taken.Length; i++)
+        {
+            taken[i] = _inbox.Dequeue();
+        }
+
+        return Task.FromResult(taken);
+    }
+
+    /// <inheritdoc />
+    public Task SubscribeAsync(IAgentInboxObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        _observers[observer] = DateTime.UtcNow + ObserverLifetime;
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task UnsubscribeAsync(IAgentInboxObserver observer)
+    {
+        _observers.Remove(observer);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task JoinTopicAsync(string topic)
+    {
+        ValidateTopic(topic);
+        if (_topics.ContainsKey(topic))
+        {
+            return;
+        }
+
+        var stream = this.GetStreamProvider(StreamProvider).GetStream<AgentMessage>(StreamId.Create(TopicNamespace, topic));
+        _topics[topic] = await stream.SubscribeAsync(OnTopicMessageAsync);
+        state.State.Topics.Add(topic);
+        await state.WriteStateAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task LeaveTopicAsync(string topic)
+    {
+        if (_topics.Remove(topic, out var handle))
+        {
+            await handle.UnsubscribeAsync();
+            state.State.Topics.Remove(topic);
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task PublishAsync(string topic, string kind, byte[] body)
+    {
+        ValidateTopic(topic);
+        ArgumentNullException.ThrowIfNull(body);
+        var target = $"topic:{topic}";
+        var sequence = _sentSequence[target] = _sentSequence.GetValueOrDefault(target) + 1;
+        var stream = this.GetStreamProvider(StreamProvider).GetStream<AgentMessage>(StreamId.Create(TopicNamespace, topic));
+        await stream.OnNextAsync(new AgentMessage(Id, target, sequence, kind, body, DateTime.UtcNow.Ticks));
+        _sent++;
+    }
+
+    /// <inheritdoc />
+    public Task<AgentStats> GetStatsAsync() => Task.FromResult(new AgentStats(
+        _received, _sent, _batches, _inbox.Count,
+        LatencyHistogram.Quantile(_latency, 0.50), LatencyHistogram.Quantile(_latency, 0.95), LatencyHistogram.Quantile(_latency, 0.99)));
+
+    /// <inheritdoc />
+    public async Task SendBurstAsync(string to, int count, int bodyBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var body = new byte[bodyBytes];
+        for (var i = 0; i < count; i++)
+        {
+            Enqueue(to, "bench", body);
+        }
+
+        await FlushAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<float[]> AskBurstAsync(string to, int count, int bodyBytes, int inFlight, bool raw)
+    {
+        ValidateTarget(to);
+        var peer = GrainFactory.GetGrain<IAgentGrain>(to);
+        var body = new byte[bodyBytes];
+        var latencies = new float[count];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Math.Clamp(inFlight, 1, 1024)).Select(async worker =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                var started = Stopwatch.GetTimestamp();
+                _ = raw ? await peer.PingAsync(body) : await peer.AnswerAsync(new AgentMessage(Id, to, 0, "echo", body, DateTime.UtcNow.Ticks));
+                latencies[i] = (float)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+        }));
+        _sent += raw ? 0 : count;
+        return latencies;
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]> PingAsync(byte[] body) => Task.FromResult(body);
+
+    private void Enqueue(string to, string kind, byte[] body)
+    {
+        ValidateTarget(to);
+        ArgumentNullException.ThrowIfNull(kind);
+        ArgumentNullException.ThrowIfNull(body);
+        if (!_outbox.TryGetValue(to, out var queue))
+        {
+            _outbox[to] = queue = new Queue<AgentMessage>();
+        }
+
+        var sequence = _sentSequence[to] = _sentSequence.GetValueOrDefault(to) + 1;
+        queue.Enqueue(new AgentMessage(Id, to, sequence, kind, body, DateTime.UtcNow.Ticks));
+        Kick(to, now: queue.Count >= BatchSize);
+    }
+
+    private int BatchSize => performance.MessageBatchSize;
+
+    /// <summary>Starts the receiver's flusher unless one is running (it takes whatever is queued when it gets there).</summary>
+    private void Kick(string to, bool now)
+    {
+        if (!_flushers.ContainsKey(to))
+        {
+            _flushers[to] = FlushLoopAsync(to, now);
+        }
+    }
+
+    private async Task FlushLoopAsync(string to, bool now)
+    {
+        try
+        {
+            var queue = _outbox[to];
+            if (!now && queue.Count < BatchSize && performance.MessageFlushInterval > TimeSpan.Zero)
+            {
+                await Task.Delay(performance.MessageFlushInterval);
+            }
+
+            var peer = GrainFactory.GetGrain<IAgentGrain>(to);
+            while (queue.Count > 0)
+            {
+                var batch = new AgentMessage[Math.Min(queue.Count, BatchSize)];
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    batch[i] = queue.Dequeue();
+                }
+
+                await DeliverWithRetryAsync(peer, to, batch);
+                _sent += batch.Length;
+                _batches++;
+            }
+        }
+        finally
+        {
+            _flushers.Remove(to);
+        }
+    }
+
+    private async Task DeliverWithRetryAsync(IAgentGrain peer, string to, AgentMessage[] batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await peer.DeliverAsync(batch);
+                return;
+            }
+            catch (Exception e) when (attempt < DeliveryAttempts && e is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
+            {
+                // The receiver's silo went away: it reactivates elsewhere on the next attempt; sequence numbers drop repeats.
+                LogRetry(logger, Id, to, attempt, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt));
+            }
+        }
+    }
+
+    private Task OnTopicMessageAsync(AgentMessage message, StreamSequenceToken? token)
+    {
+        // Our own broadcasts come back too; an agent that publishes does not hear itself.
+        if (message.From != Id)
+        {
+            LatencyHistogram.Record(_latency, Math.Max(0, DateTime.UtcNow.Ticks - message.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
+            Receive([message]);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Receive(List<AgentMessage> messages)
+    {
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        _received += messages.Count;
+        foreach (var message in messages)
+        {
+            _inbox.Enqueue(message);
+        }
+
+        while (_inbox.Count > InboxLimit)
+        {
+            _inbox.Dequeue();
+            _dropped++;
+        }
+
+        if (_observers.Count > 0)
+        {
+            var array = messages.ToArray();
+            var now = DateTime.UtcNow;
+            foreach (var (observer, expires) in _observers.ToList())
+            {
+                if (expires < now)
+                {
+                    _observers.Remove(observer);
+                    continue;
+                }
+
+                observer.OnMessages(array);
+            }
+        }
+    }
+
+    private void ValidateTarget(string to)
+    {
+        if (string.IsNullOrWhiteSpace(to) || to.Length > 256)
+        {
+            throw new ArgumentException($"An agent id must be 1-256 characters; got '{to}'.");
+        }
+    }
+
+    private static void ValidateTopic(string topic)
+    {
+        if (string.IsNullOrWhiteSpace(topic) || topic.Length > 256)
+        {
+            throw new ArgumentException($"A topic must be 1-256 characters; got '{topic}'.");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent}: delivery to {Peer} failed (attempt {Attempt}): {Reason}; retrying")]
+    private static partial void LogRetry(ILogger logger, string agent, string peer, int attempt, string reason);
+}
+
+/// <summary>What an agent keeps across activations: its capabilities and the topics it joined.</summary>
+[GenerateSerializer]
+public sealed class AgentState
+{
+    /// <summary>What the agent can do.</summary>
+    [Id(0)]
+    public List<string> Capabilities { get; set; } = [];
+
+    /// <summary>Topics whose stream subscriptions the agent resumes on activation.</summary>
+    [Id(1)]
+    public HashSet<string> Topics { get; set; } = new(StringComparer.Ordinal);
+}

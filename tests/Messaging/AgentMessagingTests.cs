@@ -1,0 +1,166 @@
+using System.Text;
+using Agents.Client;
+using Agents.Tests.Infrastructure;
+
+namespace Agents.Tests.Messaging;
+
+/// <summary>Agents messaging each other across the silos of a real 3-silo cluster.</summary>
+[Collection(nameof(ThreeSiloCollection))]
+public sealed class AgentMessagingTests(ThreeSiloCluster fixture)
+{
+    private AgentsClient Client => AgentsClient.FromCluster(fixture.Client);
+
+    /// <summary>Two fresh agents that live on different silos.</summary>
+    private async Task<(string A, string B)> PairOnTwoSilosAsync(string prefix)
+    {
+        var first = $"{prefix}-{Guid.NewGuid():N}";
+        var firstSilo = (await Client.Agent(first).GetProfileAsync()).Silo;
+        for (var i = 0; i < 50; i++)
+        {
+            var second = $"{prefix}-{Guid.NewGuid():N}";
+            if ((await Client.Agent(second).GetProfileAsync()).Silo != firstSilo)
+            {
+                return (first, second);
+            }
+        }
+
+        throw new InvalidOperationException("agents never landed on two silos");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task MessagesBetweenSilosArriveCompleteAndInOrderPerSender(bool batched)
+    {
+        var (a, b) = await PairOnTwoSilosAsync(batched ? "batched" : "single");
+        var (c, _) = await PairOnTwoSilosAsync("third");
+        var sender = Client.Agent(a);
+        var other = Client.Agent(c);
+        const int count = 500;
+
+        // Unbatched: every message flushed on its own before the next is queued.
+        for (var i = 0; i < count; i++)
+        {
+            await sender.SendAsync(b, "note", Encoding.UTF8.GetBytes($"a{i}"));
+            await other.SendAsync(b, "note", Encoding.UTF8.GetBytes($"c{i}"));
+            if (!batched)
+            {
+                await sender.FlushAsync();
+                await other.FlushAsync();
+            }
+        }
+
+        await sender.FlushAsync();
+        await other.FlushAsync();
+
+        var inbox = await Client.Agent(b).ReadInboxAsync(10_000);
+        Assert.Equal(2 * count, inbox.Length);
+        foreach (var from in new[] { a, c })
+        {
+            var mine = inbox.Where(m => m.From == from).ToList();
+            Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), mine.Select(m => m.Sequence));
+            var prefix = from == a ? "a" : "c";
+            Assert.Equal(Enumerable.Range(0, count).Select(i => $"{prefix}{i}"), mine.Select(m => Encoding.UTF8.GetString(m.Body)));
+        }
+
+        var stats = await sender.GetStatsAsync();
+        Assert.Equal(count, stats.Sent);
+        if (batched)
+        {
+            Assert.True(stats.Batches < count / 2, $"{stats.Batches} batches for {count} messages");
+        }
+        else
+        {
+            Assert.Equal(count, stats.Batches);
+        }
+    }
+
+    [Fact]
+    public async Task RequestReplyAcrossSilos()
+    {
+        var (a, b) = await PairOnTwoSilosAsync("ask");
+        await Client.Agent(b).SetCapabilitiesAsync(["summarise", "translate"]);
+
+        Assert.Equal("ping"u8.ToArray(), await Client.Agent(a).AskAsync(b, "echo", "ping"u8.ToArray()));
+        Assert.Equal("""["summarise","translate"]""", Encoding.UTF8.GetString(await Client.Agent(a).AskAsync(b, "capabilities", [])));
+        var unknown = await Assert.ThrowsAsync<NotSupportedException>(() => Client.Agent(a).AskAsync(b, "dance", []));
+        Assert.Contains("dance", unknown.Message, StringComparison.Ordinal);
+        var latencies = await Client.Agent(a).AskBurstAsync(b, 200, 64, inFlight: 8, raw: false);
+        Assert.Equal(200, latencies.Length);
+        Assert.All(latencies, l => Assert.True(l > 0));
+    }
+
+    [Fact]
+    public async Task ATopicReachesEverySubscriberOnEverySilo()
+    {
+        var topic = $"news-{Guid.NewGuid():N}";
+        var subscribers = Enumerable.Range(0, 6).Select(i => $"sub-{i}-{Guid.NewGuid():N}").ToList();
+        foreach (var id in subscribers)
+        {
+            await Client.Agent(id).JoinTopicAsync(topic);
+        }
+
+        Assert.True((await Task.WhenAll(subscribers.Select(id => Client.Agent(id).GetProfileAsync()))).Select(p => p.Silo).Distinct().Count() >= 2);
+        var publisher = Client.Agent($"pub-{Guid.NewGuid():N}");
+        await publisher.PublishAsync(topic, "headline", "hello"u8.ToArray());
+        await publisher.PublishAsync(topic, "headline", "again"u8.ToArray());
+
+        foreach (var id in subscribers)
+        {
+            var received = new List<AgentMessage>();
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (received.Count < 2 && DateTime.UtcNow < deadline)
+            {
+                received.AddRange(await Client.Agent(id).ReadInboxAsync());
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(["hello", "again"], received.Select(m => Encoding.UTF8.GetString(m.Body)));
+            Assert.All(received, m => Assert.Equal($"topic:{topic}", m.To));
+        }
+
+        await Client.Agent(subscribers[0]).LeaveTopicAsync(topic);
+        await publisher.PublishAsync(topic, "headline", "third"u8.ToArray());
+        await Task.Delay(300);
+        Assert.Empty(await Client.Agent(subscribers[0]).ReadInboxAsync());
+    }
+
+    [Fact]
+    public async Task AClientWatchingAnInboxSeesDeliveries()
+    {
+        var (a, b) = await PairOnTwoSilosAsync("watch");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var seen = new List<string>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var message in Client.WatchInboxAsync(b, cancel.Token))
+            {
+                seen.Add(Encoding.UTF8.GetString(message.Body));
+                if (seen.Count == 3)
+                {
+                    return;
+                }
+            }
+        });
+
+        // The subscription is in place once the watcher has called the agent; give it a moment, then send.
+        await Task.Delay(300);
+        foreach (var text in new[] { "one", "two", "three" })
+        {
+            await Client.Agent(a).SendAsync(b, "note", Encoding.UTF8.GetBytes(text));
+        }
+
+        await Client.Agent(a).FlushAsync();
+        await watching.WaitAsync(cancel.Token);
+        Assert.Equal(["one", "two", "three"], seen);
+    }
+
+    [Fact]
+    public async Task BadAgentIdsAndTopicsAreRejected()
+    {
+        var agent = Client.Agent($"bad-{Guid.NewGuid():N}");
+        Assert.Contains("1-256", (await Assert.ThrowsAsync<ArgumentException>(() => agent.SendAsync("", "x", []))).Message, StringComparison.Ordinal);
+        Assert.Contains("topic", (await Assert.ThrowsAsync<ArgumentException>(() => agent.JoinTopicAsync(" "))).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => Client.Agent(new string('x', 300)));
+    }
+}
