@@ -96,6 +96,11 @@ public static class Commands
                 throw new ArgumentException($"--tasks must be positive; got {taskCount}.");
             }
 
+            if (parse.GetValue(taskType) == "messaging")
+            {
+                return await RunMessagingBenchmarkAsync(parse, taskCount, parse.GetValue(mode) == "cluster", parse.GetValue(output), ct);
+            }
+
             var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), parse.GetValue(batch), "benchmark");
             TaskTypes.EnsureRunnable(spec.TaskType);
             var connection = Connection(parse, out var settings);
@@ -310,6 +315,39 @@ public static class Commands
         }));
 
         return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
+    }
+
+    private static async Task<int> RunMessagingBenchmarkAsync(ParseResult parse, int messages, bool isCluster, string? output, CancellationToken ct)
+    {
+        var connection = Connection(parse, out var settings);
+        if (isCluster == connection.IsEmbedded)
+        {
+            throw new ArgumentException(isCluster
+                ? "--mode cluster needs a cluster to join: give --cluster \"<postgres connection string>\" or --gateway host:port."
+                : "--mode single-node runs an embedded silo; drop --cluster/--gateway or use --mode cluster.");
+        }
+
+        var quiet = parse.GetValue(JsonOption);
+        await using var client = await AgentsClient.ConnectAsync(connection, ct);
+        var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
+        var startedAt = DateTimeOffset.UtcNow;
+        var f = await MessagingBenchmark.RunAsync(client, messages, Math.Max(4, 2 * silos.Count), line => { if (!quiet) Console.WriteLine(line); }, ct);
+        var config = MessagingBenchmark.Describe(f);
+        config["messageBatchSize"] = settings.Performance.MessageBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        config["messageFlushInterval"] = settings.Performance.MessageFlushInterval.ToString();
+        var report = new BenchmarkResult(
+            isCluster ? "cluster" : "single-node", "messaging", messages, silos.Count, "agent pairs", startedAt, f.BatchedSeconds, f.BatchedPerSecond,
+            f.BatchedLatency, 0, [], new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64), MachineInfo.Current(), config);
+        if (output is not null)
+        {
+            await report.WriteAsync(output);
+        }
+
+        Console.WriteLine(quiet ? report.ToJson()
+            : $"messaging: batched {f.BatchedPerSecond:F0}/s (delivery p50 {f.BatchedLatency.P50:F2} ms p99 {f.BatchedLatency.P99:F2} ms); " +
+              $"request/reply {f.AskPerSecond:F0}/s (p50 {f.AskLatency.P50:F2} ms p99 {f.AskLatency.P99:F2} ms) = {f.AskPerSecond / f.RawPerSecond:F2} x raw grain calls {f.RawPerSecond:F0}/s; " +
+              $"at {f.PacedRate:F0}/s p50 {f.PacedLatency.P50:F2} ms p99 {f.PacedLatency.P99:F2} ms");
+        return 0;
     }
 
     private static async Task<int> RunVectorBenchmarkAsync(ParseResult parse, VectorBenchmark.Options options, bool isCluster, string? output, CancellationToken ct)

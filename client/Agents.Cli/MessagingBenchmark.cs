@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Agents.Cli;
+
+/// <summary>
+/// <c>benchmark --task-type messaging</c>: agents in pairs (on different silos when there are several) measured four
+/// ways in one run: batched one-way sends (<c>message_batch_size</c> per delivery), unbatched request/reply, raw
+/// Orleans grain calls between the same grains with the same body and concurrency (the baseline), and request/reply
+/// paced at 1,000 messages/s (the latency figure).
+/// </summary>
+public static class MessagingBenchmark
+{
+    /// <summary>Bytes of body per message.</summary>
+    public const int BodyBytes = 64;
+
+    /// <summary>Requests in flight per sending agent in the request/reply and raw phases.</summary>
+    public const int InFlightPerSender = 16;
+
+    /// <summary>What one run measured.</summary>
+    public sealed record Figures(
+        double BatchedPerSecond, double BatchedSeconds, LatencyMs BatchedLatency, long Batches,
+        double AskPerSecond, LatencyMs AskLatency,
+        double RawPerSecond, LatencyMs RawLatency,
+        double PacedRate, LatencyMs PacedLatency,
+        int Pairs, int CrossSiloPairs);
+
+    /// <summary>Runs the four phases with <paramref name="messages"/> messages each (the paced one for 3 seconds).</summary>
+    public static async Task<Figures> RunAsync(AgentsClient client, int messages, int pairs, Action<string> say, CancellationToken ct)
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var (senders, receivers, crossSilo) = await PairAsync(client, run, pairs);
+        say($"{pairs} agent pairs, {crossSilo} of them across silos; {messages} messages per phase, {BodyBytes}-byte bodies");
+        var perSender = Math.Max(1, messages / pairs);
+        var total = perSender * pairs;
+
+        // Warm-up: every path once, so the timed phases measure warm code.
+        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).AskBurstAsync(receivers[i], 200, BodyBytes, InFlightPerSender, raw: false)));
+        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).AskBurstAsync(receivers[i], 200, BodyBytes, InFlightPerSender, raw: true)));
+        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).SendBurstAsync(receivers[i], 1000, BodyBytes)));
+        var before = await Task.WhenAll(senders.Select(s => client.Agent(s).GetStatsAsync()));
+
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).SendBurstAsync(receivers[i], perSender, BodyBytes)));
+        var batchedSeconds = clock.Elapsed.TotalSeconds;
+        var after = await Task.WhenAll(senders.Select(s => client.Agent(s).GetStatsAsync()));
+        var received = await Task.WhenAll(receivers.Select(r => client.Agent(r).GetStatsAsync()));
+        var batches = after.Zip(before, (a, b) => a.Batches - b.Batches).Sum();
+        say($"batched one-way: {total / batchedSeconds:F0} messages/s ({batches} deliveries)");
+
+        var (askRate, askLatency) = await BurstAsync(client, senders, receivers, perSender, raw: false);
+        say($"request/reply: {askRate:F0}/s");
+        var (rawRate, rawLatency) = await BurstAsync(client, senders, receivers, perSender, raw: true);
+        say($"raw grain calls: {rawRate:F0}/s");
+
+        var (pacedRate, pacedLatency) = await PacedAsync(client, senders[0], receivers[0], 1000, TimeSpan.FromSeconds(3), ct);
+        say($"paced request/reply at {pacedRate:F0}/s: p99 {pacedLatency.P99:F2} ms");
+
+        // Receivers' histograms hold the batched phase plus warm-up; their percentiles describe one-way delivery latency.
+        var batchedLatency = new LatencyMs(received.Average(r => r.LatencyP50Ms), received.Max(r => r.LatencyP95Ms), received.Max(r => r.LatencyP99Ms), received.Max(r => r.LatencyP99Ms));
+
+        return new Figures(total / batchedSeconds, batchedSeconds, batchedLatency, batches, askRate, askLatency, rawRate, rawLatency, pacedRate, pacedLatency, pairs, crossSilo);
+    }
+
+    private static async Task<(double Rate, LatencyMs Latency)> BurstAsync(AgentsClient client, string[] senders, string[] receivers, int perSender, bool raw)
+    {
+        var clock = Stopwatch.StartNew();
+        var latencies = await Task.WhenAll(senders.Select((s, i) => client.Agent(s).AskBurstAsync(receivers[i], perSender, BodyBytes, InFlightPerSender, raw)));
+        var seconds = clock.Elapsed.TotalSeconds;
+        var all = latencies.SelectMany(l => l).Select(l => (double)l).ToArray();
+        return (all.Length / seconds, Percentiles(all));
+    }
+
+    private static async Task<(double Rate, LatencyMs Latency)> PacedAsync(AgentsClient client, string sender, string receiver, int perSecond, TimeSpan duration, CancellationToken ct)
+    {
+        var agent = client.Agent(sender);
+        var body = new byte[BodyBytes];
+        var calls = new List<Task<double>>();
+        var clock = Stopwatch.StartNew();
+        var interval = TimeSpan.FromSeconds(1.0 / perSecond);
+        for (var i = 0; clock.Elapsed < duration; i++)
+        {
+            var due = interval * i;
+            if (due > clock.Elapsed)
+            {
+                // Sleep in whole milliseconds, then fire the calls that are due: the rate holds without a spinning core.
+                await Task.Delay(due - clock.Elapsed, ct);
+            }
+
+            calls.Add(TimeOne());
+        }
+
+        var latencies = await Task.WhenAll(calls);
+        return (latencies.Length / clock.Elapsed.TotalSeconds, Percentiles(latencies));
+
+        async Task<double> TimeOne()
+        {
+            var started = Stopwatch.GetTimestamp();
+            await agent.AskAsync(receiver, "echo", body);
+            return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+    }
+
+    private static async Task<(string[] Senders, string[] Receivers, int CrossSilo)> PairAsync(AgentsClient client, string run, int pairs)
+    {
+        var senders = new string[pairs];
+        var receivers = new string[pairs];
+        var crossSilo = 0;
+        for (var p = 0; p < pairs; p++)
+        {
+            senders[p] = $"bench-{run}-s{p}";
+            var silo = (await client.Agent(senders[p]).GetProfileAsync()).Silo;
+
+            // Placement is the cluster's: try a few receivers for one on another silo (a single silo has none).
+            for (var attempt = 0; attempt < 20; attempt++)
+            {
+                receivers[p] = $"bench-{run}-r{p}-{attempt}";
+                if ((await client.Agent(receivers[p]).GetProfileAsync()).Silo != silo)
+                {
+                    crossSilo++;
+                    break;
+                }
+            }
+        }
+
+        return (senders, receivers, crossSilo);
+    }
+
+    private static LatencyMs Percentiles(double[] values)
+    {
+        if (values.Length == 0)
+        {
+            return new LatencyMs(0, 0, 0, 0);
+        }
+
+        Array.Sort(values);
+        double At(double q) => values[Math.Min(values.Length - 1, (int)Math.Ceiling(q * values.Length) - 1)];
+        return new LatencyMs(At(0.50), At(0.95), At(0.99), values[^1]);
+    }
+
+    /// <summary>The figures as the benchmark JSON's config entries.</summary>
+    public static Dictionary<string, string> Describe(Figures f) => new()
+    {
+        ["pairs"] = f.Pairs.ToString(CultureInfo.InvariantCulture),
+        ["crossSiloPairs"] = f.CrossSiloPairs.ToString(CultureInfo.InvariantCulture),
+        ["batchedMessagesPerSecond"] = f.BatchedPerSecond.ToString("F0", CultureInfo.InvariantCulture),
+        ["deliveries"] = f.Batches.ToString(CultureInfo.InvariantCulture),
+        ["requestReplyPerSecond"] = f.AskPerSecond.ToString("F0", CultureInfo.InvariantCulture),
+        ["rawGrainCallsPerSecond"] = f.RawPerSecond.ToString("F0", CultureInfo.InvariantCulture),
+        ["requestReplyVsRaw"] = (f.AskPerSecond / f.RawPerSecond).ToString("F2", CultureInfo.InvariantCulture),
+        ["requestReplyP99Ms"] = f.AskLatency.P99.ToString("F2", CultureInfo.InvariantCulture),
+        ["rawP99Ms"] = f.RawLatency.P99.ToString("F2", CultureInfo.InvariantCulture),
+        ["pacedRatePerSecond"] = f.PacedRate.ToString("F0", CultureInfo.InvariantCulture),
+        ["pacedP50Ms"] = f.PacedLatency.P50.ToString("F2", CultureInfo.InvariantCulture),
+        ["pacedP99Ms"] = f.PacedLatency.P99.ToString("F2", CultureInfo.InvariantCulture),
+    };
+}
