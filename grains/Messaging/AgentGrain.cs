@@ -10,9 +10,10 @@ namespace Agents.Grains.Messaging;
 /// An agent. One-way sends wait in a per-receiver outbox; one flusher per receiver delivers them in batches of up to
 /// <c>message_batch_size</c>, waiting <c>message_flush_interval</c> for a batch to fill, one batch in flight at a time,
 /// so a receiver gets each sender's messages in order. Receivers drop repeats by sequence number (a retried batch).
-/// Reentrant, so an agent waiting on an ask still takes deliveries.
+/// Reentrant, so an agent waiting on an ask still takes deliveries. Placed at random: Orleans 10's default placement
+/// put a burst of new agents all on one silo.
 /// </summary>
-[Reentrant]
+[Reentrant, Orleans.Placement.RandomPlacement]
 public sealed partial class AgentGrain(
     [PersistentState("agent", JobStorage.Name)] IPersistentState<AgentState> state,
     PerformanceSettings performance,
