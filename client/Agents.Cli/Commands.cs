@@ -48,6 +48,7 @@ public static class Commands
         root.Subcommands.Add(Benchmark());
         root.Subcommands.Add(Submit());
         root.Subcommands.Add(Ingest());
+        root.Subcommands.Add(Stats());
         root.Subcommands.Add(Jobs());
         root.Subcommands.Add(VectorCommands.Collection(parse => Connection(parse, out _), JsonOption));
         root.Subcommands.Add(VectorCommands.Vectors(parse => Connection(parse, out _), JsonOption));
@@ -196,6 +197,43 @@ public static class Commands
             }
 
             return report.Errors == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Stats()
+    {
+        var watch = new Option<bool>("--watch") { Description = "Refresh every 2 seconds until interrupted." };
+        var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch };
+        command.SetAction((parse, ct) => Run(parse, async () =>
+        {
+            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            var json = parse.GetValue(JsonOption);
+            if (!parse.GetValue(watch))
+            {
+                StatsView.Print(await client.GetMetricsAsync(ct), json);
+                return 0;
+            }
+
+            while (!ct.IsCancellationRequested)
+            {
+                if (!json && ProgressReporter.IsInteractive)
+                {
+                    Spectre.Console.AnsiConsole.Clear();
+                }
+
+                StatsView.Print(await client.GetMetricsAsync(ct), json);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            return 0;
         }));
         return command;
     }

@@ -68,6 +68,10 @@ public sealed partial class AgentsClient
         }
     }
 
+    /// <summary>The cluster's metrics: every live silo's last sample and rates, and their sums.</summary>
+    public Task<ClusterMetricsView> GetMetricsAsync(CancellationToken cancellationToken = default) =>
+        RetryAsync(() => Cluster.GetGrain<IMetricsAggregatorGrain>(0).GetViewAsync(), cancellationToken);
+
     private sealed class InboxObserver(ChannelWriter<AgentMessage> writer) : IAgentInboxObserver
     {
         public void OnMessages(AgentMessage[] messages)

@@ -42,6 +42,7 @@ public static class AgentsConfiguration
         new("performance", "message_batch_size", (s, k, v) => s with { Performance = s.Performance with { MessageBatchSize = Int(k, v, 1, 100_000) } }),
         new("performance", "keepalive_interval", (s, k, v) => s with { Performance = s.Performance with { KeepaliveInterval = Duration(k, v, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) } }),
         new("performance", "message_flush_interval", (s, k, v) => s with { Performance = s.Performance with { MessageFlushInterval = Duration(k, v, TimeSpan.Zero, TimeSpan.FromSeconds(10)) } }),
+        new("performance", "metrics_interval", (s, k, v) => s with { Performance = s.Performance with { MetricsInterval = Duration(k, v, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10)) } }),
         new("performance", "embedding_batch_size", (s, k, v) => s with { Performance = s.Performance with { EmbeddingBatchSize = Int(k, v, 1, 1024) } }),
         new("performance", "embedding_max_wait", (s, k, v) => s with { Performance = s.Performance with { EmbeddingMaxWait = Duration(k, v, TimeSpan.Zero, TimeSpan.FromSeconds(1)) } }),
         new("text", "chunk_tokens", (s, k, v) => s with { Text = s.Text with { ChunkTokens = Int(k, v, 8, 8192) } }),

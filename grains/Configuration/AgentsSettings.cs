@@ -27,6 +27,9 @@ public sealed record PerformanceSettings
     /// <summary>TCP keepalive on PostgreSQL connections and the period of the silo's liveness row in the membership table.</summary>
     public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How often each silo publishes its <c>NodeMetrics</c> sample to the aggregator.</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long an agent's outbox waits for a batch to fill before it delivers what it has.</summary>
     public TimeSpan MessageFlushInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 

@@ -157,6 +157,7 @@ public sealed class EmbeddingService : IDisposable
         {
             var vectors = session.Embed(batch.Select(i => i.Encoded).ToList());
             Interlocked.Add(ref _texts, batch.Count);
+            Metrics.AgentsMetrics.Embeddings.Add(batch.Count);
             Interlocked.Increment(ref _batches);
             for (var i = 0; i < batch.Count; i++)
             {

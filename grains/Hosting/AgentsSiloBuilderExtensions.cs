@@ -37,6 +37,8 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         // Agent topics: in-memory stream queues on every silo; subscriptions are kept in the PubSubStore grain storage.
         silo.AddMemoryStreams(Messaging.AgentGrain.StreamProvider);
+        silo.Services.AddSingleton<Metrics.NodeMetricsPublisher>();
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<Metrics.NodeMetricsPublisher>());
         // Grain state in Orleans' binary format: the default (Newtonsoft JSON) turns each document into base64 text.
         silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         silo.Services.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = settings.Performance.KeepaliveInterval);

@@ -9,7 +9,7 @@ public sealed class WorkerGrain(WorkerPool pool, TextBatchProcessor text, Embedd
     : Grain, IWorkerGrain
 {
     /// <inheritdoc />
-    public Task<BatchResult> ProcessAsync(BatchWork work)
+    public async Task<BatchResult> ProcessAsync(BatchWork work)
     {
         TaskTypes.EnsureRunnable(work.TaskType);
         var name = silo.SiloAddress.ToParsableString();
@@ -20,8 +20,33 @@ public sealed class WorkerGrain(WorkerPool pool, TextBatchProcessor text, Embedd
             DeactivateOnIdle();
         }
 
-        return work.TaskType == TaskTypes.TextProcessing
-            ? pool.RunAsync(() => text.Process(work, name, pool.Capacity))
-            : embeddings.ProcessAsync(work, name, pool);
+        Metrics.AgentsMetrics.ActiveTasks.Add(work.Tasks.Length);
+        try
+        {
+            var result = work.TaskType == TaskTypes.TextProcessing
+                ? await pool.RunAsync(() => text.Process(work, name, pool.Capacity))
+                : await embeddings.ProcessAsync(work, name, pool);
+            Record(work.TaskType, result);
+            return result;
+        }
+        finally
+        {
+            Metrics.AgentsMetrics.ActiveTasks.Add(-work.Tasks.Length);
+        }
+    }
+
+    private static void Record(string taskType, BatchResult result)
+    {
+        var type = new KeyValuePair<string, object?>("task_type", taskType);
+        Metrics.AgentsMetrics.TasksProcessed.Add(result.Succeeded, type, new("outcome", "succeeded"));
+        if (result.Failures.Length > 0)
+        {
+            Metrics.AgentsMetrics.TasksProcessed.Add(result.Failures.Length, type, new("outcome", "failed"));
+        }
+
+        foreach (var milliseconds in result.TaskMilliseconds)
+        {
+            Metrics.AgentsMetrics.TaskDuration.Record(milliseconds / 1000.0, type);
+        }
     }
 }

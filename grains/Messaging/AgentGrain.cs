@@ -138,6 +138,7 @@ public sealed partial class AgentGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         _received++;
+        Metrics.AgentsMetrics.Messages.Add(1);
         LatencyHistogram.Record(_latency, Math.Max(0, DateTime.UtcNow.Ticks - request.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
         return request.Kind switch
         {
@@ -351,6 +352,7 @@ public sealed partial class AgentGrain(
         }
 
         _received += messages.Count;
+        Metrics.AgentsMetrics.Messages.Add(messages.Count);
         foreach (var message in messages)
         {
             _inbox.Enqueue(message);

@@ -180,6 +180,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
             }
 
             _reserved += bytes;
+            Metrics.AgentsMetrics.VectorsStored.Add(points.Count);
             foreach (var (point, fields) in points)
             {
                 AddToMemory(point.Id, point.Vector, point.Payload, fields);
@@ -267,6 +268,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         }
 
         var hits = top.ToSortedArray();
+        Metrics.AgentsMetrics.Searches.Add(1);
         var result = new SearchHit[hits.Length];
         for (var i = 0; i < hits.Length; i++)
         {

@@ -70,6 +70,8 @@ public sealed class ConfigurationTests
         Assert.Equal(TimeSpan.FromMilliseconds(5), Yaml("performance:\n  message_flush_interval: 5ms\n").Performance.MessageFlushInterval);
         Assert.Equal(TimeSpan.Zero, Env(("P2P_MESSAGE_FLUSH_INTERVAL", "0s")).Performance.MessageFlushInterval);
         Assert.Contains("message_flush_interval", Assert.Throws<ConfigurationException>(() => Yaml("performance:\n  message_flush_interval: 1h\n")).Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromSeconds(1), Yaml("performance:\n  metrics_interval: 1s\n").Performance.MetricsInterval);
+        Assert.Contains("P2P_METRICS_INTERVAL", Assert.Throws<ConfigurationException>(() => Env(("P2P_METRICS_INTERVAL", "1ms"))).Message, StringComparison.Ordinal);
     }
 
     [Fact]
