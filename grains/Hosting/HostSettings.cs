@@ -32,6 +32,12 @@ public sealed record HostSettings
     /// <summary>The address other silos and clients reach this silo at (<c>--address</c>); loopback by default.</summary>
     public IPAddress AdvertisedAddress { get; init; } = IPAddress.Loopback;
 
+    /// <summary>
+    /// Port of the Prometheus endpoint <c>/metrics</c> (<c>--metrics-port</c>, <c>P2P_METRICS_PORT</c>): 9464 + instance
+    /// for a silo process, none for a command's embedded silo unless given; 0 turns it off.
+    /// </summary>
+    public int? MetricsPort { get; init; }
+
     /// <summary>Explicit silo port; overrides the instance offset (the embedded CLI picks free ports).</summary>
     public int? SiloPort { get; init; }
 
@@ -81,6 +87,11 @@ public sealed record HostSettings
             settings = settings with { DataDirectory = dataDir };
         }
 
+        if (environment.TryGetValue("P2P_METRICS_PORT", out var metricsPort) && !string.IsNullOrWhiteSpace(metricsPort))
+        {
+            settings = settings with { MetricsPort = ParsePort(metricsPort, "P2P_METRICS_PORT") };
+        }
+
         if (environment.TryGetValue("P2P_CONFIG", out var config) && !string.IsNullOrWhiteSpace(config))
         {
             settings = settings with { ConfigPath = config };
@@ -103,6 +114,12 @@ public sealed record HostSettings
         int.TryParse(text, out var n) && n is >= 0 and < 1000
             ? n
             : throw new Configuration.ConfigurationException($"{name}: '{text}' is not an instance number in [0, 999].");
+
+    /// <summary>Parses a TCP port (0 allowed: off).</summary>
+    public static int ParsePort(string text, string name) =>
+        int.TryParse(text, out var n) && n is >= 0 and <= 65535
+            ? n
+            : throw new Configuration.ConfigurationException($"{name}: '{text}' is not a port in [0, 65535].");
 
     /// <summary>Parses <c>host:port</c> gateways.</summary>
     public IReadOnlyList<IPEndPoint> GatewayEndpoints() => Gateways.Select(g =>

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Orleans.Hosting;
 
 namespace Agents.Grains.Hosting;
@@ -13,7 +15,7 @@ public static class SiloHost
 {
     /// <summary>The silo's command-line usage.</summary>
     public const string Usage =
-        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP]";
+        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N]";
 
     /// <summary>Reads the silo's arguments over its <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public static (HostSettings Host, AgentsSettings Settings) Parse(string[] args, IReadOnlyDictionary<string, string?> environment)
@@ -29,6 +31,7 @@ public static class SiloHost
                 "--init-schema" => host with { InitSchema = true },
                 "--config" => host with { ConfigPath = Value() },
                 "--data-dir" => host with { DataDirectory = Value() },
+                "--metrics-port" => host with { MetricsPort = HostSettings.ParsePort(Value(), "--metrics-port") },
                 "--address" => host with
                 {
                     AdvertisedAddress = IPAddress.TryParse(Value(), out var ip) ? ip : throw new ConfigurationException($"--address: '{args[i]}' is not an IP address."),
@@ -51,6 +54,31 @@ public static class SiloHost
     {
         var path = Path.Combine(AppContext.BaseDirectory, "performance.yaml");
         return File.Exists(path) ? path : null;
+    }
+
+    /// <summary>The Prometheus port of instance 0 (the OpenTelemetry exporter's conventional port).</summary>
+    public const int MetricsPortBase = 9464;
+
+    /// <summary>
+    /// OpenTelemetry: our meter and Orleans' at <c>http://ADDRESS:PORT/metrics</c> for Prometheus (on the advertised
+    /// address, loopback by default); traces of grain calls to an OTLP collector when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+    /// </summary>
+    private static void AddTelemetry(HostApplicationBuilder builder, HostSettings host, int port)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry();
+        telemetry.WithMetrics(metrics => metrics
+            .AddMeter(Metrics.AgentsMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusHttpListener(o =>
+            {
+                o.Host = host.AdvertisedAddress.ToString();
+                o.Port = port;
+            }));
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddOtlpExporter());
+        }
     }
 
     /// <summary>
@@ -90,9 +118,16 @@ public static class SiloHost
             builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
+        var metricsPort = host.MetricsPort ?? (embedded ? 0 : MetricsPortBase + host.Instance);
+        if (metricsPort > 0)
+        {
+            AddTelemetry(builder, host, metricsPort);
+        }
+
         builder.UseOrleans(silo =>
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings);
+            silo.AddActivityPropagation();
             // Failure-detection timings come from the host configuration (e.g. Membership__ProbeTimeout=00:00:01).
             silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Membership"));
             configure?.Invoke(silo);

@@ -39,7 +39,9 @@ public sealed class SiloProcess : IAsyncDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Agents.Silo.dll"));
-        foreach (var a in arguments.Concat(["--instance", instance.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        // No Prometheus endpoint unless a test asks for one: silos of parallel tests must not race for ports.
+        var metrics = arguments.Contains("--metrics-port") ? [] : new[] { "--metrics-port", "0" };
+        foreach (var a in arguments.Concat(metrics).Concat(["--instance", instance.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             start.ArgumentList.Add(a);
         }
