@@ -38,6 +38,12 @@ public sealed record HostSettings
     /// </summary>
     public int? MetricsPort { get; init; }
 
+    /// <summary>
+    /// Port of the Orleans dashboard (<c>--dashboard-port</c>, <c>P2P_DASHBOARD_PORT</c>): 8080 + instance for a silo
+    /// process, none for a command's embedded silo unless given; 0 turns it off.
+    /// </summary>
+    public int? DashboardPort { get; init; }
+
     /// <summary>Explicit silo port; overrides the instance offset (the embedded CLI picks free ports).</summary>
     public int? SiloPort { get; init; }
 
@@ -90,6 +96,11 @@ public sealed record HostSettings
         if (environment.TryGetValue("P2P_METRICS_PORT", out var metricsPort) && !string.IsNullOrWhiteSpace(metricsPort))
         {
             settings = settings with { MetricsPort = ParsePort(metricsPort, "P2P_METRICS_PORT") };
+        }
+
+        if (environment.TryGetValue("P2P_DASHBOARD_PORT", out var dashboardPort) && !string.IsNullOrWhiteSpace(dashboardPort))
+        {
+            settings = settings with { DashboardPort = ParsePort(dashboardPort, "P2P_DASHBOARD_PORT") };
         }
 
         if (environment.TryGetValue("P2P_CONFIG", out var config) && !string.IsNullOrWhiteSpace(config))

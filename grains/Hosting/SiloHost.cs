@@ -4,7 +4,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
 using OpenTelemetry.Trace;
 using Orleans.Hosting;
 
@@ -15,7 +18,7 @@ public static class SiloHost
 {
     /// <summary>The silo's command-line usage.</summary>
     public const string Usage =
-        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N]";
+        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N] [--dashboard-port N]";
 
     /// <summary>Reads the silo's arguments over its <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public static (HostSettings Host, AgentsSettings Settings) Parse(string[] args, IReadOnlyDictionary<string, string?> environment)
@@ -32,6 +35,7 @@ public static class SiloHost
                 "--config" => host with { ConfigPath = Value() },
                 "--data-dir" => host with { DataDirectory = Value() },
                 "--metrics-port" => host with { MetricsPort = HostSettings.ParsePort(Value(), "--metrics-port") },
+                "--dashboard-port" => host with { DashboardPort = HostSettings.ParsePort(Value(), "--dashboard-port") },
                 "--address" => host with
                 {
                     AdvertisedAddress = IPAddress.TryParse(Value(), out var ip) ? ip : throw new ConfigurationException($"--address: '{args[i]}' is not an IP address."),
@@ -63,7 +67,7 @@ public static class SiloHost
     /// OpenTelemetry: our meter and Orleans' at <c>http://ADDRESS:PORT/metrics</c> for Prometheus (on the advertised
     /// address, loopback by default); traces of grain calls to an OTLP collector when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
     /// </summary>
-    private static void AddTelemetry(HostApplicationBuilder builder, HostSettings host, int port)
+    private static void AddTelemetry(IHostApplicationBuilder builder, HostSettings host, int port)
     {
         var telemetry = builder.Services.AddOpenTelemetry();
         telemetry.WithMetrics(metrics => metrics
@@ -106,7 +110,8 @@ public static class SiloHost
         }
 
         ThreadPoolLimits.Apply(settings.Performance);
-        var builder = CreateBuilder();
+        var dashboardPort = host.DashboardPort ?? (embedded ? 0 : DashboardPortBase + host.Instance);
+        IHostApplicationBuilder builder = dashboardPort > 0 ? CreateWebBuilder(host, dashboardPort) : CreateBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Agents", LogLevel.Information);
         if (embedded)
@@ -128,10 +133,34 @@ public static class SiloHost
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings);
             silo.AddActivityPropagation();
+            if (dashboardPort > 0)
+            {
+                silo.AddDashboard();
+            }
+
             // Failure-detection timings come from the host configuration (e.g. Membership__ProbeTimeout=00:00:01).
             silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Membership"));
             configure?.Invoke(silo);
         });
-        return builder.Build();
+        if (builder is WebApplicationBuilder web)
+        {
+            var app = web.Build();
+            app.MapOrleansDashboard();
+            return app;
+        }
+
+        return ((HostApplicationBuilder)builder).Build();
+    }
+
+    /// <summary>The dashboard's port for instance 0.</summary>
+    public const int DashboardPortBase = 8080;
+
+    /// <summary>As <see cref="CreateBuilder"/>, with Kestrel on the advertised address (loopback by default) for the dashboard.</summary>
+    private static WebApplicationBuilder CreateWebBuilder(HostSettings host, int port)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration["hostBuilder:reloadConfigOnChange"] = "false";
+        builder.WebHost.UseKestrel(o => o.Listen(host.AdvertisedAddress, port));
+        return builder;
     }
 }

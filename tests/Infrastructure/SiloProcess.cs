@@ -41,7 +41,8 @@ public sealed class SiloProcess : IAsyncDisposable
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Agents.Silo.dll"));
         // No Prometheus endpoint unless a test asks for one: silos of parallel tests must not race for ports.
         var metrics = arguments.Contains("--metrics-port") ? [] : new[] { "--metrics-port", "0" };
-        foreach (var a in arguments.Concat(metrics).Concat(["--instance", instance.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        var dashboard = arguments.Contains("--dashboard-port") ? [] : new[] { "--dashboard-port", "0" };
+        foreach (var a in arguments.Concat(metrics).Concat(dashboard).Concat(["--instance", instance.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             start.ArgumentList.Add(a);
         }
