@@ -61,6 +61,7 @@ public sealed partial class AgentsClient : IAsyncDisposable
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.UseOrleansClient(client =>
             {
+                client.AddActivityPropagation();
                 client.Configure<ClusterOptions>(o =>
                 {
                     o.ClusterId = AgentsSiloBuilderExtensions.ClusterId;

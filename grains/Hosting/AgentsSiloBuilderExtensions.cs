@@ -37,6 +37,8 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         // Agent topics: in-memory stream queues on every silo; subscriptions are kept in the PubSubStore grain storage.
         silo.AddMemoryStreams(Messaging.AgentGrain.StreamProvider);
+        // Grain calls carry the caller's Activity, so a trace follows work across silos (exported by OpenTelemetry).
+        silo.AddActivityPropagation();
         silo.Services.AddSingleton<Metrics.NodeMetricsPublisher>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<Metrics.NodeMetricsPublisher>());
         // Grain state in Orleans' binary format: the default (Newtonsoft JSON) turns each document into base64 text.

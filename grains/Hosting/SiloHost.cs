@@ -132,7 +132,6 @@ public static class SiloHost
         builder.UseOrleans(silo =>
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings);
-            silo.AddActivityPropagation();
             if (dashboardPort > 0)
             {
                 silo.AddDashboard();
