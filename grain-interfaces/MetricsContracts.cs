@@ -22,17 +22,21 @@ public sealed record NodeMetrics(
     int Gen0Collections,
     int Gen2Collections,
     int ThreadPoolThreads,
-    long ThreadPoolQueueLength);
+    long ThreadPoolQueueLength,
+    long[]? TaskLatencyHistogram = null);
 
-/// <summary>A node as the aggregator sees it: its last sample and its rates over the window.</summary>
+/// <summary>A node as the aggregator sees it: its last sample, its rates and its task-latency percentiles over the window.</summary>
 [GenerateSerializer, Immutable]
-public sealed record NodeView(NodeMetrics Last, double TasksPerSecond, double EmbeddingsPerSecond, double SearchesPerSecond, double MessagesPerSecond, double MeanTaskMilliseconds);
+public sealed record NodeView(
+    NodeMetrics Last, double TasksPerSecond, double EmbeddingsPerSecond, double SearchesPerSecond, double MessagesPerSecond, double MeanTaskMilliseconds,
+    double TaskP50Milliseconds = 0, double TaskP95Milliseconds = 0, double TaskP99Milliseconds = 0);
 
 /// <summary>The cluster as the aggregator sees it: live nodes and their sums.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ClusterMetricsView(
     DateTimeOffset At, TimeSpan Window, IReadOnlyList<NodeView> Nodes, double TasksPerSecond, double EmbeddingsPerSecond,
-    double SearchesPerSecond, double MessagesPerSecond, long TasksProcessed, long VectorsStored, long WorkingSetBytes);
+    double SearchesPerSecond, double MessagesPerSecond, long TasksProcessed, long VectorsStored, long WorkingSetBytes,
+    double TaskP50Milliseconds = 0, double TaskP95Milliseconds = 0, double TaskP99Milliseconds = 0);
 
 /// <summary>
 /// The cluster's metrics (key 0): subscribes to every silo's <c>node-metrics</c> samples, keeps a window of them per

@@ -51,10 +51,12 @@ public sealed class MetricsAggregatorGrain(PerformanceSettings performance) : Gr
         }
 
         var views = _nodes.OrderBy(n => n.Key, StringComparer.Ordinal).Select(n => View(n.Value)).ToList();
+        var all = Merge(_nodes.Values.SelectMany(q => q));
         return Task.FromResult(new ClusterMetricsView(
             now, Window, views,
             views.Sum(v => v.TasksPerSecond), views.Sum(v => v.EmbeddingsPerSecond), views.Sum(v => v.SearchesPerSecond), views.Sum(v => v.MessagesPerSecond),
-            views.Sum(v => v.Last.TasksProcessed), views.Sum(v => v.Last.VectorsStored), views.Sum(v => v.Last.WorkingSetBytes)));
+            views.Sum(v => v.Last.TasksProcessed), views.Sum(v => v.Last.VectorsStored), views.Sum(v => v.Last.WorkingSetBytes),
+            Jobs.LatencyHistogram.Quantile(all, 0.50), Jobs.LatencyHistogram.Quantile(all, 0.95), Jobs.LatencyHistogram.Quantile(all, 0.99)));
     }
 
     private static NodeView View(Queue<NodeMetrics> samples)
@@ -64,12 +66,29 @@ public sealed class MetricsAggregatorGrain(PerformanceSettings performance) : Gr
         var seconds = (last.At - first.At).TotalSeconds;
         double Rate(long a, long b) => seconds > 0 ? Math.Max(0, b - a) / seconds : 0;
         var tasks = last.TasksProcessed - first.TasksProcessed;
+        var latency = Merge(samples);
         return new NodeView(
             last,
             Rate(first.TasksProcessed, last.TasksProcessed),
             Rate(first.Embeddings, last.Embeddings),
             Rate(first.Searches, last.Searches),
             Rate(first.Messages, last.Messages),
-            tasks > 0 ? (last.TaskMillisecondsSum - first.TaskMillisecondsSum) / tasks : 0);
+            tasks > 0 ? (last.TaskMillisecondsSum - first.TaskMillisecondsSum) / tasks : 0,
+            Jobs.LatencyHistogram.Quantile(latency, 0.50), Jobs.LatencyHistogram.Quantile(latency, 0.95), Jobs.LatencyHistogram.Quantile(latency, 0.99));
+    }
+
+    /// <summary>The task-latency counts of all <paramref name="samples"/> added up.</summary>
+    private static long[] Merge(IEnumerable<NodeMetrics> samples)
+    {
+        var merged = Jobs.LatencyHistogram.Create();
+        foreach (var histogram in samples.Select(s => s.TaskLatencyHistogram).OfType<long[]>())
+        {
+            for (var i = 0; i < Math.Min(histogram.Length, merged.Length); i++)
+            {
+                merged[i] += histogram[i];
+            }
+        }
+
+        return merged;
     }
 }

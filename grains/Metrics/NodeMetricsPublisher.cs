@@ -26,17 +26,18 @@ public sealed partial class NodeMetricsPublisher(
     private long _searches;
     private long _messages;
     private long _embeddings;
+    private long[] _latency = Jobs.LatencyHistogram.Create();
 
     /// <summary>The stream every silo publishes to (one stream; the aggregator is its implicit subscriber).</summary>
     public static StreamId Stream => StreamId.Create(StreamNamespace, 0L);
 
-    /// <summary>The latest totals, as they would be published now.</summary>
+    /// <summary>The latest totals, as they would be published now, with the task latencies counted since the last sample.</summary>
     public NodeMetrics Sample(double cpuPercent) => new(
         silo.SiloAddress.ToParsableString(), DateTimeOffset.UtcNow,
         Interlocked.Read(ref _tasks), Interlocked.Read(ref _failed), Volatile.Read(ref _taskMilliseconds), Interlocked.Read(ref _active),
         Interlocked.Read(ref _vectors), Interlocked.Read(ref _searches), Interlocked.Read(ref _messages), Interlocked.Read(ref _embeddings),
         cpuPercent, Environment.WorkingSet, GC.GetGCMemoryInfo().HeapSizeBytes, GC.CollectionCount(0), GC.CollectionCount(2),
-        ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount);
+        ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount, Interlocked.Exchange(ref _latency, Jobs.LatencyHistogram.Create()));
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -129,6 +130,9 @@ public sealed partial class NodeMetricsPublisher(
                     next = seen + (value * 1000);
                 }
                 while (Interlocked.CompareExchange(ref _taskMilliseconds, next, seen) != seen);
+
+                // A sample swaps the histogram out; a count landing in the old one just after is lost, not miscounted.
+                Interlocked.Increment(ref Volatile.Read(ref _latency)[Jobs.LatencyHistogram.BucketOf(value * 1000)]);
             }
         });
         _listener.Start();

@@ -46,9 +46,10 @@ public sealed class MetricsPipelineTests : IAsyncLifetime
         var job = await client.SubmitAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin), tasks);
         await client.WaitAsync(job);
 
-        var view = await WaitForAsync(client, v => v.Nodes.Count == 3 && v.TasksProcessed > 0);
+        var view = await WaitForAsync(client, v => v.Nodes.Count == 3 && v.TasksProcessed > 0 && v.TaskP99Milliseconds > 0);
         Assert.Equal(3, view.Nodes.Select(n => n.Last.Silo).Distinct().Count());
         Assert.All(view.Nodes, n => Assert.True(n.Last.WorkingSetBytes > 0));
+        Assert.True(view.TaskP99Milliseconds > 0 && view.TaskP99Milliseconds >= view.TaskP50Milliseconds, $"p50 {view.TaskP50Milliseconds} p99 {view.TaskP99Milliseconds}");
 
         var stopped = _cluster.Silos[^1];
         await _cluster.StopSiloAsync(stopped);
