@@ -49,6 +49,7 @@ public static class Commands
         root.Subcommands.Add(Submit());
         root.Subcommands.Add(Ingest());
         root.Subcommands.Add(Stats());
+        root.Subcommands.Add(Report());
         root.Subcommands.Add(Jobs());
         root.Subcommands.Add(VectorCommands.Collection(parse => Connection(parse, out _), JsonOption));
         root.Subcommands.Add(VectorCommands.Vectors(parse => Connection(parse, out _), JsonOption));
@@ -197,6 +198,34 @@ public static class Commands
             }
 
             return report.Errors == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static Command Report()
+    {
+        var input = new Option<string>("--input") { Description = "A folder of benchmark results (*.json from 'benchmark --output').", DefaultValueFactory = _ => "results" };
+        var output = new Option<string>("--output") { Description = "The HTML page to write.", DefaultValueFactory = _ => "performance-report.html" };
+        var command = new Command("report", "One self-contained HTML page with charts from a folder of benchmark results, and a summary here.") { input, output };
+        command.SetAction((parse, _) => Run(parse, async () =>
+        {
+            var (results, skipped) = PerformanceReport.Load(parse.GetValue(input)!);
+            var path = parse.GetValue(output)!;
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (folder is not null)
+            {
+                Directory.CreateDirectory(folder);
+            }
+
+            await File.WriteAllTextAsync(path, PerformanceReport.Html(results));
+            Console.Write(PerformanceReport.Summary(results));
+            foreach (var file in skipped)
+            {
+                Console.WriteLine($"skipped {file}: not a benchmark result");
+            }
+
+            Console.WriteLine($"report of {results.Count} results written to {path}");
+            return 0;
         }));
         return command;
     }
