@@ -21,7 +21,8 @@ public sealed record BenchmarkResult(
     IReadOnlyDictionary<string, string> Config,
     JobResultSummary? Job = null,
     double? RecallAtK = null,
-    int? K = null)
+    int? K = null,
+    ClusterMetricsView? Metrics = null)
 {
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -65,7 +65,8 @@ public static class Commands
         var distribution = new Option<string>("--distribution") { Description = "round-robin, random or least-loaded.", DefaultValueFactory = _ => "round-robin" };
         var input = new Option<string?>("--input") { Description = "A folder of text files (repeated to make --tasks); generated documents otherwise." };
         var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
-        var nodes = new Option<int?>("--nodes") { Description = "Silos expected in cluster mode (checked against the cluster)." };
+        var nodes = new Option<string?>("--nodes") { Description = "Cluster mode: with --cluster, start this many silo processes here (or each count of a range such as 1..3); with --gateway, the silos expected." };
+        var pin = new Option<bool>("--pin") { Description = "With --nodes: pin each started silo to its own core (taskset)." };
         var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
         var docBytes = new Option<int>("--document-size") { Description = "Bytes per generated document.", DefaultValueFactory = _ => 2048 };
         var warmup = new Option<int>("--warmup") { Description = "Tasks run (and not measured) first, so the figures are of warm code.", DefaultValueFactory = _ => 2000 };
@@ -80,7 +81,7 @@ public static class Commands
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
+            mode, tasks, taskType, distribution, input, output, nodes, pin, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
         };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
@@ -122,13 +123,34 @@ public static class Commands
                 ? DocumentSource.GenerateTasks(taskCount, parse.GetValue(docBytes))
                 : DocumentSource.ReadTasks(files, taskCount);
             var quiet = parse.GetValue(JsonOption);
-            await using var client = await AgentsClient.ConnectAsync(connection, ct);
-            var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
-            if (parse.GetValue(nodes) is { } expected && expected != silos.Count)
+            var nodeCounts = ParseNodes(parse.GetValue(nodes));
+            if (isCluster && nodeCounts is not null && connection.PostgreSql is { } database)
             {
-                throw new ArgumentException($"--nodes {expected} was asked, but the cluster has {silos.Count} active silos.");
+                // Real silo processes for each node count: start, run, collect, stop, one count after another.
+                var failures = 0;
+                foreach (var count in nodeCounts)
+                {
+                    await using var launcher = await SiloLauncher.StartAsync(database, count, parse.GetValue(pin), line => { if (!quiet) Console.WriteLine(line); }, ct);
+                    var path = parse.GetValue(output) is { } o && nodeCounts.Count > 1
+                        ? Path.Combine(Path.GetDirectoryName(o) ?? "", $"{Path.GetFileNameWithoutExtension(o)}-{count}-nodes{Path.GetExtension(o)}")
+                        : parse.GetValue(output);
+                    failures += await RunOnceAsync(count, path);
+                }
+
+                return failures == 0 ? 0 : 1;
             }
 
+            if (nodeCounts is { Count: > 1 })
+            {
+                throw new ArgumentException("--nodes with a range starts silo processes, which needs --mode cluster and --cluster \"<postgres connection string>\".");
+            }
+
+            return await RunOnceAsync(nodeCounts?[0], parse.GetValue(output));
+
+            async Task<int> RunOnceAsync(int? expected, string? outputPath)
+            {
+            await using var client = await AgentsClient.ConnectAsync(connection, ct);
+            var silos = await WaitForSilosAsync(client, expected, ct);
             var documents = source.ToList();
             string? benchCollection = null;
             if (spec.TaskType == TaskTypes.Ingest)
@@ -169,8 +191,9 @@ public static class Commands
                     jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
                     result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
                     result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
-                    result.Totals.Embeddings, result.Totals.Embeddings / seconds));
-            if (parse.GetValue(output) is { } path)
+                    result.Totals.Embeddings, result.Totals.Embeddings / seconds),
+                Metrics: isCluster ? await client.GetMetricsAsync(ct) : null);
+            if (outputPath is { } path)
             {
                 await report.WriteAsync(path);
             }
@@ -191,15 +214,58 @@ public static class Commands
                     Console.WriteLine($"  {node.Silo}: {node.Tasks} tasks ({node.ThroughputPerSecond:F0}/s)");
                 }
 
-                if (parse.GetValue(output) is { } written)
+                if (outputPath is { } written)
                 {
                     Console.WriteLine($"result written to {written}");
                 }
             }
 
             return report.Errors == 0 ? 0 : 1;
+            }
         }));
         return command;
+    }
+
+    /// <summary>"3" or "1..3" (each count in turn); null when not given.</summary>
+    private static List<int>? ParseNodes(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var parts = text.Split("..");
+        if (parts.Length is 1 or 2 && parts.All(p => int.TryParse(p, out var n) && n is >= 1 and <= 64))
+        {
+            var (from, to) = (int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[^1], System.Globalization.CultureInfo.InvariantCulture));
+            if (from <= to)
+            {
+                return Enumerable.Range(from, to - from + 1).ToList();
+            }
+        }
+
+        throw new ArgumentException($"--nodes '{text}' is not a node count (1..64) or a range such as 1..3.");
+    }
+
+    /// <summary>The active silos, after waiting (up to a minute) for <paramref name="expected"/> of them when given.</summary>
+    private static async Task<Dictionary<SiloAddress, SiloStatus>> WaitForSilosAsync(AgentsClient client, int? expected, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
+            if (expected is null || silos.Count == expected)
+            {
+                return silos;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new ArgumentException($"--nodes {expected} was asked, but the cluster has {silos.Count} active silos.");
+            }
+
+            await Task.Delay(500, ct);
+        }
     }
 
     private static Command Report()
