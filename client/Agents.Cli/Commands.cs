@@ -192,7 +192,7 @@ public static class Commands
                     result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
                     result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
                     result.Totals.Embeddings, result.Totals.Embeddings / seconds),
-                Metrics: isCluster ? await client.GetMetricsAsync(ct) : null);
+                Metrics: isCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null);
             if (outputPath is { } path)
             {
                 await report.WriteAsync(path);
@@ -224,6 +224,22 @@ public static class Commands
             }
         }));
         return command;
+    }
+
+    /// <summary>The aggregator's view once every silo has reported to it (waiting up to 15 s, a few metrics intervals).</summary>
+    private static async Task<ClusterMetricsView> AggregatorViewAsync(AgentsClient client, int silos, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var view = await client.GetMetricsAsync(ct);
+            if (view.Nodes.Count >= silos || DateTime.UtcNow > deadline)
+            {
+                return view;
+            }
+
+            await Task.Delay(250, ct);
+        }
     }
 
     /// <summary>"3" or "1..3" (each count in turn); null when not given.</summary>

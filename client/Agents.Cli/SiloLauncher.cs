@@ -52,6 +52,9 @@ public sealed class SiloLauncher : IAsyncDisposable
 
                 // The connection string goes by environment, never on a command line others can read.
                 start.Environment["P2P_CLUSTER"] = cluster;
+
+                // Samples every second, so the result's per-node view is fresh when a short run ends.
+                start.Environment["P2P_METRICS_INTERVAL"] = "1s";
                 var process = Process.Start(start)!;
                 process.OutputDataReceived += (_, _) => { };
                 process.ErrorDataReceived += (_, _) => { };
