@@ -11,6 +11,8 @@ namespace Agents.Benchmarks;
 /// Documents/s for ~2 KB documents: the raw pipeline on one thread (the baseline), the raw pipeline on every core,
 /// and a text-processing job end to end through the embedded cluster, all in one run so their ratios compare.
 /// </summary>
+[BenchmarkCategory(Suites.CpuIntensiveTasks)]
+[JsonExporterAttribute.Full]
 [MemoryDiagnoser]
 [GcServer(true)] // as the silo and the CLI run
 public class TextProcessingBenchmarks
