@@ -289,9 +289,14 @@ public sealed partial class AgentGrain(
         try
         {
             var queue = _outbox[to];
-            if (!now && queue.Count < BatchSize && performance.MessageFlushInterval > TimeSpan.Zero)
+            if (!now)
             {
-                await Task.Delay(performance.MessageFlushInterval);
+                // Let the rest of this turn queue first (a burst fills its batches and goes at once), then wait for more.
+                await Task.Yield();
+                if (queue.Count < BatchSize && performance.MessageFlushInterval > TimeSpan.Zero)
+                {
+                    await Task.Delay(performance.MessageFlushInterval);
+                }
             }
 
             var peer = GrainFactory.GetGrain<IAgentGrain>(to);
