@@ -7,11 +7,17 @@ namespace Agents.Tests.Failover;
 /// <summary>
 /// PostgreSQL restarts in the middle of an ingest into two silo processes: upserts fail while it is down (a clear
 /// error, retried by the caller), succeed again once it is back without restarting any silo, and every acknowledged
-/// point is there at the end.
+/// point is there at the end. The server is this test's own: a restart would break the pooled connections of the
+/// other tests that share <see cref="PostgresCollection"/>'s server.
 /// </summary>
-[Collection(nameof(PostgresCollection))]
-public sealed class PostgresRestartTests(PostgresServer postgres, ITestOutputHelper output)
+public sealed class PostgresRestartTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    private readonly PostgresServer postgres = new();
+
+    public Task InitializeAsync() => postgres.InitializeAsync();
+
+    public Task DisposeAsync() => postgres.DisposeAsync();
+
     [Fact]
     public async Task NoAcknowledgedPointIsLostWhenTheDatabaseRestartsDuringIngest()
     {
