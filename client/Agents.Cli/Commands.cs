@@ -106,17 +106,8 @@ public static class Commands
 
             var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), parse.GetValue(batch), "benchmark");
             TaskTypes.EnsureRunnable(spec.TaskType);
-            var connection = Connection(parse, out var settings);
             var isCluster = parse.GetValue(mode) == "cluster";
-            if (isCluster && connection.IsEmbedded)
-            {
-                throw new ArgumentException("--mode cluster needs a cluster to join: give --cluster \"<postgres connection string>\" or --gateway host:port.");
-            }
-
-            if (!isCluster && !connection.IsEmbedded)
-            {
-                throw new ArgumentException("--mode single-node runs an embedded silo; drop --cluster/--gateway or use --mode cluster.");
-            }
+            var connection = ModeConnection(parse, isCluster, out var settings);
 
             var files = parse.GetValue(input) is { } dir ? DocumentSource.ListFiles(dir) : null;
             var source = files is null
@@ -466,15 +457,23 @@ public static class Commands
         return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
     }
 
-    private static async Task<int> RunMessagingBenchmarkAsync(ParseResult parse, int messages, bool isCluster, string? output, CancellationToken ct)
+    /// <summary>The connection of a benchmark, checked against its <c>--mode</c>: cluster needs one to join, single-node none.</summary>
+    private static ClusterConnection ModeConnection(ParseResult parse, bool isCluster, out AgentsSettings settings)
     {
-        var connection = Connection(parse, out var settings);
+        var connection = Connection(parse, out settings);
         if (isCluster == connection.IsEmbedded)
         {
             throw new ArgumentException(isCluster
                 ? "--mode cluster needs a cluster to join: give --cluster \"<postgres connection string>\" or --gateway host:port."
                 : "--mode single-node runs an embedded silo; drop --cluster/--gateway or use --mode cluster.");
         }
+
+        return connection;
+    }
+
+    private static async Task<int> RunMessagingBenchmarkAsync(ParseResult parse, int messages, bool isCluster, string? output, CancellationToken ct)
+    {
+        var connection = ModeConnection(parse, isCluster, out var settings);
 
         var quiet = parse.GetValue(JsonOption);
         await using var client = await AgentsClient.ConnectAsync(connection, ct);
@@ -506,13 +505,7 @@ public static class Commands
             throw new ArgumentException($"--tasks must be positive; got {options.Points}.");
         }
 
-        var connection = Connection(parse, out var settings);
-        if (isCluster == connection.IsEmbedded)
-        {
-            throw new ArgumentException(isCluster
-                ? "--mode cluster needs a cluster to join: give --cluster \"<postgres connection string>\" or --gateway host:port."
-                : "--mode single-node runs an embedded silo; drop --cluster/--gateway or use --mode cluster.");
-        }
+        var connection = ModeConnection(parse, isCluster, out var settings);
 
         var quiet = parse.GetValue(JsonOption);
         await using var client = await AgentsClient.ConnectAsync(connection, ct);

@@ -126,7 +126,7 @@ public static class PerformanceReport
         var maxNodes = Math.Max(2, series.SelectMany(s => s.Points).Max(p => p.Nodes));
         // Room for every point and for every ideal line up to the widest run.
         var maxY = series.Max(s => Math.Max(s.Points.Max(p => p.Throughput), s.Points.Where(p => p.Nodes == 1).Select(p => p.Throughput * maxNodes).DefaultIfEmpty(0).Max())) * 1.1;
-        var svg = Frame(out var x, out var y, 1, maxNodes, 0, maxY, "nodes", "per second");
+        var svg = Frame(out var x, out var y, 1, maxNodes, 0, maxY, "nodes", "per second", xTicks: true);
         var i = 0;
         foreach (var (type, points) in series)
         {
@@ -177,7 +177,7 @@ public static class PerformanceReport
         var points = results.Where(r => r.Result.RecallAtK is not null).Select(r => (r.File, Qps: r.Result.ThroughputPerSecond, Recall: r.Result.RecallAtK!.Value)).ToList();
         var maxX = points.Select(p => p.Qps).DefaultIfEmpty(1).Max() * 1.1;
         var minY = Math.Min(0.9, points.Select(p => p.Recall).DefaultIfEmpty(1).Min() - 0.02);
-        var svg = Frame(out var x, out var y, 0, maxX, minY, 1.0, "queries per second", "recall@k");
+        var svg = Frame(out var x, out var y, 0, maxX, minY, 1.0, "queries per second", "recall@k", xTicks: true);
         if (points.Count == 0)
         {
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 20}\" y=\"{Height / 2}\">no vector-search results in this folder</text>");
@@ -223,7 +223,8 @@ public static class PerformanceReport
     }
 
     /// <summary>An SVG with axes and five ticks each; <paramref name="x"/> and <paramref name="y"/> map data to pixels.</summary>
-    private static StringBuilder Frame(out Func<double, double> x, out Func<double, double> y, double x0, double x1, double y0, double y1, string xLabel, string yLabel, bool logY = false)
+    private static StringBuilder Frame(
+        out Func<double, double> x, out Func<double, double> y, double x0, double x1, double y0, double y1, string xLabel, string yLabel, bool logY = false, bool xTicks = false)
     {
         var (px, py) = ((double)(Width - Left - Right), (double)(Height - Top - Bottom));
         var spanX = x1 - x0 == 0 ? 1 : x1 - x0;
@@ -240,7 +241,7 @@ public static class PerformanceReport
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{y(value) + 4:F1}\" text-anchor=\"end\">{label}</text><line x1=\"{Left}\" y1=\"{y(value):F1}\" x2=\"{Left + px}\" y2=\"{y(value):F1}\" stroke=\"#eee\"/>");
         }
 
-        if (xLabel == "nodes" || xLabel == "queries per second")
+        if (xTicks)
         {
             for (var t = 0; t <= 4; t++)
             {

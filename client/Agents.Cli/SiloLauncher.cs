@@ -131,7 +131,8 @@ public sealed class SiloLauncher : IAsyncDisposable
         }
     }
 
-    private static int FreeInstance()
+    /// <summary>An instance number (100..998) whose silo and gateway ports are both free now.</summary>
+    public static int FreeInstance()
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {

@@ -157,8 +157,12 @@ public static class SiloHost
     /// <summary>As <see cref="CreateBuilder"/>, with Kestrel on the advertised address (loopback by default) for the dashboard.</summary>
     private static WebApplicationBuilder CreateWebBuilder(HostSettings host, int port)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration["hostBuilder:reloadConfigOnChange"] = "false";
+        // As in CreateBuilder, no configuration file watcher; it has to be said before the builder reads its sources.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.WebHost.UseKestrel(o => o.Listen(host.AdvertisedAddress, port));
         return builder;
     }

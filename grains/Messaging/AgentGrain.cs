@@ -218,7 +218,7 @@ public sealed partial class AgentGrain(
     /// <inheritdoc />
     public Task<AgentStats> GetStatsAsync() => Task.FromResult(new AgentStats(
         _received, _sent, _batches, _inbox.Count,
-        LatencyHistogram.Quantile(_latency, 0.50), LatencyHistogram.Quantile(_latency, 0.95), LatencyHistogram.Quantile(_latency, 0.99)));
+        LatencyHistogram.Quantile(_latency, 0.50), LatencyHistogram.Quantile(_latency, 0.95), LatencyHistogram.Quantile(_latency, 0.99), _dropped));
 
     /// <inheritdoc />
     public async Task SendBurstAsync(string to, int count, int bodyBytes)

@@ -23,6 +23,24 @@ public static class ClusterProcesses
         }
     }
 
+    /// <summary>Connects through the gateway of the embedded silo process of <paramref name="instance"/> once it listens.</summary>
+    public static async Task<AgentsClient> ConnectGatewayAsync(int instance, SiloProcess silo)
+    {
+        var connection = new ClusterConnection { Gateways = [$"127.0.0.1:{Agents.Grains.Hosting.HostSettings.GatewayPortBase + instance}"] };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try
+            {
+                return await AgentsClient.ConnectAsync(connection);
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline && !silo.HasExited)
+            {
+                await Task.Delay(500);
+            }
+        }
+    }
+
     /// <summary>Waits (with a deadline) until <paramref name="count"/> silos are active.</summary>
     public static async Task WaitForActiveSilosAsync(AgentsClient client, int count, IReadOnlyList<SiloProcess> silos)
     {

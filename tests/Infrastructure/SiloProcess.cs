@@ -60,20 +60,8 @@ public sealed class SiloProcess : IAsyncDisposable
         return new SiloProcess(Process.Start(start)!, instance);
     }
 
-    /// <summary>An instance number whose silo and gateway ports are both free now.</summary>
-    public static int FreeInstance()
-    {
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var instance = Random.Shared.Next(100, 999);
-            if (IsFree(11111 + instance) && IsFree(30000 + instance))
-            {
-                return instance;
-            }
-        }
-
-        throw new InvalidOperationException("no free instance ports");
-    }
+    /// <summary>An instance number whose silo and gateway ports are both free now (the command's own choice).</summary>
+    public static int FreeInstance() => Agents.Cli.SiloLauncher.FreeInstance();
 
     /// <summary>SIGKILL: the process dies without a word to the cluster.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
@@ -107,20 +95,6 @@ public sealed class SiloProcess : IAsyncDisposable
         _output.Enqueue(line);
         while (_output.Count > 400 && _output.TryDequeue(out _))
         {
-        }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }

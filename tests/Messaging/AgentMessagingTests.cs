@@ -129,22 +129,29 @@ public sealed class AgentMessagingTests(ThreeSiloCluster fixture)
     public async Task AClientWatchingAnInboxSeesDeliveries()
     {
         var (a, b) = await PairOnTwoSilosAsync("watch");
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var seen = new List<string>();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var watching = Task.Run(async () =>
         {
             await foreach (var message in Client.WatchInboxAsync(b, cancel.Token))
             {
-                seen.Add(Encoding.UTF8.GetString(message.Body));
-                if (seen.Count == 3)
+                seen.Enqueue(Encoding.UTF8.GetString(message.Body));
+                if (seen.Contains("three"))
                 {
                     return;
                 }
             }
         });
 
-        // The subscription is in place once the watcher has called the agent; give it a moment, then send.
-        await Task.Delay(300);
+        // The subscription is in place once a probe comes through (no guessing how long subscribing takes).
+        while (seen.IsEmpty)
+        {
+            cancel.Token.ThrowIfCancellationRequested();
+            await Client.Agent(a).SendAsync(b, "probe", "probe"u8.ToArray());
+            await Client.Agent(a).FlushAsync();
+            await Task.Delay(100);
+        }
+
         foreach (var text in new[] { "one", "two", "three" })
         {
             await Client.Agent(a).SendAsync(b, "note", Encoding.UTF8.GetBytes(text));
@@ -152,7 +159,18 @@ public sealed class AgentMessagingTests(ThreeSiloCluster fixture)
 
         await Client.Agent(a).FlushAsync();
         await watching.WaitAsync(cancel.Token);
-        Assert.Equal(["one", "two", "three"], seen);
+        Assert.Equal(["one", "two", "three"], seen.Where(t => t != "probe"));
+    }
+
+    [Fact]
+    public async Task AFullInboxDropsItsOldestMessagesAndCountsThem()
+    {
+        var (a, b) = await PairOnTwoSilosAsync("full");
+        await Client.Agent(a).SendBurstAsync(b, 100_010, 1);
+
+        var stats = await Client.Agent(b).GetStatsAsync();
+        Assert.Equal((100_010L, 100_000L, 10L), (stats.Received, stats.InboxLength, stats.Dropped));
+        Assert.Equal(11, (await Client.Agent(b).ReadInboxAsync(1)).Single().Sequence);
     }
 
     [Fact]

@@ -1,9 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Agents.Client;
-using Agents.Grains.Hosting;
 using Agents.Tests.Infrastructure;
 
 namespace Agents.Tests.Metrics;
@@ -14,26 +11,12 @@ public sealed class DashboardTests
     [Fact]
     public async Task DashboardCountersListOurGrainTypesAfterAJob()
     {
-        var port = FreePort();
+        var port = PostgresServer.FreePort();
         var instance = SiloProcess.FreeInstance();
         var dataDir = Directory.CreateTempSubdirectory("agents-dash-silo-").FullName;
         await using var silo = SiloProcess.Start(["--data-dir", dataDir, "--dashboard-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], instance);
 
-        var connection = new ClusterConnection { Gateways = [$"127.0.0.1:{HostSettings.GatewayPortBase + instance}"] };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        AgentsClient? client = null;
-        while (client is null)
-        {
-            try
-            {
-                client = await AgentsClient.ConnectAsync(connection);
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(500);
-            }
-        }
-
+        var client = await ClusterProcesses.ConnectGatewayAsync(instance, silo);
         await using (client)
         {
             var tasks = Enumerable.Range(0, 20).Select(i => new JobTask(i, $"d{i}", Encoding.UTF8.GetBytes($"Document {i} for the dashboard."))).ToList();
@@ -42,6 +25,7 @@ public sealed class DashboardTests
         }
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         HashSet<string> types = [];
         while (!types.Contains("Agents.Grains.Jobs.WorkerGrain") || !types.Contains("Agents.Grains.Messaging.AgentGrain"))
         {
@@ -54,12 +38,5 @@ public sealed class DashboardTests
         Assert.Contains("Agents.Grains.Jobs.JobGrain", types);
         var page = await http.GetStringAsync("/");
         Assert.Contains("<html", page, StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Agents.Client;
-using Agents.Grains.Hosting;
 using Agents.Tests.Infrastructure;
 
 namespace Agents.Tests.Metrics;
@@ -20,13 +17,13 @@ public sealed class PrometheusScrapeTests
     {
         var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("prometheus is not installed: apt-get install -y prometheus (.ci/run does).");
-        var metricsPort = FreePort();
+        var metricsPort = PostgresServer.FreePort();
         var instance = SiloProcess.FreeInstance();
         var dataDir = Directory.CreateTempSubdirectory("agents-prom-silo-").FullName;
         await using var silo = SiloProcess.Start(["--data-dir", dataDir, "--metrics-port", metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture)], instance);
 
         var work = Directory.CreateTempSubdirectory("agents-prometheus-").FullName;
-        var promPort = FreePort();
+        var promPort = PostgresServer.FreePort();
         await File.WriteAllTextAsync(Path.Combine(work, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s
@@ -46,8 +43,7 @@ public sealed class PrometheusScrapeTests
         server.BeginErrorReadLine();
         try
         {
-            var connection = new ClusterConnection { Gateways = [$"127.0.0.1:{HostSettings.GatewayPortBase + instance}"] };
-            await using var client = await ConnectWithRetryAsync(connection);
+            await using var client = await ClusterProcesses.ConnectGatewayAsync(instance, silo);
             var tasks = Enumerable.Range(0, 50).Select(i => new JobTask(i, $"d{i}", Encoding.UTF8.GetBytes($"Document {i} about metrics and silos."))).ToList();
             var result = await client.WaitAsync(await client.SubmitAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin), tasks));
             Assert.Equal(50, result.Status.SucceededTasks);
@@ -79,28 +75,5 @@ public sealed class PrometheusScrapeTests
             await server.WaitForExitAsync();
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    private static async Task<AgentsClient> ConnectWithRetryAsync(ClusterConnection connection)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                return await AgentsClient.ConnectAsync(connection);
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(500);
-            }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
