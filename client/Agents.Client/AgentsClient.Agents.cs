@@ -51,6 +51,10 @@ public sealed partial class AgentsClient
             }
 
             Cluster.DeleteObjectReference<IAgentInboxObserver>(reference);
+
+            // Orleans holds observers weakly: without this the observer can be collected mid-watch and deliveries
+            // vanish silently (seen under load in CI).
+            GC.KeepAlive(observer);
         }
 
         async Task RenewAsync()

@@ -152,6 +152,10 @@ public sealed class AgentMessagingTests(ThreeSiloCluster fixture)
             await Task.Delay(100);
         }
 
+        // Orleans keeps observers weakly: a watch must hold its own through collections.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         foreach (var text in new[] { "one", "two", "three" })
         {
             await Client.Agent(a).SendAsync(b, "note", Encoding.UTF8.GetBytes(text));
