@@ -3,12 +3,16 @@ namespace Agents.GrainInterfaces;
 /// <summary>A message between agents.</summary>
 /// <param name="From">The sending agent's id (or a topic's name for a broadcast, as <c>topic:NAME</c>).</param>
 /// <param name="To">The receiving agent's id (or <c>topic:NAME</c>).</param>
-/// <param name="Sequence">1, 2, 3... per sender and receiver, so order and gaps can be checked.</param>
+/// <param name="Sequence">1, 2, 3... per sender activation and receiver, so order and gaps can be checked.</param>
 /// <param name="Kind">What the message is, for the receiver's code (free-form; <c>echo</c> and <c>capabilities</c> are answered by the agent itself).</param>
 /// <param name="Body">The content, usually UTF-8 JSON.</param>
 /// <param name="SentAtUtcTicks">When the sender queued it (UTC ticks), for latency.</param>
+/// <param name="Epoch">
+/// The sending activation (random per activation): a sender that reactivates after its silo died starts its
+/// sequence again at 1 under a new epoch, and the receiver must not take those messages for repeats.
+/// </param>
 [GenerateSerializer, Immutable]
-public sealed record AgentMessage(string From, string To, long Sequence, string Kind, byte[] Body, long SentAtUtcTicks);
+public sealed record AgentMessage(string From, string To, long Sequence, string Kind, byte[] Body, long SentAtUtcTicks, long Epoch = 0);
 
 /// <summary>An agent's description.</summary>
 [GenerateSerializer, Immutable]
@@ -42,7 +46,11 @@ public interface IAgentGrain : IGrainWithStringKey
     /// <summary>Id, capabilities, topics and the silo the agent is on.</summary>
     Task<AgentProfile> GetProfileAsync();
 
-    /// <summary>Queues a one-way message to agent <paramref name="to"/>; returns once queued (see <see cref="FlushAsync"/>).</summary>
+    /// <summary>
+    /// Sends a one-way message to agent <paramref name="to"/> in the sender's next batch; returns once the receiver
+    /// has it (in its inbox and passed to its watchers). Throws <see cref="OverloadedException"/>, having queued
+    /// nothing, when the sender already holds <c>message_outbox_limit</c> undelivered messages.
+    /// </summary>
     Task SendAsync(string to, string kind, byte[] body);
 
     /// <summary>Delivers everything queued and waits until the receivers have it.</summary>

@@ -17,6 +17,17 @@ public sealed partial class AgentsClient
     }
 
     /// <summary>
+    /// Sends a message from agent <paramref name="from"/> to agent <paramref name="to"/> and returns once the receiver
+    /// has it. A send that fails because a silo died, or because the sender's outbox is full, is retried until
+    /// <see cref="RetryFor"/> passes; a retry after a lost acknowledgement can deliver the message twice (at least once).
+    /// </summary>
+    public Task SendAsync(string from, string to, string kind, byte[] body, CancellationToken cancellationToken = default)
+    {
+        var agent = Agent(from);
+        return RetryAsync(() => agent.SendAsync(to, kind, body), cancellationToken);
+    }
+
+    /// <summary>
     /// Every message delivered to agent <paramref name="id"/> from now on, as they arrive, until
     /// <paramref name="cancellationToken"/> ends it. The subscription is renewed every minute (an agent forgets an
     /// observer it has not heard from for five).

@@ -219,11 +219,14 @@ public sealed partial class AgentsClient : IAsyncDisposable
         }
     }
 
-    /// <summary>True for failures that a retry can get past: a lost silo or gateway, a timeout while membership settles.</summary>
+    /// <summary>
+    /// True for failures that a retry can get past: a lost silo or gateway, a timeout while membership settles, a full
+    /// queue (<see cref="OverloadedException"/>: the retry's back-off is the backpressure).
+    /// </summary>
     public static bool IsTransient(Exception e) => e switch
     {
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or ConnectionFailedException
-            or GatewayTooBusyException => true,
+            or GatewayTooBusyException or OverloadedException => true,
         OrleansException { InnerException: { } inner } => IsTransient(inner),
         _ => false,
     };

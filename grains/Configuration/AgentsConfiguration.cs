@@ -43,6 +43,8 @@ public static class AgentsConfiguration
         new("performance", "keepalive_interval", (s, k, v) => s with { Performance = s.Performance with { KeepaliveInterval = Duration(k, v, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) } }),
         new("performance", "message_flush_interval", (s, k, v) => s with { Performance = s.Performance with { MessageFlushInterval = Duration(k, v, TimeSpan.Zero, TimeSpan.FromSeconds(10)) } }),
         new("performance", "metrics_interval", (s, k, v) => s with { Performance = s.Performance with { MetricsInterval = Duration(k, v, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10)) } }),
+        new("performance", "message_outbox_limit", (s, k, v) => s with { Performance = s.Performance with { MessageOutboxLimit = Int(k, v, 1, 10_000_000) } }),
+        new("performance", "embedding_queue_limit", (s, k, v) => s with { Performance = s.Performance with { EmbeddingQueueLimit = Int(k, v, 1, 10_000_000) } }),
         new("performance", "embedding_batch_size", (s, k, v) => s with { Performance = s.Performance with { EmbeddingBatchSize = Int(k, v, 1, 1024) } }),
         new("performance", "embedding_max_wait", (s, k, v) => s with { Performance = s.Performance with { EmbeddingMaxWait = Duration(k, v, TimeSpan.Zero, TimeSpan.FromSeconds(1)) } }),
         new("text", "chunk_tokens", (s, k, v) => s with { Text = s.Text with { ChunkTokens = Int(k, v, 8, 8192) } }),

@@ -33,6 +33,12 @@ public sealed record PerformanceSettings
     /// <summary>How long an agent's outbox waits for a batch to fill before it delivers what it has.</summary>
     public TimeSpan MessageFlushInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>Undelivered messages one agent holds at most; a send past it is refused with <c>OverloadedException</c>.</summary>
+    public int MessageOutboxLimit { get; init; } = 100_000;
+
+    /// <summary>Texts a silo's embedding queue holds at most; a request past it is refused with <c>OverloadedException</c>.</summary>
+    public int EmbeddingQueueLimit { get; init; } = 8192;
+
     /// <summary>Texts per call of the embedding model at most (the micro-batcher's batch size).</summary>
     public int EmbeddingBatchSize { get; init; } = 8;
 

@@ -16,7 +16,7 @@ public sealed class EmbeddingModel(PerformanceSettings performance, TextPipeline
     /// <c>embedding_batch_size</c> and <c>embedding_max_wait</c>.
     /// </summary>
     public static EmbeddingOptions OptionsFor(PerformanceSettings performance) =>
-        EmbeddingOptions.For(performance.WorkerThreads, Environment.ProcessorCount, performance.EmbeddingBatchSize, performance.EmbeddingMaxWait);
+        EmbeddingOptions.For(performance.WorkerThreads, Environment.ProcessorCount, performance.EmbeddingBatchSize, performance.EmbeddingMaxWait, performance.EmbeddingQueueLimit);
 
     /// <summary>The running service (loading the model on the first call).</summary>
     public EmbeddingService Service => _service.Value;

@@ -8,7 +8,11 @@ namespace Agents.Grains.Embeddings;
 /// <param name="IntraOpThreads">Threads each session computes one batch on.</param>
 /// <param name="MaxBatchSize">Texts per model call at most.</param>
 /// <param name="MaxWait">How long a session holding a partial batch waits for more texts before it runs.</param>
-public sealed record EmbeddingOptions(int Sessions, int IntraOpThreads, int MaxBatchSize, TimeSpan MaxWait)
+/// <param name="QueueLimit">
+/// Texts waiting for the model at most; a request that would go beyond it is refused whole with
+/// <see cref="OverloadedException"/>, so a flood costs a clear error, not memory (8192: 30-60 s of work for two sessions).
+/// </param>
+public sealed record EmbeddingOptions(int Sessions, int IntraOpThreads, int MaxBatchSize, TimeSpan MaxWait, int QueueLimit = 8192)
 {
     /// <summary>
     /// The defaults for a silo with <paramref name="workerThreads"/> workers on <paramref name="cores"/> cores: one
@@ -16,10 +20,10 @@ public sealed record EmbeddingOptions(int Sessions, int IntraOpThreads, int MaxB
     /// sessions of one thread embed 205 sentences/s or 25.7 paragraphs/s, one session of two threads 134-201 and 18-22;
     /// batches of 8 similar-length texts are as fast as 32 for sentences and within 10% of single texts for paragraphs.
     /// </summary>
-    public static EmbeddingOptions For(int workerThreads, int cores, int maxBatchSize = 8, TimeSpan? maxWait = null)
+    public static EmbeddingOptions For(int workerThreads, int cores, int maxBatchSize = 8, TimeSpan? maxWait = null, int queueLimit = 8192)
     {
         var sessions = Math.Clamp(Math.Min(workerThreads, cores), 1, 64);
-        return new EmbeddingOptions(sessions, Math.Max(1, cores / sessions), maxBatchSize, maxWait ?? TimeSpan.FromMilliseconds(2));
+        return new EmbeddingOptions(sessions, Math.Max(1, cores / sessions), maxBatchSize, maxWait ?? TimeSpan.FromMilliseconds(2), queueLimit);
     }
 }
 
@@ -35,6 +39,7 @@ public sealed class EmbeddingService : IDisposable
     private readonly Thread[] _threads;
     private long _texts;
     private long _batches;
+    private int _queued;
 
     /// <summary>Loads the model from the MiniLM package and starts the sessions.</summary>
     public EmbeddingService(EmbeddingOptions options, WordPieceTokenizer tokenizer, string? modelAssemblyPath = null)
@@ -82,6 +87,13 @@ public sealed class EmbeddingService : IDisposable
             {
                 throw new ArgumentException($"Text {i}: {e.Message}", e);
             }
+        }
+
+        if (Interlocked.Add(ref _queued, encoded.Length) > Options.QueueLimit)
+        {
+            var queued = Interlocked.Add(ref _queued, -encoded.Length);
+            throw new OverloadedException(
+                $"The embedding queue of this silo holds {queued:N0} texts (limit {Options.QueueLimit:N0}); {encoded.Length} more were refused: retry later or add silos.");
         }
 
         var pending = new Task<float[]>[encoded.Length];
@@ -153,6 +165,7 @@ public sealed class EmbeddingService : IDisposable
 
     private void Run(SentenceEmbedder session, List<Item> batch)
     {
+        Interlocked.Add(ref _queued, -batch.Count);
         try
         {
             var vectors = session.Embed(batch.Select(i => i.Encoded).ToList());

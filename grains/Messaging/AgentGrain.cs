@@ -10,6 +10,8 @@ namespace Agents.Grains.Messaging;
 /// An agent. One-way sends wait in a per-receiver outbox; one flusher per receiver delivers them in batches of up to
 /// <c>message_batch_size</c>, waiting <c>message_flush_interval</c> for a batch to fill, one batch in flight at a time,
 /// so a receiver gets each sender's messages in order. Receivers drop repeats by sequence number (a retried batch).
+/// A send is acknowledged when the receiver has the message; the outbox is bounded (<c>message_outbox_limit</c>), and a
+/// deactivating agent delivers what it holds first (a silo's graceful shutdown drains its agents).
 /// Reentrant, so an agent waiting on an ask still takes deliveries. Placed at random: Orleans 10's default placement
 /// put a burst of new agents all on one silo.
 /// </summary>
@@ -29,13 +31,15 @@ public sealed partial class AgentGrain(
     /// <summary>Messages an inbox keeps; older ones are dropped (and counted) when nobody reads it.</summary>
     public const int InboxLimit = 100_000;
 
+
     private const int DeliveryAttempts = 5;
     private static readonly TimeSpan ObserverLifetime = TimeSpan.FromMinutes(5);
 
-    private readonly Dictionary<string, Queue<AgentMessage>> _outbox = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Queue<Outgoing>> _outbox = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _flushers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _sentSequence = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _receivedSequence = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Epoch, long Sequence)> _receivedSequence = new(StringComparer.Ordinal);
+    private readonly long _epoch = Random.Shared.NextInt64(1, long.MaxValue);
     private readonly Queue<AgentMessage> _inbox = new();
     private readonly Dictionary<IAgentInboxObserver, DateTime> _observers = [];
     private readonly Dictionary<string, StreamSubscriptionHandle<AgentMessage>> _topics = new(StringComparer.Ordinal);
@@ -44,6 +48,7 @@ public sealed partial class AgentGrain(
     private long _sent;
     private long _batches;
     private long _dropped;
+    private int _queued;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -63,6 +68,20 @@ public sealed partial class AgentGrain(
     }
 
     /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Graceful shutdown or idle collection: what was queued is delivered before the activation goes.
+        try
+        {
+            await FlushAsync().WaitAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            LogUndelivered(logger, Id, _queued, e.Message);
+        }
+    }
+
+    /// <inheritdoc />
     public async Task SetCapabilitiesAsync(string[] capabilities)
     {
         ArgumentNullException.ThrowIfNull(capabilities);
@@ -77,8 +96,15 @@ public sealed partial class AgentGrain(
     /// <inheritdoc />
     public Task SendAsync(string to, string kind, byte[] body)
     {
-        Enqueue(to, kind, body);
-        return Task.CompletedTask;
+        if (_queued >= performance.MessageOutboxLimit)
+        {
+            throw new OverloadedException(
+                $"Agent '{Id}' holds {_queued:N0} undelivered messages (performance.message_outbox_limit {performance.MessageOutboxLimit:N0}): its receivers are not keeping up; retry later.");
+        }
+
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(to, kind, body, delivered);
+        return delivered.Task;
     }
 
     /// <inheritdoc />
@@ -117,14 +143,13 @@ public sealed partial class AgentGrain(
         var accepted = new List<AgentMessage>(messages.Length);
         foreach (var message in messages)
         {
-            // A batch retried after a lost reply arrives again: keep each sequence number once.
-            var last = _receivedSequence.GetValueOrDefault(message.From);
-            if (message.Sequence <= last)
+            // A batch retried after a lost reply arrives again: keep each sequence number of a sender's activation once.
+            if (_receivedSequence.TryGetValue(message.From, out var last) && last.Epoch == message.Epoch && message.Sequence <= last.Sequence)
             {
                 continue;
             }
 
-            _receivedSequence[message.From] = message.Sequence;
+            _receivedSequence[message.From] = (message.Epoch, message.Sequence);
             accepted.Add(message);
             LatencyHistogram.Record(_latency, Math.Max(0, now - message.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
         }
@@ -211,7 +236,7 @@ public sealed partial class AgentGrain(
         var target = $"topic:{topic}";
         var sequence = _sentSequence[target] = _sentSequence.GetValueOrDefault(target) + 1;
         var stream = this.GetStreamProvider(StreamProvider).GetStream<AgentMessage>(StreamId.Create(TopicNamespace, topic));
-        await stream.OnNextAsync(new AgentMessage(Id, target, sequence, kind, body, DateTime.UtcNow.Ticks));
+        await stream.OnNextAsync(new AgentMessage(Id, target, sequence, kind, body, DateTime.UtcNow.Ticks, _epoch));
         _sent++;
     }
 
@@ -227,7 +252,12 @@ public sealed partial class AgentGrain(
         var body = new byte[bodyBytes];
         for (var i = 0; i < count; i++)
         {
-            Enqueue(to, "bench", body);
+            if (_queued >= performance.MessageOutboxLimit)
+            {
+                await Task.WhenAll(_flushers.Values.ToList());
+            }
+
+            Enqueue(to, "bench", body, delivered: null);
         }
 
         await FlushAsync();
@@ -258,18 +288,19 @@ public sealed partial class AgentGrain(
     /// <inheritdoc />
     public Task<byte[]> PingAsync(byte[] body) => Task.FromResult(body);
 
-    private void Enqueue(string to, string kind, byte[] body)
+    private void Enqueue(string to, string kind, byte[] body, TaskCompletionSource? delivered)
     {
         ValidateTarget(to);
         ArgumentNullException.ThrowIfNull(kind);
         ArgumentNullException.ThrowIfNull(body);
         if (!_outbox.TryGetValue(to, out var queue))
         {
-            _outbox[to] = queue = new Queue<AgentMessage>();
+            _outbox[to] = queue = new Queue<Outgoing>();
         }
 
         var sequence = _sentSequence[to] = _sentSequence.GetValueOrDefault(to) + 1;
-        queue.Enqueue(new AgentMessage(Id, to, sequence, kind, body, DateTime.UtcNow.Ticks));
+        queue.Enqueue(new Outgoing(new AgentMessage(Id, to, sequence, kind, body, DateTime.UtcNow.Ticks, _epoch), delivered));
+        _queued++;
         Kick(to, now: queue.Count >= BatchSize);
     }
 
@@ -303,12 +334,30 @@ public sealed partial class AgentGrain(
             while (queue.Count > 0)
             {
                 var batch = new AgentMessage[Math.Min(queue.Count, BatchSize)];
+                var acks = new List<TaskCompletionSource>();
                 for (var i = 0; i < batch.Length; i++)
                 {
-                    batch[i] = queue.Dequeue();
+                    var outgoing = queue.Dequeue();
+                    batch[i] = outgoing.Message;
+                    if (outgoing.Delivered is { } ack)
+                    {
+                        acks.Add(ack);
+                    }
                 }
 
-                await DeliverWithRetryAsync(peer, to, batch);
+                _queued -= batch.Length;
+                try
+                {
+                    await DeliverWithRetryAsync(peer, to, batch);
+                }
+                catch (Exception e)
+                {
+                    // The senders hear of it; the batch is gone, as they were not told it arrived.
+                    acks.ForEach(a => a.TrySetException(e));
+                    throw;
+                }
+
+                acks.ForEach(a => a.TrySetResult());
                 _sent += batch.Length;
                 _batches++;
             }
@@ -401,6 +450,12 @@ public sealed partial class AgentGrain(
             throw new ArgumentException($"A topic must be 1-256 characters; got '{topic}'.");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent} deactivated with {Count} messages undelivered: {Reason}")]
+    private static partial void LogUndelivered(ILogger logger, string agent, int count, string reason);
+
+    /// <summary>A queued message and, for a caller's send, the promise to tell it of delivery.</summary>
+    private readonly record struct Outgoing(AgentMessage Message, TaskCompletionSource? Delivered);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent}: delivery to {Peer} failed (attempt {Attempt}): {Reason}; retrying")]
     private static partial void LogRetry(ILogger logger, string agent, string peer, int attempt, string reason);

@@ -53,9 +53,12 @@ public sealed class ConfigurationTests
               worker_threads: 1
               embedding_batch_size: 16
               embedding_max_wait: "10ms"
+              embedding_queue_limit: 64
+              message_outbox_limit: 500
             """);
         var options = Agents.Grains.Embeddings.EmbeddingModel.OptionsFor(s.Performance);
-        Assert.Equal((1, 16, TimeSpan.FromMilliseconds(10)), (options.Sessions, options.MaxBatchSize, options.MaxWait));
+        Assert.Equal((1, 16, TimeSpan.FromMilliseconds(10), 64), (options.Sessions, options.MaxBatchSize, options.MaxWait, options.QueueLimit));
+        Assert.Equal(500, s.Performance.MessageOutboxLimit);
         Assert.Equal(Environment.ProcessorCount, options.IntraOpThreads);
 
         var fromEnv = Env(("P2P_EMBEDDING_BATCH_SIZE", "4"), ("P2P_EMBEDDING_MAX_WAIT", "0ms"));

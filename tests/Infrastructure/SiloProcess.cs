@@ -29,7 +29,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    /// <summary>Starts a silo; <paramref name="environment"/> adds to the fast failure detection used in tests.</summary>
+    /// <summary>Starts a silo; <paramref name="environment"/> adds variables to its environment.</summary>
     public static SiloProcess Start(string[] arguments, int instance, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -47,11 +47,7 @@ public sealed class SiloProcess : IAsyncDisposable
             start.ArgumentList.Add(a);
         }
 
-        // Short probes so a killed silo is declared dead in about two seconds (test settings only).
-        start.Environment["Membership__ProbeTimeout"] = "00:00:01";
-        start.Environment["Membership__NumMissedProbesLimit"] = "2";
-        start.Environment["Membership__NumVotesForDeathDeclaration"] = "1";
-        start.Environment["Membership__TableRefreshTimeout"] = "00:00:02";
+        // Failure detection is the silo's own default: the failover tests prove what a user gets.
         foreach (var (k, v) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[k] = v;
