@@ -25,12 +25,15 @@ public sealed partial class AgentsClient : IAsyncDisposable
     public const long MaxAppendBytes = 4L * 1024 * 1024;
 
     private readonly IHost? _host;
+    private readonly SiloLossWatcher? _siloLoss;
 
     private AgentsClient(IHost? host, IClusterClient cluster, ClusterConnection connection)
     {
         _host = host;
         Connection = connection;
         Cluster = cluster;
+        // One silo embedded in this process cannot be lost without the process; a cluster's can.
+        _siloLoss = host is not null && !connection.IsEmbedded ? new SiloLossWatcher(cluster, TimeSpan.FromMilliseconds(500)) : null;
     }
 
     /// <summary>Wraps a client someone else owns (a co-hosted silo, a test cluster); disposing this does not stop it.</summary>
@@ -209,6 +212,11 @@ public sealed partial class AgentsClient : IAsyncDisposable
             return;
         }
 
+        if (_siloLoss is not null)
+        {
+            await _siloLoss.DisposeAsync();
+        }
+
         try
         {
             await _host.StopAsync(TimeSpan.FromSeconds(10));
@@ -253,7 +261,7 @@ public sealed partial class AgentsClient : IAsyncDisposable
         {
             try
             {
-                return await call();
+                return await CallAsync(call);
             }
             catch (Exception e) when (IsTransient(e) && DateTime.UtcNow < deadline)
             {
@@ -261,6 +269,24 @@ public sealed partial class AgentsClient : IAsyncDisposable
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
             }
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="call"/>, giving up on it with <see cref="SiloUnavailableException"/> if a silo leaves the
+    /// cluster first: its answer may have died with that silo. Retried like a timeout, so the same calls (idempotent
+    /// ones) are safe.
+    /// </summary>
+    private async Task<T> CallAsync<T>(Func<Task<T>> call)
+    {
+        var lost = _siloLoss?.NextLoss;
+        var attempt = call();
+        if (lost is null || await Task.WhenAny(attempt, lost) == attempt)
+        {
+            return await attempt;
+        }
+
+        _ = attempt.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        throw new SiloUnavailableException("A silo left the cluster while this call was in flight; it is retried.");
     }
 
     private static int FreePort()
