@@ -51,6 +51,7 @@ public static class Commands
         root.Subcommands.Add(Stats());
         root.Subcommands.Add(Report());
         root.Subcommands.Add(Jobs());
+        root.Subcommands.Add(Soak.Command(parse => Connection(parse, out _), JsonOption));
         root.Subcommands.Add(VectorCommands.Collection(parse => Connection(parse, out _), JsonOption));
         root.Subcommands.Add(VectorCommands.Vectors(parse => Connection(parse, out _), JsonOption));
         return root;

@@ -23,6 +23,9 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
     private const double SelectiveFilter = 0.05;
     private const int SnapshotEvery = 20_000;
 
+    /// <summary>Tombstones a shard keeps at least before it compacts (and then only once they are twice the live points).</summary>
+    public const int CompactAfterDeadSlots = 100_000;
+
     private static readonly TimeSpan IngestQuiet = TimeSpan.FromMilliseconds(50);
     private readonly SemaphoreSlim _writes = new(1, 1);
     private long _lastUpsert;
@@ -42,6 +45,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
     private Task _indexing = Task.CompletedTask;
     private string _collection = "";
     private bool _dropped;
+    private bool _compacting;
     private long _reserved;
     private int _shard;
 
@@ -134,10 +138,20 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
 
         try
         {
-            await _indexing.WaitAsync(cancellationToken);
-            if (!_dropped)
+            if (_compacting)
             {
-                await SaveSnapshotAsync(cancellationToken);
+                // An empty graph on record: the next activation loads only the live points and indexes them afresh.
+                Volatile.Write(ref _dropped, true);
+                await _indexing.WaitAsync(cancellationToken);
+                await _store.SaveSnapshotAsync(ReadOnlyMemory<byte>.Empty, 0, cancellationToken);
+            }
+            else
+            {
+                await _indexing.WaitAsync(cancellationToken);
+                if (!_dropped)
+                {
+                    await SaveSnapshotAsync(cancellationToken);
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
@@ -290,9 +304,10 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         await _writes.WaitAsync();
         try
         {
+            // The indexer stops at its next point: a dropped shard's graph is not worth finishing (it could take minutes).
+            Volatile.Write(ref _dropped, true);
             await _indexing;
             await _store.DropAsync();
-            _dropped = true;
             _slotById.Clear();
             _liveCount = 0;
             Array.Fill(_dead, true);
@@ -488,6 +503,15 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
     {
         _dead[slot] = true;
         _liveCount--;
+        var dead = _arena.Count - _liveCount;
+        if (!_compacting && dead >= CompactAfterDeadSlots && dead >= 2 * _liveCount)
+        {
+            // Overwrites and deletes leave tombstones; past twice the live points, reload without them (see OnDeactivateAsync).
+            _compacting = true;
+            LogCompacting(logger, this.GetPrimaryKeyString(), _liveCount, dead);
+            DeactivateOnIdle();
+        }
+
         _idBySlot[slot] = null;
         _payloadBySlot[slot] = [];
         _fieldsBySlot[slot] = PayloadFields.Empty;
@@ -502,7 +526,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
 
     private void StartIndexing()
     {
-        if (_graph is null || !_indexing.IsCompleted || Volatile.Read(ref _indexed) >= _arena.Count)
+        if (_graph is null || _dropped || !_indexing.IsCompleted || Volatile.Read(ref _indexed) >= _arena.Count)
         {
             return;
         }
@@ -511,7 +535,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         _indexing = Task.Run(async () =>
         {
             // One writer: slots are added in order; a slot that died before its turn is added and tombstoned.
-            while (Volatile.Read(ref _indexed) < _arena.Count)
+            while (Volatile.Read(ref _indexed) < _arena.Count && !Volatile.Read(ref _dropped))
             {
                 // Ingest first: while upserts keep arriving, the graph waits (searches cover the gap exactly).
                 if (System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastUpsert)) < IngestQuiet)
@@ -564,6 +588,9 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         await _store.SaveSnapshotAsync(bytes, covered, cancellationToken);
         _snapshotAt = covered;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: {Dead} tombstones for {Live} live points; reloading to compact")]
+    private static partial void LogCompacting(ILogger logger, string shard, int live, int dead);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard}: the saved graph was rejected ({Reason}); re-indexing")]
     private static partial void LogSnapshotRejected(ILogger logger, string shard, string reason);

@@ -1,0 +1,226 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Agents.Grains.Configuration;
+
+namespace Agents.Cli;
+
+/// <summary>
+/// <c>soak</c>: steady mixed load (text jobs, upserts over a fixed id space, searches, agent messages read back by
+/// their receivers) for a set time, sampling every silo's resident memory. The data stays the same size, so memory
+/// that keeps growing is a leak, not data: the result gives its least-squares slope after the warm-up.
+/// </summary>
+public static class Soak
+{
+    private const int Dimension = 64;
+    private const int PointIds = 20_000;
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>The figures of one run, written as JSON with <c>--output</c>.</summary>
+    public sealed record Result(
+        string Kind, double Seconds, int Nodes, IReadOnlyDictionary<string, long> Operations, IReadOnlyDictionary<string, double> OperationsPerSecond,
+        long Errors, IReadOnlyList<string> ErrorSamples, IReadOnlyList<Sample> Samples, double RssSlopeMbPerMinute, double RssStartMb, double RssEndMb,
+        double CollectionStartMb, double CollectionEndMb);
+
+    /// <summary>Resident memory of every silo (MB) at a moment of the run.</summary>
+    public sealed record Sample(double AtSeconds, double RssMb, long Operations);
+
+    /// <summary>The command.</summary>
+    public static Command Command(Func<ParseResult, ClusterConnection> connect, Option<bool> json)
+    {
+        var duration = new Option<string>("--duration") { Description = "How long to run (e.g. 30s, 10m).", DefaultValueFactory = _ => "10m" };
+        var nodes = new Option<int>("--nodes") { Description = "With --cluster: start this many silo processes here for the run.", DefaultValueFactory = _ => 0 };
+        var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
+        var command = new Command("soak", "Steady mixed load for a set time; reports operations/s, errors and the slope of silo memory.") { duration, nodes, output };
+        command.SetAction((parse, ct) => Commands.Run(parse, async () =>
+        {
+            var length = ValueParsers.TryParseDuration(parse.GetValue(duration), out var d) && d > TimeSpan.Zero
+                ? d
+                : throw new ArgumentException($"--duration: '{parse.GetValue(duration)}' is not a positive duration such as 30s or 10m.");
+            var connection = connect(parse);
+            var count = parse.GetValue(nodes);
+            if (count < 0 || (count > 0 && connection.PostgreSql is null))
+            {
+                throw new ArgumentException("--nodes starts silo processes, which needs --cluster \"<postgres connection string>\" and a count of at least 1.");
+            }
+
+            var quiet = parse.GetValue(json);
+            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(connection.PostgreSql!, count, pin: false, line => { if (!quiet) Console.WriteLine(line); }, ct) : null;
+            await using var client = await AgentsClient.ConnectAsync(connection, ct);
+            // Embedded, the silo is this process; with --nodes, the started ones; otherwise the aggregator's figures.
+            Func<Task<double>> rss = launcher is not null
+                ? () => Task.FromResult(launcher.ProcessIds.Sum(ResidentMegabytes))
+                : connection.IsEmbedded
+                    ? () => Task.FromResult(ResidentMegabytes(Environment.ProcessId))
+                    : async () => (await client.GetMetricsAsync(ct)).WorkingSetBytes / 1048576.0;
+            var result = await RunAsync(client, length, Math.Max(count, 1), rss, quiet ? _ => { } : Console.WriteLine, ct);
+            var text = JsonSerializer.Serialize(result, Json);
+            if (parse.GetValue(output) is { } path)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                await File.WriteAllTextAsync(path, text, ct);
+            }
+
+            if (quiet)
+            {
+                Console.WriteLine(text);
+            }
+            else
+            {
+                Console.WriteLine($"soak {result.Seconds:F0} s on {result.Nodes} node(s): {string.Join(", ", result.OperationsPerSecond.Select(o => $"{o.Key} {o.Value:F1}/s"))}");
+                Console.WriteLine($"errors {result.Errors}; silo memory {result.RssStartMb:F0} -> {result.RssEndMb:F0} MB, slope after warm-up {result.RssSlopeMbPerMinute:F2} MB/min; the collection's vectors and graph {result.CollectionStartMb:F0} -> {result.CollectionEndMb:F0} MB");
+            }
+
+            return result.Errors == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    /// <summary>Runs the load for <paramref name="length"/> and measures it.</summary>
+    public static async Task<Result> RunAsync(AgentsClient client, TimeSpan length, int nodes, Func<Task<double>> rss, Action<string> say, CancellationToken ct)
+    {
+        var collection = $"soak-{Guid.NewGuid():N}"[..13];
+        await client.CreateCollectionAsync(new CollectionSpec(collection, Dimension, Shards: 2), ct);
+        await client.UpsertAsync(collection, Enumerable.Range(0, PointIds).Select(i => Point(i, 0)), cancellationToken: ct);
+        var collectionStart = ShardMegabytes(await client.DescribeCollectionAsync(collection, ct));
+
+        var counts = new Dictionary<string, long> { ["jobs"] = 0, ["upserts"] = 0, ["searches"] = 0, ["messages"] = 0 };
+        var errors = new List<string>();
+        long errorCount = 0;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        async Task LoopAsync(string kind, Func<int, Task> operation)
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                try
+                {
+                    await operation(n);
+                    lock (counts)
+                    {
+                        counts[kind]++;
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    lock (errors)
+                    {
+                        errorCount++;
+                        if (errors.Count < 20)
+                        {
+                            errors.Add($"{kind}: {e.GetType().Name}: {e.Message}");
+                        }
+                    }
+                }
+            }
+        }
+
+        var loops = new List<Task>
+        {
+            LoopAsync("jobs", async n =>
+            {
+                var tasks = Enumerable.Range(0, 200).Select(i => new JobTask(i, $"soak-{n}-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(n * 200 + i, 1024, 11))));
+                var id = await client.SubmitAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 20, "soak"), tasks, stop.Token);
+                var result = await client.WaitAsync(id, cancellationToken: stop.Token);
+                if (result.Status.SucceededTasks != 200)
+                {
+                    throw new InvalidOperationException($"a soak job finished with {result.Status.SucceededTasks} of 200 tasks: {result.Status.State}");
+                }
+            }),
+            LoopAsync("upserts", async n =>
+            {
+                // The same id space over and over: a steady amount of data, rewritten.
+                var batch = Enumerable.Range(0, 100).Select(i => Point((n * 100 + i) % PointIds, n + 1)).ToList();
+                await client.UpsertAsync(collection, batch, cancellationToken: stop.Token);
+            }),
+            LoopAsync("searches", async n =>
+            {
+                var hits = await client.SearchAsync(collection, Point(n % PointIds, n).Vector, 10, cancellationToken: stop.Token);
+                if (hits.Length != 10)
+                {
+                    throw new InvalidOperationException($"a search of {PointIds} points found {hits.Length} of 10 neighbours");
+                }
+            }),
+        };
+        for (var pair = 0; pair < 4; pair++)
+        {
+            var (from, to) = ($"soak-sender-{pair}", $"soak-reader-{pair}");
+            loops.Add(LoopAsync("messages", n => client.SendAsync(from, to, "note", Encoding.UTF8.GetBytes($"{n}"), stop.Token)));
+            loops.Add(LoopAsync("inbox reads", async _ =>
+            {
+                await client.Agent(to).ReadInboxAsync(10_000);
+                await Task.Delay(100, stop.Token);
+            }));
+        }
+
+        counts["inbox reads"] = 0;
+        var samples = new List<Sample>();
+        var clock = Stopwatch.StartNew();
+        var interval = TimeSpan.FromSeconds(Math.Clamp(length.TotalSeconds / 60, 1, 10));
+        while (clock.Elapsed < length)
+        {
+            await Task.Delay(interval, ct);
+            long total;
+            lock (counts)
+            {
+                total = counts.Where(c => c.Key != "inbox reads").Sum(c => c.Value);
+            }
+
+            samples.Add(new Sample(clock.Elapsed.TotalSeconds, await rss(), total));
+            say($"  {clock.Elapsed.TotalSeconds,6:F0} s  {samples[^1].RssMb,7:F1} MB  {total,9} operations  {Interlocked.Read(ref errorCount)} errors");
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(loops);
+        var seconds = clock.Elapsed.TotalSeconds;
+        // Overwrites tombstone the old slot (reclaimed when a shard reloads): the collection's own growth, apart from leaks.
+        var collectionEnd = ShardMegabytes(await client.DescribeCollectionAsync(collection, ct));
+        await client.DropCollectionAsync(collection, ct);
+        // The first fifth is warm-up (JIT, caches, pools filling); the slope is of what follows.
+        var steady = samples.Skip(samples.Count / 5).ToList();
+        return new Result(
+            "soak", seconds, nodes, counts, counts.ToDictionary(c => c.Key, c => c.Value / seconds), errorCount, errors, samples,
+            Slope(steady.Select(s => (s.AtSeconds / 60, s.RssMb)).ToList()), samples.FirstOrDefault()?.RssMb ?? 0, samples.LastOrDefault()?.RssMb ?? 0,
+            collectionStart, collectionEnd);
+    }
+
+    /// <summary>The least-squares slope of y over x (0 for fewer than two points).</summary>
+    public static double Slope(IReadOnlyList<(double X, double Y)> points)
+    {
+        if (points.Count < 2)
+        {
+            return 0;
+        }
+
+        var mx = points.Average(p => p.X);
+        var my = points.Average(p => p.Y);
+        var sxx = points.Sum(p => (p.X - mx) * (p.X - mx));
+        return sxx == 0 ? 0 : points.Sum(p => (p.X - mx) * (p.Y - my)) / sxx;
+    }
+
+    private static double ShardMegabytes(CollectionInfo info) => info.Shards.Sum(s => s.VectorBytes + s.IndexBytes) / 1048576.0;
+
+    private static double ResidentMegabytes(int pid)
+    {
+        // VmRSS in /proc/PID/status, in kB.
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return 0;
+    }
+
+    private static PointInput Point(int id, int version)
+    {
+        var random = new Random(id * 31 + version);
+        return new PointInput($"p{id}", Enumerable.Range(0, Dimension).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());
+    }
+}
