@@ -21,10 +21,13 @@ public static class Soak
     public sealed record Result(
         string Kind, double Seconds, int Nodes, IReadOnlyDictionary<string, long> Operations, IReadOnlyDictionary<string, double> OperationsPerSecond,
         long Errors, IReadOnlyList<string> ErrorSamples, IReadOnlyList<Sample> Samples, double RssSlopeMbPerMinute, double RssStartMb, double RssEndMb,
-        double CollectionStartMb, double CollectionEndMb);
+        double GcHeapSlopeMbPerMinute, double CollectionStartMb, double CollectionEndMb);
 
-    /// <summary>Resident memory of every silo (MB) at a moment of the run.</summary>
-    public sealed record Sample(double AtSeconds, double RssMb, long Operations);
+    /// <summary>
+    /// Resident memory of every silo and their managed heaps after the last collection (MB, from the metrics
+    /// aggregator) at a moment of the run.
+    /// </summary>
+    public sealed record Sample(double AtSeconds, double RssMb, double GcHeapMb, long Operations);
 
     /// <summary>The command.</summary>
     public static Command Command(Func<ParseResult, ClusterConnection> connect, Option<bool> json)
@@ -69,7 +72,7 @@ public static class Soak
             else
             {
                 Console.WriteLine($"soak {result.Seconds:F0} s on {result.Nodes} node(s): {string.Join(", ", result.OperationsPerSecond.Select(o => $"{o.Key} {o.Value:F1}/s"))}");
-                Console.WriteLine($"errors {result.Errors}; silo memory {result.RssStartMb:F0} -> {result.RssEndMb:F0} MB, slope after warm-up {result.RssSlopeMbPerMinute:F2} MB/min; the collection's vectors and graph {result.CollectionStartMb:F0} -> {result.CollectionEndMb:F0} MB");
+                Console.WriteLine($"errors {result.Errors}; silo memory {result.RssStartMb:F0} -> {result.RssEndMb:F0} MB, slope after warm-up {result.RssSlopeMbPerMinute:F2} MB/min (managed heap {result.GcHeapSlopeMbPerMinute:F2} MB/min); the collection's vectors and graph {result.CollectionStartMb:F0} -> {result.CollectionEndMb:F0} MB");
             }
 
             return result.Errors == 0 ? 0 : 1;
@@ -170,8 +173,9 @@ public static class Soak
                 total = counts.Where(c => c.Key != "inbox reads").Sum(c => c.Value);
             }
 
-            samples.Add(new Sample(clock.Elapsed.TotalSeconds, await rss(), total));
-            say($"  {clock.Elapsed.TotalSeconds,6:F0} s  {samples[^1].RssMb,7:F1} MB  {total,9} operations  {Interlocked.Read(ref errorCount)} errors");
+            var heap = (await client.GetMetricsAsync(ct)).Nodes.Sum(n => n.Last.GcHeapBytes) / 1048576.0;
+            samples.Add(new Sample(clock.Elapsed.TotalSeconds, await rss(), heap, total));
+            say($"  {clock.Elapsed.TotalSeconds,6:F0} s  {samples[^1].RssMb,7:F1} MB resident  {heap,7:F1} MB managed  {total,9} operations  {Interlocked.Read(ref errorCount)} errors");
         }
 
         await stop.CancelAsync();
@@ -185,7 +189,7 @@ public static class Soak
         return new Result(
             "soak", seconds, nodes, counts, counts.ToDictionary(c => c.Key, c => c.Value / seconds), errorCount, errors, samples,
             Slope(steady.Select(s => (s.AtSeconds / 60, s.RssMb)).ToList()), samples.FirstOrDefault()?.RssMb ?? 0, samples.LastOrDefault()?.RssMb ?? 0,
-            collectionStart, collectionEnd);
+            Slope(steady.Select(s => (s.AtSeconds / 60, s.GcHeapMb)).ToList()), collectionStart, collectionEnd);
     }
 
     /// <summary>The least-squares slope of y over x (0 for fewer than two points).</summary>
