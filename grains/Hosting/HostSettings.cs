@@ -29,7 +29,10 @@ public sealed record HostSettings
     /// <summary>Applies <c>deploy/sql</c> to the cluster database before starting (<c>--init-schema</c>, <c>P2P_INIT_SCHEMA=true</c>).</summary>
     public bool InitSchema { get; init; }
 
-    /// <summary>The address other silos and clients reach this silo at (<c>--address</c>); loopback by default.</summary>
+    /// <summary>
+    /// The address other silos and clients reach this silo at, where it listens, and where <c>/metrics</c> and the
+    /// dashboard bind (<c>--address</c>, <c>P2P_ADDRESS</c>: an IP or a resolvable host name); loopback by default.
+    /// </summary>
     public IPAddress AdvertisedAddress { get; init; } = IPAddress.Loopback;
 
     /// <summary>
@@ -78,6 +81,11 @@ public sealed record HostSettings
             settings = settings with { Instance = ParseInstance(instance, "P2P_INSTANCE") };
         }
 
+        if (environment.TryGetValue("P2P_ADDRESS", out var address) && !string.IsNullOrWhiteSpace(address))
+        {
+            settings = settings with { AdvertisedAddress = ParseAddress(address, "P2P_ADDRESS") };
+        }
+
         if (environment.TryGetValue("P2P_CLUSTER", out var cluster) && !string.IsNullOrWhiteSpace(cluster))
         {
             settings = settings with { Cluster = cluster };
@@ -118,6 +126,28 @@ public sealed record HostSettings
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// An IP address, or a host name resolved to its first IPv4 address (a container's own service name, say), for
+    /// <c>--address</c> / <c>P2P_ADDRESS</c>.
+    /// </summary>
+    public static IPAddress ParseAddress(string text, string name)
+    {
+        if (IPAddress.TryParse(text, out var ip))
+        {
+            return ip;
+        }
+
+        try
+        {
+            return Dns.GetHostAddresses(text).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                ?? throw new Configuration.ConfigurationException($"{name}: '{text}' has no IPv4 address.");
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new Configuration.ConfigurationException($"{name}: '{text}' is neither an IP address nor a host name that resolves ({e.Message}).");
+        }
     }
 
     /// <summary>Parses an instance number, 0..999.</summary>

@@ -36,10 +36,7 @@ public static class SiloHost
                 "--data-dir" => host with { DataDirectory = Value() },
                 "--metrics-port" => host with { MetricsPort = HostSettings.ParsePort(Value(), "--metrics-port") },
                 "--dashboard-port" => host with { DashboardPort = HostSettings.ParsePort(Value(), "--dashboard-port") },
-                "--address" => host with
-                {
-                    AdvertisedAddress = IPAddress.TryParse(Value(), out var ip) ? ip : throw new ConfigurationException($"--address: '{args[i]}' is not an IP address."),
-                },
+                "--address" => host with { AdvertisedAddress = HostSettings.ParseAddress(Value(), "--address") },
                 _ => throw new ConfigurationException($"Unknown argument '{args[i]}'. Usage: {Usage}"),
             };
         }

@@ -198,6 +198,18 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void AddressIsAnIpOrAHostNameThatResolves()
+    {
+        HostSettings Host(string value) => HostSettings.FromEnvironment(new Dictionary<string, string?> { ["P2P_ADDRESS"] = value });
+        Assert.Equal(System.Net.IPAddress.Parse("10.1.2.3"), Host("10.1.2.3").AdvertisedAddress);
+        Assert.Equal(System.Net.IPAddress.Loopback, Host("localhost").AdvertisedAddress);
+        Assert.Equal(System.Net.IPAddress.Loopback, HostSettings.FromEnvironment(new Dictionary<string, string?>()).AdvertisedAddress);
+        Assert.Equal(new AgentsSettings(), Env(("P2P_ADDRESS", "10.1.2.3")));
+        var e = Assert.Throws<ConfigurationException>(() => Host("no-such-host.invalid"));
+        Assert.Contains("P2P_ADDRESS: 'no-such-host.invalid'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OverlapMustBeSmallerThanTheChunk()
     {
         var e = Assert.Throws<ConfigurationException>(() =>
