@@ -68,6 +68,13 @@ public static class AgentsSiloBuilderExtensions
     }
 
     /// <summary>
+    /// True in a Kubernetes pod that gives the silo its identity (<c>POD_NAME</c>, <c>POD_NAMESPACE</c> and <c>POD_IP</c>
+    /// from the downward API, as deploy/k8s/silo.yaml does), where <c>UseKubernetesHosting</c> takes over the endpoints.
+    /// </summary>
+    public static bool IsKubernetesPod(Func<string, string?> environment) =>
+        new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP" }.All(v => !string.IsNullOrWhiteSpace(environment(v)));
+
+    /// <summary>
     /// Localhost clustering and memory storage when <paramref name="host"/> names no cluster; ADO.NET clustering and
     /// storage on PostgreSQL otherwise. Ports come from <see cref="HostSettings"/>.
     /// </summary>
@@ -88,7 +95,16 @@ public static class AgentsSiloBuilderExtensions
         }
 
         var connection = PostgresConnection.Build(host.Cluster, settings.Performance);
-        silo.ConfigureEndpoints(host.AdvertisedAddress, host.EffectiveSiloPort, host.EffectiveGatewayPort, listenOnAnyHostAddress: false);
+        if (IsKubernetesPod(Environment.GetEnvironmentVariable))
+        {
+            // In a pod: named after the pod, advertising the pod IP, and dead silos' pods cleaned up (deploy/k8s).
+            silo.UseKubernetesHosting();
+        }
+        else
+        {
+            silo.ConfigureEndpoints(host.AdvertisedAddress, host.EffectiveSiloPort, host.EffectiveGatewayPort, listenOnAnyHostAddress: false);
+        }
+
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = PostgresConnection.Invariant;

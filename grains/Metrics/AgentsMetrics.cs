@@ -34,4 +34,25 @@ public static class AgentsMetrics
 
     /// <summary>Texts embedded by the model.</summary>
     public static readonly Counter<long> Embeddings = Meter.CreateCounter<long>("embeddings", "{embedding}", "Texts embedded.");
+
+    private static double _cpuPercent;
+
+    /// <summary>The process's CPU use over the last metrics interval, % of all cores (set by <see cref="NodeMetricsPublisher"/>).</summary>
+    public static readonly ObservableGauge<double> CpuPercent = Meter.CreateObservableGauge(
+        "node_cpu_percent", () => Volatile.Read(ref _cpuPercent), description: "CPU use of the silo process over the last metrics interval, % of all cores.");
+
+    /// <summary>The process's resident memory.</summary>
+    public static readonly ObservableGauge<long> WorkingSet = Meter.CreateObservableGauge(
+        "node_working_set_bytes", () => Environment.WorkingSet, description: "Resident memory of the silo process, bytes.");
+
+    /// <summary>The managed heap after the last collection.</summary>
+    public static readonly ObservableGauge<long> GcHeap = Meter.CreateObservableGauge(
+        "node_gc_heap_bytes", () => GC.GetGCMemoryInfo().HeapSizeBytes, description: "Managed heap size at the last garbage collection, bytes.");
+
+    /// <summary>Work items waiting for a thread-pool thread: above zero for long, the silo is saturated.</summary>
+    public static readonly ObservableGauge<long> ThreadPoolQueue = Meter.CreateObservableGauge(
+        "node_threadpool_queue_length", () => ThreadPool.PendingWorkItemCount, description: "Work items waiting for a thread-pool thread.");
+
+    /// <summary>Records the CPU use the publisher measured, for <see cref="CpuPercent"/>.</summary>
+    public static void ReportCpu(double percent) => Volatile.Write(ref _cpuPercent, percent);
 }

@@ -55,6 +55,7 @@ public sealed partial class NodeMetricsPublisher(
                 var percent = (now - cpu).TotalSeconds / Math.Max(1e-9, clock.Elapsed.TotalSeconds) / Environment.ProcessorCount * 100;
                 cpu = now;
                 clock.Restart();
+                AgentsMetrics.ReportCpu(percent);
                 try
                 {
                     await stream.OnNextAsync(Sample(percent));
