@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Text.Json;
 using Agents.Grains.Configuration;
 using Agents.Grains.Hosting;
+using Agents.Grains.Vectors;
 
 namespace Agents.Cli;
 
@@ -86,36 +88,80 @@ public static class Commands
         };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
-            if (parse.GetValue(taskType) is "vector-store" or "vector-search")
+            // Every option is checked before anything starts, whatever the task type.
+            var type = parse.GetValue(taskType)!;
+            if (!TaskTypes.All.Contains(type))
             {
-                return await RunVectorBenchmarkAsync(parse, new VectorBenchmark.Options(
-                    parse.GetValue(taskType)!, parse.GetValue(tasks), parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k),
-                    parse.GetValue(ef), parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(concurrency), parse.GetValue(dataset), Quantize: parse.GetValue(quantize)),
-                    parse.GetValue(mode) == "cluster", parse.GetValue(output), ct);
+                throw new ArgumentException($"--task-type '{type}' is unknown; use one of: {string.Join(", ", TaskTypes.All)}.");
             }
 
+            var isCluster = parse.GetValue(mode) == "cluster";
+            var isVector = type is "vector-store" or "vector-search";
             var taskCount = parse.GetValue(tasks);
-            if (taskCount <= 0)
+            if (taskCount <= 0 && !(isVector && parse.GetValue(dataset) is not null))
             {
                 throw new ArgumentException($"--tasks must be positive; got {taskCount}.");
             }
 
-            if (parse.GetValue(taskType) == "messaging")
+            var distributionKind = DistributionNames.Parse(parse.GetValue(distribution));
+            AtLeast(parse.GetValue(batch), "--batch-size", 0);
+            AtLeast(parse.GetValue(warmup), "--warmup", 0);
+            AtLeast(parse.GetValue(queries), "--queries", 1);
+            InRange(parse.GetValue(dimension), "--dimension", 1, ShardRouter.MaxDimension);
+            InRange(parse.GetValue(k), "-k", 1, VectorShardGrain.MaxK);
+            InRange(parse.GetValue(ef) ?? 1, "--ef", 1, VectorShardGrain.MaxEf);
+            InRange(parse.GetValue(shards), "--shards", 1, ShardRouter.MaxShards);
+            AtLeast(parse.GetValue(concurrency), "--concurrency", 1);
+            if (parse.GetValue(index) is not ("hnsw" or "flat"))
             {
-                return await RunMessagingBenchmarkAsync(parse, taskCount, parse.GetValue(mode) == "cluster", parse.GetValue(output), ct);
+                throw new ArgumentException($"--index '{parse.GetValue(index)}' is unknown: use hnsw or flat.");
             }
 
-            var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), parse.GetValue(batch), "benchmark");
-            TaskTypes.EnsureRunnable(spec.TaskType);
-            var isCluster = parse.GetValue(mode) == "cluster";
-            var connection = ModeConnection(parse, isCluster, out var settings);
+            if (parse.GetValue(quantize) && parse.GetValue(index) != "hnsw")
+            {
+                throw new ArgumentException("--quantize applies to the hnsw index; a flat index always scans the full vectors.");
+            }
 
-            var files = parse.GetValue(input) is { } dir ? DocumentSource.ListFiles(dir) : null;
+            var nodeCounts = ParseNodes(parse.GetValue(nodes));
+            if (!isCluster && nodeCounts is not null && nodeCounts is not [1])
+            {
+                throw new ArgumentException($"--nodes {parse.GetValue(nodes)} needs --mode cluster: a single-node run has one silo.");
+            }
+
+            if (nodeCounts is { Count: > 1 } && (isVector || type == "messaging"))
+            {
+                throw new ArgumentException($"--nodes with a range runs text jobs once per node count; a {type} benchmark runs once: give one count.");
+            }
+
+            var files = parse.GetValue(input) is { } dir ? DocumentSource.ListFiles(PathOf(dir, "--input")) : null;
+            var outputPath = OutputFile(parse.GetValue(output), "--output");
+            var connection = ModeConnection(parse, isCluster, out var settings);
+            if (nodeCounts is { Count: > 1 } && connection.PostgreSql is null)
+            {
+                throw new ArgumentException("--nodes with a range starts silo processes, which needs --mode cluster and --cluster \"<postgres connection string>\".");
+            }
+
+            InRange(parse.GetValue(docBytes), "--document-size", 1, (int)Math.Min(int.MaxValue, settings.Text.MaxDocumentSize));
+            if (isVector)
+            {
+                var options = new VectorBenchmark.Options(
+                    type, taskCount, parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(ef), parse.GetValue(shards),
+                    parse.GetValue(index)!, parse.GetValue(concurrency), parse.GetValue(dataset) is { } d ? PathOf(d, "--dataset") : null, Quantize: parse.GetValue(quantize));
+                VectorBenchmark.Check(options);
+                return await RunVectorBenchmarkAsync(parse, options, connection, settings, isCluster, outputPath, ct);
+            }
+
+            if (type == "messaging")
+            {
+                return await RunMessagingBenchmarkAsync(parse, taskCount, connection, settings, isCluster, outputPath, ct);
+            }
+
+            var spec = new JobSpec(type, distributionKind, parse.GetValue(batch), "benchmark");
+            TaskTypes.EnsureRunnable(spec.TaskType);
             var source = files is null
                 ? DocumentSource.GenerateTasks(taskCount, parse.GetValue(docBytes))
                 : DocumentSource.ReadTasks(files, taskCount);
             var quiet = parse.GetValue(JsonOption);
-            var nodeCounts = ParseNodes(parse.GetValue(nodes));
             if (isCluster && nodeCounts is not null && connection.PostgreSql is { } database)
             {
                 // Real silo processes for each node count: start, run, collect, stop, one count after another.
@@ -123,21 +169,16 @@ public static class Commands
                 foreach (var count in nodeCounts)
                 {
                     await using var launcher = await SiloLauncher.StartAsync(database, count, parse.GetValue(pin), line => { if (!quiet) Console.WriteLine(line); }, ct);
-                    var path = parse.GetValue(output) is { } o && nodeCounts.Count > 1
+                    var path = outputPath is { } o && nodeCounts.Count > 1
                         ? Path.Combine(Path.GetDirectoryName(o) ?? "", $"{Path.GetFileNameWithoutExtension(o)}-{count}-nodes{Path.GetExtension(o)}")
-                        : parse.GetValue(output);
+                        : outputPath;
                     failures += await RunOnceAsync(count, path);
                 }
 
                 return failures == 0 ? 0 : 1;
             }
 
-            if (nodeCounts is { Count: > 1 })
-            {
-                throw new ArgumentException("--nodes with a range starts silo processes, which needs --mode cluster and --cluster \"<postgres connection string>\".");
-            }
-
-            return await RunOnceAsync(nodeCounts?[0], parse.GetValue(output));
+            return await RunOnceAsync(nodeCounts?[0], outputPath);
 
             async Task<int> RunOnceAsync(int? expected, string? outputPath)
             {
@@ -237,7 +278,7 @@ public static class Commands
     /// <summary>"3" or "1..3" (each count in turn); null when not given.</summary>
     private static List<int>? ParseNodes(string? text)
     {
-        if (string.IsNullOrWhiteSpace(text))
+        if (text is null)
         {
             return null;
         }
@@ -283,8 +324,8 @@ public static class Commands
         var command = new Command("report", "One self-contained HTML page with charts from a folder of benchmark results, and a summary here.") { input, output };
         command.SetAction((parse, _) => Run(parse, async () =>
         {
-            var (results, skipped) = PerformanceReport.Load(parse.GetValue(input)!);
-            var path = parse.GetValue(output)!;
+            var path = OutputFile(parse.GetValue(output), "--output")!;
+            var (results, skipped) = PerformanceReport.Load(PathOf(parse.GetValue(input), "--input"));
             var folder = Path.GetDirectoryName(Path.GetFullPath(path));
             if (folder is not null)
             {
@@ -348,12 +389,13 @@ public static class Commands
         var command = new Command("ingest", "Chunk, embed and upsert a folder of text files, spread over the cluster.") { collection, input };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
-            var root = Path.GetFullPath(parse.GetValue(input)!);
+            var name = CollectionName(parse, collection);
+            var root = Path.GetFullPath(PathOf(parse.GetValue(input), "--input"));
             var files = DocumentSource.ListFiles(root);
             await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
             var json = parse.GetValue(JsonOption);
             var clock = Stopwatch.StartNew();
-            var jobId = await client.SubmitIngestAsync(parse.GetValue(collection)!, DocumentSource.ReadTasks(files, root: root), ct);
+            var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), ct);
             var result = await ProgressReporter.FollowAsync(client, jobId, json, ct);
             var seconds = clock.Elapsed.TotalSeconds;
             var status = result.Status;
@@ -392,10 +434,16 @@ public static class Commands
         var command = new Command("submit", "Submit a job and (unless --detach) wait for its result.") { taskType, input, distribution, batch, detach };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
-            var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), parse.GetValue(batch), Path.GetFileName(Path.GetFullPath(parse.GetValue(input)!)));
+            var folder = PathOf(parse.GetValue(input), "--input");
+            var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), AtLeast(parse.GetValue(batch), "--batch-size", 0), Path.GetFileName(Path.GetFullPath(folder)));
             TaskTypes.EnsureRunnable(spec.TaskType);
+            if (spec.TaskType == TaskTypes.Ingest)
+            {
+                throw new ArgumentException($"--task-type {TaskTypes.Ingest} upserts into a collection: use 'ingest <collection> --input {folder}'.");
+            }
+
+            var files = DocumentSource.ListFiles(folder);
             var connection = Connection(parse, out _);
-            var files = DocumentSource.ListFiles(parse.GetValue(input)!);
             await using var client = await AgentsClient.ConnectAsync(connection, ct);
             var json = parse.GetValue(JsonOption);
             if (parse.GetValue(detach) && !connection.IsEmbedded)
@@ -436,8 +484,9 @@ public static class Commands
         var list = new Command("list", "List the newest jobs.") { max };
         list.SetAction((parse, ct) => Run(parse, async () =>
         {
+            var most = AtLeast(parse.GetValue(max), "--max", 1);
             await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
-            var jobs = await client.ListAsync(parse.GetValue(max), ct);
+            var jobs = await client.ListAsync(most, ct);
             if (parse.GetValue(JsonOption))
             {
                 Console.WriteLine(JsonSerializer.Serialize(jobs, JsonOptions));
@@ -472,10 +521,9 @@ public static class Commands
         return connection;
     }
 
-    private static async Task<int> RunMessagingBenchmarkAsync(ParseResult parse, int messages, bool isCluster, string? output, CancellationToken ct)
+    private static async Task<int> RunMessagingBenchmarkAsync(
+        ParseResult parse, int messages, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output, CancellationToken ct)
     {
-        var connection = ModeConnection(parse, isCluster, out var settings);
-
         var quiet = parse.GetValue(JsonOption);
         await using var client = await AgentsClient.ConnectAsync(connection, ct);
         var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
@@ -499,15 +547,9 @@ public static class Commands
         return 0;
     }
 
-    private static async Task<int> RunVectorBenchmarkAsync(ParseResult parse, VectorBenchmark.Options options, bool isCluster, string? output, CancellationToken ct)
+    private static async Task<int> RunVectorBenchmarkAsync(
+        ParseResult parse, VectorBenchmark.Options options, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output, CancellationToken ct)
     {
-        if (options.Points <= 0 && options.Dataset is null)
-        {
-            throw new ArgumentException($"--tasks must be positive; got {options.Points}.");
-        }
-
-        var connection = ModeConnection(parse, isCluster, out var settings);
-
         var quiet = parse.GetValue(JsonOption);
         await using var client = await AgentsClient.ConnectAsync(connection, ct);
         var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
@@ -637,9 +679,49 @@ public static class Commands
 
         settings = AgentsConfiguration.Load(parse.GetValue(ConfigOption) ?? host.ConfigPath, environment);
         var cluster = parse.GetValue(ClusterOption) ?? host.Cluster;
+        if (!string.IsNullOrWhiteSpace(cluster))
+        {
+            // Checked before silo processes or a client are started with it.
+            PostgresConnection.Build(cluster, settings.Performance);
+        }
+
         var gateways = parse.GetValue(GatewayOption) is { Length: > 0 } g ? g : host.Gateways;
         return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings, EmbeddedHost = host };
     }
+
+    /// <summary>
+    /// The collection name given to <paramref name="argument"/>, if valid. One that begins with '-' must come after
+    /// <c>--</c>: otherwise it is most likely a mistyped option (and <c>collection drop --forse</c> would drop "--forse").
+    /// </summary>
+    internal static string CollectionName(ParseResult parse, Argument<string> argument)
+    {
+        var name = parse.GetValue(argument);
+        if (name is ['-', ..] && !parse.Tokens.Any(t => t.Type == TokenType.DoubleDash))
+        {
+            throw new ArgumentException($"'{name}' is not an option of this command; to name a collection '{name}', put it after --.");
+        }
+
+        ShardRouter.ValidateName(name);
+        return name!;
+    }
+
+    /// <summary><paramref name="value"/> of <paramref name="option"/>, if within <paramref name="min"/>..<paramref name="max"/>.</summary>
+    internal static int InRange(int value, string option, int min, int max) =>
+        value >= min && value <= max ? value : throw new ArgumentException($"{option} {value} is out of range: use {min}..{max}.");
+
+    /// <summary><paramref name="value"/> of <paramref name="option"/>, if at least <paramref name="min"/>.</summary>
+    internal static int AtLeast(int value, string option, int min) =>
+        value >= min ? value : throw new ArgumentException($"{option} must be at least {min}; got {value}.");
+
+    /// <summary>The path given to <paramref name="option"/>, if it is not empty.</summary>
+    internal static string PathOf(string? path, string option) =>
+        string.IsNullOrWhiteSpace(path) ? throw new ArgumentException($"{option} needs a path; got '{path}'.") : path;
+
+    /// <summary>A file to write, checked before the work that fills it: not empty, not a folder; null when not given.</summary>
+    internal static string? OutputFile(string? path, string option) =>
+        path is null ? null
+        : Directory.Exists(PathOf(path, option)) ? throw new ArgumentException($"{option} '{path}' is a folder; give the file to write.")
+        : path;
 
     internal static async Task<int> Run(ParseResult parse, Func<Task<int>> action)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Agents.Grains.Configuration;
 using Agents.Grains.Vectors.Engine;
 
 namespace Agents.Cli;
@@ -13,6 +14,37 @@ public static class VectorBenchmark
     /// <summary>Options of a vector benchmark.</summary>
     public sealed record Options(
         string TaskType, int Points, int Queries, int Dimension, int K, int? Ef, int Shards, string Index, int Concurrency, string? Dataset, int Seed = 42, bool Quantize = false);
+
+    /// <summary>
+    /// Checks what can be checked before anything starts: the data set's files are there, or the generated data fits in
+    /// memory (it is held whole).
+    /// </summary>
+    public static void Check(Options o)
+    {
+        if (o.Dataset is { } dir)
+        {
+            if (!Directory.Exists(dir))
+            {
+                throw new DirectoryNotFoundException($"--dataset folder '{dir}' does not exist.");
+            }
+
+            foreach (var f in DatasetFiles(dir).Where(f => !File.Exists(f)))
+            {
+                throw new FileNotFoundException($"--dataset '{dir}' lacks {Path.GetFileName(f)} (TEXMEX layout: base.fvecs, query.fvecs, groundtruth.ivecs).");
+            }
+
+            return;
+        }
+
+        var bytes = ((long)o.Points + o.Queries) * o.Dimension * sizeof(float);
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available / 2)
+        {
+            throw new ArgumentException(
+                $"--tasks {o.Points} and --queries {o.Queries} vectors of --dimension {o.Dimension} need {ValueParsers.FormatSize(bytes)} to generate, " +
+                $"more than half of the {ValueParsers.FormatSize(available)} available: use fewer, or --dataset.");
+        }
+    }
 
     /// <summary>Runs the benchmark and returns its figures.</summary>
     public static async Task<(double Seconds, int Operations, double[] LatenciesMs, double? Recall, double BytesPerVector, IReadOnlyList<NodeFigures> PerNode)> RunAsync(
@@ -98,28 +130,37 @@ public static class VectorBenchmark
         }
     }
 
+    private static string[] DatasetFiles(string dir) =>
+        [Path.Combine(dir, "base.fvecs"), Path.Combine(dir, "query.fvecs"), Path.Combine(dir, "groundtruth.ivecs")];
+
     private static (List<float[]> Points, List<float[]> Queries, int[][] Truth) Load(Options o, Action<string> say)
     {
         if (o.Dataset is { } dir)
         {
-            var basePath = Path.Combine(dir, "base.fvecs");
-            var queryPath = Path.Combine(dir, "query.fvecs");
-            var truthPath = Path.Combine(dir, "groundtruth.ivecs");
-            foreach (var f in new[] { basePath, queryPath, truthPath })
-            {
-                if (!File.Exists(f))
-                {
-                    throw new FileNotFoundException($"--dataset '{dir}' lacks {Path.GetFileName(f)} (TEXMEX layout: base.fvecs, query.fvecs, groundtruth.ivecs).");
-                }
-            }
-
+            Check(o);
+            var files = DatasetFiles(dir);
+            var (basePath, queryPath, truthPath) = (files[0], files[1], files[2]);
             var points = VectorFiles.ReadFvecs(basePath).Take(o.Points > 0 ? o.Points : int.MaxValue).ToList();
             var queries = VectorFiles.ReadFvecs(queryPath).Take(o.Queries).ToList();
             var truth = VectorFiles.ReadIvecs(truthPath).Take(queries.Count).ToArray();
+            if (points.Count == 0 || queries.Count == 0)
+            {
+                throw new InvalidDataException($"--dataset '{dir}': {(points.Count == 0 ? basePath : queryPath)} holds no vectors.");
+            }
+
+            if (queries[0].Length != points[0].Length)
+            {
+                throw new InvalidDataException($"--dataset '{dir}': the queries have {queries[0].Length} dimensions, the base vectors {points[0].Length}.");
+            }
+
             if (o.Points > 0 && o.Points < VectorFiles.ReadFvecs(basePath).Count())
             {
                 // The shipped ground truth is for the whole base set: recompute it for the subset.
                 truth = GroundTruth(points, queries, o.K);
+            }
+            else if (truth.Length < queries.Count)
+            {
+                throw new InvalidDataException($"--dataset '{dir}': {truthPath} has {truth.Length} rows for {queries.Count} queries.");
             }
 
             return (points, queries, truth);

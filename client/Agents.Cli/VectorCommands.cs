@@ -26,7 +26,7 @@ public static class VectorCommands
         var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize };
         create.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
-            var spec = new CollectionSpec(parse.GetValue(name)!, parse.GetValue(dimension), ShardRouter.ParseMetric(parse.GetValue(metric)),
+            var spec = new CollectionSpec(Commands.CollectionName(parse, name), parse.GetValue(dimension), ShardRouter.ParseMetric(parse.GetValue(metric)),
                 parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
             ShardRouter.Validate(spec);
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
@@ -60,8 +60,9 @@ public static class VectorCommands
         var describe = new Command("describe", "Show a collection's schema and point count.") { describeName };
         describe.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
+            var collection = Commands.CollectionName(parse, describeName);
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
-            Print(await client.DescribeCollectionAsync(parse.GetValue(describeName)!, ct), parse.GetValue(jsonOption));
+            Print(await client.DescribeCollectionAsync(collection, ct), parse.GetValue(jsonOption));
             return 0;
         }));
 
@@ -69,9 +70,10 @@ public static class VectorCommands
         var drop = new Command("drop", "Delete a collection and its points.") { dropName };
         drop.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
+            var collection = Commands.CollectionName(parse, dropName);
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
-            await client.DropCollectionAsync(parse.GetValue(dropName)!, ct);
-            Console.WriteLine($"collection {parse.GetValue(dropName)} dropped");
+            await client.DropCollectionAsync(collection, ct);
+            Console.WriteLine($"collection {collection} dropped");
             return 0;
         }));
 
@@ -86,19 +88,26 @@ public static class VectorCommands
         var upsert = new Command("upsert", "Upsert points from a file; returns once they are durable.") { name, input };
         upsert.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
-            var path = parse.GetValue(input)!;
+            var collection = Commands.CollectionName(parse, name);
+            var path = Commands.PathOf(parse.GetValue(input), "--input");
             if (!File.Exists(path))
             {
                 throw new FileNotFoundException($"Vector file '{path}' does not exist.");
             }
 
+            // Read through once before anything starts, so a bad point is named by its line and nothing is half written.
+            if (VectorFiles.ReadPoints(path).LongCount() == 0)
+            {
+                throw new InvalidDataException($"'{path}' holds no points.");
+            }
+
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
             var clock = Stopwatch.StartNew();
-            var written = await client.UpsertAsync(parse.GetValue(name)!, VectorFiles.ReadPoints(path), cancellationToken: ct);
+            var written = await client.UpsertAsync(collection, VectorFiles.ReadPoints(path), cancellationToken: ct);
             var seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine(parse.GetValue(jsonOption)
                 ? JsonSerializer.Serialize(new { upserted = written, seconds, perSecond = written / seconds }, Json)
-                : $"{written} points upserted into {parse.GetValue(name)} in {seconds:F2} s ({written / seconds:F0}/s)");
+                : $"{written} points upserted into {collection} in {seconds:F2} s ({written / seconds:F0}/s)");
             return 0;
         }));
 
@@ -113,14 +122,31 @@ public static class VectorCommands
         var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, text, k, ef, filter, output };
         search.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
-            if (parse.GetValue(text) is { } question)
+            var collection = Commands.CollectionName(parse, searchName);
+            Commands.InRange(parse.GetValue(k), "-k", 1, VectorShardGrain.MaxK);
+            Commands.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, VectorShardGrain.MaxEf);
+            var outputPath = Commands.OutputFile(parse.GetValue(output), "--output");
+            var given = new[] { (vector, "--vector"), (queryFile, "--query-file"), (text, "--text") }.Where(o => parse.GetValue(o.Item1) is not null).Select(o => o.Item2).ToList();
+            if (given.Count != 1)
             {
-                return await SearchTextAsync(connect(parse), parse.GetValue(searchName)!, question, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(jsonOption), ct);
+                throw new ArgumentException(given.Count == 0
+                    ? "Give a query: --text \"plain words\", --vector \"0.1,0.2,...\" or --query-file FILE.fvecs."
+                    : $"Give one query, not {string.Join(" and ", given)}.");
             }
 
-            var queries = parse.GetValue(vector) is { } v ? [VectorFiles.ParseVector(v)]
-                : parse.GetValue(queryFile) is { } f ? VectorFiles.ReadFvecs(f).ToList()
-                : throw new ArgumentException("Give a query: --text \"plain words\", --vector \"0.1,0.2,...\" or --query-file FILE.fvecs.");
+            if (parse.GetValue(text) is { } question)
+            {
+                return string.IsNullOrWhiteSpace(question)
+                    ? throw new ArgumentException("--text is empty: give the words to search for.")
+                    : await SearchTextAsync(connect(parse), collection, question, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(jsonOption), ct);
+            }
+
+            var queries = parse.GetValue(vector) is { } v ? [VectorFiles.ParseVector(v)] : VectorFiles.ReadFvecs(Commands.PathOf(parse.GetValue(queryFile), "--query-file")).ToList();
+            if (queries.Count == 0)
+            {
+                throw new InvalidDataException($"--query-file '{parse.GetValue(queryFile)}' holds no vectors.");
+            }
+
             var conditions = parse.GetValue(filter) is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
             var payloadFilter = conditions is null ? null : new PayloadFilter(conditions);
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
@@ -128,7 +154,7 @@ public static class VectorCommands
             var clock = Stopwatch.StartNew();
             for (var q = 0; q < queries.Count; q++)
             {
-                var hits = await client.SearchAsync(parse.GetValue(searchName)!, queries[q], parse.GetValue(k), parse.GetValue(ef), payloadFilter, ct);
+                var hits = await client.SearchAsync(collection, queries[q], parse.GetValue(k), parse.GetValue(ef), payloadFilter, ct);
                 results.Add(new
                 {
                     query = q,
@@ -136,7 +162,7 @@ public static class VectorCommands
                     scores = hits.Select(h => h.Score).ToArray(),
                     payloads = hits.Select(h => h.Payload.Length == 0 ? null : Encoding.UTF8.GetString(h.Payload)).ToArray(),
                 });
-                if (!parse.GetValue(jsonOption) && parse.GetValue(output) is null)
+                if (!parse.GetValue(jsonOption) && outputPath is null)
                 {
                     foreach (var h in hits)
                     {
@@ -146,8 +172,10 @@ public static class VectorCommands
             }
 
             var seconds = clock.Elapsed.TotalSeconds;
-            if (parse.GetValue(output) is { } path)
+            if (outputPath is { } path)
             {
+                // As benchmark --output: the folder is made if it is not there.
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, Json), ct);
                 Console.WriteLine($"{queries.Count} queries in {seconds:F2} s ({queries.Count / seconds:F0}/s); results written to {path}");
             }
@@ -164,8 +192,14 @@ public static class VectorCommands
         var delete = new Command("delete", "Delete points by id.") { deleteName, ids };
         delete.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
+            var collection = Commands.CollectionName(parse, deleteName);
+            if (parse.GetValue(ids)!.FirstOrDefault(id => id.Length is 0 or > ShardRouter.MaxIdLength) is { } badId)
+            {
+                throw new ArgumentException($"--id '{badId}' has {badId.Length} characters; use 1..{ShardRouter.MaxIdLength}.");
+            }
+
             await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
-            var n = await client.DeletePointsAsync(parse.GetValue(deleteName)!, parse.GetValue(ids)!, ct);
+            var n = await client.DeletePointsAsync(collection, parse.GetValue(ids)!, ct);
             Console.WriteLine($"{n} point(s) deleted");
             return 0;
         }));

@@ -1,13 +1,19 @@
 using System.Globalization;
 using System.IO.MemoryMappedFiles;
+using System.Text;
 using System.Text.Json;
+using Agents.Grains.Vectors;
+using Agents.Grains.Vectors.Engine;
 
 namespace Agents.Cli;
 
 /// <summary>Reads vectors from <c>.fvecs</c> (TEXMEX: int32 dimension then that many float32, little-endian) and <c>.jsonl</c>.</summary>
 public static class VectorFiles
 {
-    /// <summary>Points from a file: <c>.fvecs</c> rows get ids 0..n-1; <c>.jsonl</c> lines are <c>{"id", "vector", "payload"}</c>.</summary>
+    /// <summary>
+    /// Points from a file: <c>.fvecs</c> rows get ids 0..n-1; <c>.jsonl</c> lines are <c>{"id", "vector", "payload"}</c>.
+    /// A point the cluster would refuse (a bad number, id or payload, another dimension) is reported with its row or line.
+    /// </summary>
     public static IEnumerable<PointInput> ReadPoints(string path) =>
         Path.GetExtension(path).ToLowerInvariant() switch
         {
@@ -16,7 +22,7 @@ public static class VectorFiles
             var other => throw new ArgumentException($"'{path}': unknown vector file type '{other}'; use .fvecs or .jsonl."),
         };
 
-    /// <summary>The rows of an <c>.fvecs</c> file, read through a memory map; a malformed file is reported with the row and byte offset.</summary>
+    /// <summary>The rows of an <c>.fvecs</c> file, read through a memory map; a malformed file or a value that is not finite is reported with the row and byte offset.</summary>
     public static IEnumerable<float[]> ReadFvecs(string path)
     {
         var length = new FileInfo(path).Exists ? new FileInfo(path).Length : throw new FileNotFoundException($"Vector file '{path}' does not exist.");
@@ -56,6 +62,11 @@ public static class VectorFiles
 
             var vector = new float[d];
             view.ReadArray(offset + 4, vector, 0, d);
+            if (Array.FindIndex(vector, x => !float.IsFinite(x)) is var bad and >= 0)
+            {
+                throw new InvalidDataException($"'{path}': row {row} at byte {offset} holds {vector[bad]} at dimension {bad}; only finite numbers are accepted.");
+            }
+
             offset += 4 + (long)d * 4;
             row++;
             yield return vector;
@@ -70,6 +81,11 @@ public static class VectorFiles
         var row = 0;
         while (stream.Position < stream.Length)
         {
+            if (stream.Length - stream.Position < 4)
+            {
+                throw new InvalidDataException($"'{path}': row {row} is cut short (no room for its dimension).");
+            }
+
             var d = reader.ReadInt32();
             if (d is < 1 or > 100_000 || stream.Length - stream.Position < (long)d * 4)
             {
@@ -91,6 +107,8 @@ public static class VectorFiles
     public static IEnumerable<PointInput> ReadJsonl(string path)
     {
         var number = 0;
+        var lineOfId = new Dictionary<string, int>(StringComparer.Ordinal);
+        (int Length, int Line)? first = null;
         foreach (var line in File.ReadLines(path))
         {
             number++;
@@ -110,11 +128,48 @@ public static class VectorFiles
                     { ValueKind: JsonValueKind.Number } n => n.GetRawText(),
                     _ => throw new InvalidDataException("\"id\" must be a string or a number"),
                 };
+                if (id.Length is 0 or > ShardRouter.MaxIdLength)
+                {
+                    throw new InvalidDataException($"\"id\" has {id.Length} characters; use 1..{ShardRouter.MaxIdLength}");
+                }
+
+                if (!lineOfId.TryAdd(id, number))
+                {
+                    throw new InvalidDataException($"id '{id}' is already on line {lineOfId[id]}");
+                }
+
                 var vector = root.GetProperty("vector").EnumerateArray().Select(e => e.GetSingle()).ToArray();
-                var payload = root.TryGetProperty("payload", out var p) && p.ValueKind == JsonValueKind.Object ? p.GetRawText() : null;
+                if (vector.Length is 0 or > ShardRouter.MaxDimension)
+                {
+                    throw new InvalidDataException($"\"vector\" has {vector.Length} numbers; use 1..{ShardRouter.MaxDimension}");
+                }
+
+                if (first is { } f && f.Length != vector.Length)
+                {
+                    throw new InvalidDataException($"\"vector\" has {vector.Length} numbers, but line {f.Line} has {f.Length}");
+                }
+
+                first ??= (vector.Length, number);
+                if (Array.FindIndex(vector, x => !float.IsFinite(x)) is var bad and >= 0)
+                {
+                    throw new InvalidDataException($"\"vector\" holds {vector[bad]} at {bad}; only finite numbers are accepted");
+                }
+
+                var payload = root.TryGetProperty("payload", out var p) ? p.ValueKind switch
+                {
+                    JsonValueKind.Object => p.GetRawText(),
+                    JsonValueKind.Null => null,
+                    _ => throw new InvalidDataException("\"payload\" must be an object"),
+                } : null;
+                if (payload is not null)
+                {
+                    // The shard's own rules, checked here so a bad payload is named by its line.
+                    PayloadFields.Parse(Encoding.UTF8.GetBytes(payload));
+                }
+
                 point = new PointInput(id, vector, payload);
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException)
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException or ArgumentException)
             {
                 throw new InvalidDataException($"'{path}' line {number}: {e.Message} (expected {{\"id\": \"...\", \"vector\": [...], \"payload\": {{...}}}}).");
             }
@@ -123,18 +178,28 @@ public static class VectorFiles
         }
     }
 
-    /// <summary>Parses <c>--vector "0.1,0.2,..."</c>.</summary>
+    /// <summary>Parses <c>--vector "0.1,0.2,..."</c>: 1..4096 finite numbers.</summary>
     public static float[] ParseVector(string text)
     {
+        float[] vector;
         try
         {
-            return text.Trim('[', ']', ' ').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            vector = text.Trim('[', ']', ' ').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(v => float.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
         }
         catch (FormatException)
         {
             throw new ArgumentException($"--vector '{text}' is not a comma-separated list of numbers.");
         }
+
+        if (vector.Length is 0 or > ShardRouter.MaxDimension)
+        {
+            throw new ArgumentException($"--vector has {vector.Length} numbers; use 1..{ShardRouter.MaxDimension}.");
+        }
+
+        return Array.FindIndex(vector, x => !float.IsFinite(x)) is var bad and >= 0
+            ? throw new ArgumentException($"--vector holds {vector[bad]} at {bad}; only finite numbers are accepted.")
+            : vector;
     }
 
     /// <summary>Parses a <c>--filter</c>: <c>field=value</c>, <c>field=a|b|c</c> (any of), <c>field&gt;=1</c>, <c>field&lt;=5</c> or <c>field=1..5</c>.</summary>

@@ -125,7 +125,8 @@ public static class AgentsConfiguration
 
         foreach (var (sectionNode, body) in root.Children)
         {
-            var section = ((YamlScalarNode)sectionNode).Value ?? "";
+            var section = sectionNode is YamlScalarNode { Value: var sectionName } ? sectionName ?? ""
+                : throw new ConfigurationException($"{source}: line {sectionNode.Start.Line}: a section name must be a plain word (performance:, text:).");
             if (!Keys.Any(k => k.Section == section))
             {
                 throw new ConfigurationException($"{source}: unknown section '{section}' (line {sectionNode.Start.Line}); known sections: performance, text.");
@@ -143,7 +144,8 @@ public static class AgentsConfiguration
 
             foreach (var (keyNode, valueNode) in entries.Children)
             {
-                var name = ((YamlScalarNode)keyNode).Value ?? "";
+                var name = keyNode is YamlScalarNode { Value: var keyName } ? keyName ?? ""
+                    : throw new ConfigurationException($"{source}: line {keyNode.Start.Line}: a key of section '{section}' must be a plain word.");
                 var path = $"{section}.{name}";
                 if (Unsupported.TryGetValue(name, out var why) && section == "performance")
                 {

@@ -10,6 +10,9 @@ public static partial class ShardRouter
     /// <summary>Largest dimension accepted.</summary>
     public const int MaxDimension = 4096;
 
+    /// <summary>Most shards a collection may have.</summary>
+    public const int MaxShards = 256;
+
     /// <summary>Longest point id accepted, in characters.</summary>
     public const int MaxIdLength = 256;
 
@@ -51,9 +54,9 @@ public static partial class ShardRouter
             throw new ArgumentException($"Dimension {spec.Dimension} is out of range: use 1..{MaxDimension}.");
         }
 
-        if (spec.Shards is < 1 or > 256)
+        if (spec.Shards is < 1 or > MaxShards)
         {
-            throw new ArgumentException($"Shard count {spec.Shards} is out of range: use 1..256.");
+            throw new ArgumentException($"Shard count {spec.Shards} is out of range: use 1..{MaxShards}.");
         }
 
         if (spec.Index is not ("hnsw" or "flat"))

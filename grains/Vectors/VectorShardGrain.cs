@@ -16,6 +16,9 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
     /// <summary>Largest k a search may ask for.</summary>
     public const int MaxK = 10_000;
 
+    /// <summary>Largest HNSW search breadth a search may ask for.</summary>
+    public const int MaxEf = 100_000;
+
     /// <summary>Points per upsert call.</summary>
     public const int MaxBatch = 100_000;
 
@@ -353,9 +356,9 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
             throw new ArgumentException($"k {request.K} is out of range: use 1..{MaxK}.");
         }
 
-        if (request.Ef is { } ef && ef is < 1 or > 100_000)
+        if (request.Ef is { } ef && ef is < 1 or > MaxEf)
         {
-            throw new ArgumentException($"ef {ef} is out of range: use 1..100000.");
+            throw new ArgumentException($"ef {ef} is out of range: use 1..{MaxEf}.");
         }
 
         if (request.Vector.Length != _spec.Dimension * sizeof(float))
