@@ -637,7 +637,7 @@ public static class Commands
         settings = AgentsConfiguration.Load(parse.GetValue(ConfigOption) ?? host.ConfigPath, environment);
         var cluster = parse.GetValue(ClusterOption) ?? host.Cluster;
         var gateways = parse.GetValue(GatewayOption) is { Length: > 0 } g ? g : host.Gateways;
-        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings, EmbeddedHost = host };
+        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings, EmbeddedHost = host, Tls = host.Tls };
     }
 
     internal static async Task<int> Run(ParseResult parse, Func<Task<int>> action)

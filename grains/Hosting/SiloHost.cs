@@ -49,6 +49,9 @@ public static class SiloHost
             throw new ConfigurationException("--init-schema needs a cluster: give --cluster or P2P_CLUSTER.");
         }
 
+        // Certificate files are opened now, so a missing file or a wrong password stops start-up with its variable's name.
+        host.Tls?.Load(server: true);
+
         var configPath = host.ConfigPath ?? DefaultConfigPath();
         return (host, AgentsConfiguration.Load(configPath, environment));
     }
@@ -104,6 +107,8 @@ public static class SiloHost
     public static async Task<IHost> BuildAsync(
         HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
     {
+        // Configuration errors first, before the schema touches the database.
+        host.Tls?.Load(server: true);
         if (host.InitSchema && host.Cluster is { } cluster)
         {
             await PostgresConnection.ApplySchemaAsync(PostgresConnection.Build(cluster, settings.Performance), cancellationToken);
@@ -132,6 +137,7 @@ public static class SiloHost
         builder.UseOrleans(silo =>
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings);
+            silo.UseAgentsTls(host.Tls);
             if (dashboardPort > 0)
             {
                 silo.AddDashboard();
