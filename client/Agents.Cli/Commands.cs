@@ -686,7 +686,7 @@ public static class Commands
         }
 
         var gateways = parse.GetValue(GatewayOption) is { Length: > 0 } g ? g : host.Gateways;
-        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings, EmbeddedHost = host };
+        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings, EmbeddedHost = host, Tls = host.Tls };
     }
 
     /// <summary>

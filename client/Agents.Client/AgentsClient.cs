@@ -65,6 +65,7 @@ public sealed partial class AgentsClient : IAsyncDisposable
             builder.UseOrleansClient(client =>
             {
                 client.AddActivityPropagation();
+                client.UseAgentsTls(connection.Tls);
                 client.Configure<ClusterOptions>(o =>
                 {
                     o.ClusterId = AgentsSiloBuilderExtensions.ClusterId;

@@ -15,6 +15,9 @@ public sealed record ClusterConnection
     /// <summary>Settings of the embedded silo and of the client's database pool.</summary>
     public AgentsSettings Settings { get; init; } = new();
 
+    /// <summary>Mutual TLS to the gateways (as the silos' <c>P2P_TLS_*</c>); null connects in plain TCP.</summary>
+    public TlsSettings? Tls { get; init; }
+
     /// <summary>Ports of the embedded silo; null picks free ports.</summary>
     public HostSettings? EmbeddedHost { get; init; }
 
@@ -33,6 +36,13 @@ public sealed record ClusterConnection
 
     /// <summary>A description without secrets.</summary>
     public string Describe() => IsEmbedded ? "embedded silo"
-        : PostgreSql is { } pg ? $"cluster via PostgreSQL {PostgresConnection.Describe(pg)}"
-        : $"cluster via gateways {string.Join(", ", Gateways)}";
+        : (PostgreSql is { } pg ? $"cluster via PostgreSQL {PostgresConnection.Describe(pg)}" : $"cluster via gateways {string.Join(", ", Gateways)}")
+          + (Tls is null ? "" : " over TLS");
+
+    // The record's generated ToString would print the connection string, password and all.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"PostgreSql = {(PostgreSql is null ? "null" : "(not shown)")}, Gateways = [{string.Join(", ", Gateways)}], Tls = {Tls?.ToString() ?? "null"}");
+        return true;
+    }
 }

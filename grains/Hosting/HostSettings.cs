@@ -47,6 +47,12 @@ public sealed record HostSettings
     /// </summary>
     public int? DashboardPort { get; init; }
 
+    /// <summary>Mutual TLS on silo and gateway connections (<c>P2P_TLS_CERT</c>, <c>P2P_TLS_CERT_PASSWORD</c>, <c>P2P_TLS_CA</c>); null: plain TCP.</summary>
+    public TlsSettings? Tls { get; init; }
+
+    /// <summary>Credentials <c>/metrics</c> and the dashboard demand (<c>P2P_HTTP_AUTH=user:password</c>); null: none.</summary>
+    public HttpBasicAuthentication? HttpAuth { get; init; }
+
     /// <summary>Explicit silo port; overrides the instance offset (the embedded CLI picks free ports).</summary>
     public int? SiloPort { get; init; }
 
@@ -62,6 +68,15 @@ public sealed record HostSettings
     /// <summary>True when no cluster is named: one in-process silo with localhost clustering.</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Cluster) && Gateways.Count == 0;
 
+    // The record's generated ToString would print the connection string, password and all.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Instance = {Instance}, Cluster = {(Cluster is null ? "null" : "(not shown)")}, Gateways = [{string.Join(", ", Gateways)}], ");
+        builder.Append($"AdvertisedAddress = {AdvertisedAddress}, SiloPort = {EffectiveSiloPort}, GatewayPort = {EffectiveGatewayPort}, ");
+        builder.Append($"MetricsPort = {MetricsPort}, DashboardPort = {DashboardPort}, Tls = {Tls?.ToString() ?? "null"}, HttpAuth = {HttpAuth?.ToString() ?? "null"}");
+        return true;
+    }
+
     /// <summary>The user's data folder for embedded data.</summary>
     public static string DefaultDataDirectory()
     {
@@ -72,10 +87,17 @@ public sealed record HostSettings
         return Path.Combine(root, "p2p-ai-agents");
     }
 
-    /// <summary>Reads <c>P2P_INSTANCE</c>, <c>P2P_CLUSTER</c>, <c>P2P_GATEWAYS</c>, <c>P2P_DATA_DIR</c>, <c>P2P_CONFIG</c>, <c>P2P_INIT_SCHEMA</c>.</summary>
+    /// <summary>
+    /// Reads <c>P2P_INSTANCE</c>, <c>P2P_CLUSTER</c>, <c>P2P_GATEWAYS</c>, <c>P2P_DATA_DIR</c>, <c>P2P_CONFIG</c>,
+    /// <c>P2P_INIT_SCHEMA</c>, the ports, <c>P2P_TLS_*</c> and <c>P2P_HTTP_AUTH</c>.
+    /// </summary>
     public static HostSettings FromEnvironment(IReadOnlyDictionary<string, string?> environment)
     {
-        var settings = new HostSettings();
+        var settings = new HostSettings
+        {
+            Tls = TlsSettings.FromEnvironment(environment),
+            HttpAuth = HttpBasicAuthentication.FromEnvironment(environment),
+        };
         if (environment.TryGetValue("P2P_INSTANCE", out var instance) && !string.IsNullOrEmpty(instance))
         {
             settings = settings with { Instance = ParseInstance(instance, "P2P_INSTANCE") };

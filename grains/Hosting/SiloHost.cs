@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using OpenTelemetry.Metrics;
 using Orleans.Dashboard;
 using OpenTelemetry.Trace;
@@ -46,6 +47,9 @@ public static class SiloHost
             throw new ConfigurationException("--init-schema needs a cluster: give --cluster or P2P_CLUSTER.");
         }
 
+        // Certificate files are opened now, so a missing file or a wrong password stops start-up with its variable's name.
+        host.Tls?.Load(server: true);
+
         var configPath = host.ConfigPath ?? DefaultConfigPath();
         return (host, AgentsConfiguration.Load(configPath, environment));
     }
@@ -61,19 +65,15 @@ public static class SiloHost
     public const int MetricsPortBase = 9464;
 
     /// <summary>
-    /// OpenTelemetry: our meter and Orleans' at <c>http://ADDRESS:PORT/metrics</c> for Prometheus (on the advertised
-    /// address, loopback by default); traces of grain calls to an OTLP collector when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+    /// OpenTelemetry: our meter and Orleans' for Prometheus, served at <c>/metrics</c> by the silo's Kestrel (see
+    /// <see cref="MapHttpEndpoints"/>); traces of grain calls to an OTLP collector when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
     /// </summary>
-    private static void AddTelemetry(IHostApplicationBuilder builder, HostSettings host, int port)
+    private static void AddTelemetry(IHostApplicationBuilder builder)
     {
         var telemetry = builder.Services.AddOpenTelemetry();
         telemetry.WithMetrics(metrics => metrics
             .AddMeter(Metrics.AgentsMetrics.MeterName, "Microsoft.Orleans")
-            .AddPrometheusHttpListener(o =>
-            {
-                o.Host = host.AdvertisedAddress.ToString();
-                o.Port = port;
-            }));
+            .AddPrometheusExporter());
         if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
         {
             telemetry.WithTracing(tracing => tracing
@@ -101,14 +101,22 @@ public static class SiloHost
     public static async Task<IHost> BuildAsync(
         HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
     {
+        var dashboardPort = host.DashboardPort ?? (embedded ? 0 : DashboardPortBase + host.Instance);
+        var metricsPort = host.MetricsPort ?? (embedded ? 0 : MetricsPortBase + host.Instance);
+        if (metricsPort > 0 && metricsPort == dashboardPort)
+        {
+            throw new ConfigurationException($"The metrics and the dashboard port (--metrics-port / P2P_METRICS_PORT, --dashboard-port / P2P_DASHBOARD_PORT) are both {metricsPort}: give them different ports.");
+        }
+
+        // Configuration errors first, before the schema touches the database.
+        host.Tls?.Load(server: true);
         if (host.InitSchema && host.Cluster is { } cluster)
         {
             await PostgresConnection.ApplySchemaAsync(PostgresConnection.Build(cluster, settings.Performance), cancellationToken);
         }
 
         ThreadPoolLimits.Apply(settings.Performance);
-        var dashboardPort = host.DashboardPort ?? (embedded ? 0 : DashboardPortBase + host.Instance);
-        IHostApplicationBuilder builder = dashboardPort > 0 ? CreateWebBuilder(host, dashboardPort) : CreateBuilder();
+        IHostApplicationBuilder builder = dashboardPort > 0 || metricsPort > 0 ? CreateWebBuilder(host, metricsPort, dashboardPort) : CreateBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Agents", LogLevel.Information);
         if (embedded)
@@ -120,15 +128,15 @@ public static class SiloHost
             builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
-        var metricsPort = host.MetricsPort ?? (embedded ? 0 : MetricsPortBase + host.Instance);
         if (metricsPort > 0)
         {
-            AddTelemetry(builder, host, metricsPort);
+            AddTelemetry(builder);
         }
 
         builder.UseOrleans(silo =>
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings);
+            silo.UseAgentsTls(host.Tls);
             if (dashboardPort > 0)
             {
                 silo.AddDashboard();
@@ -141,7 +149,7 @@ public static class SiloHost
         if (builder is WebApplicationBuilder web)
         {
             var app = web.Build();
-            app.MapOrleansDashboard();
+            MapHttpEndpoints(app, host.HttpAuth, metricsPort, dashboardPort);
             return app;
         }
 
@@ -151,8 +159,8 @@ public static class SiloHost
     /// <summary>The dashboard's port for instance 0.</summary>
     public const int DashboardPortBase = 8080;
 
-    /// <summary>As <see cref="CreateBuilder"/>, with Kestrel on the advertised address (loopback by default) for the dashboard.</summary>
-    private static WebApplicationBuilder CreateWebBuilder(HostSettings host, int port)
+    /// <summary>As <see cref="CreateBuilder"/>, with Kestrel on the advertised address (loopback by default) at the metrics and dashboard ports in use.</summary>
+    private static WebApplicationBuilder CreateWebBuilder(HostSettings host, int metricsPort, int dashboardPort)
     {
         // As in CreateBuilder, no configuration file watcher; it has to be said before the builder reads its sources.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -160,7 +168,46 @@ public static class SiloHost
             ContentRootPath = AppContext.BaseDirectory,
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
-        builder.WebHost.UseKestrel(o => o.Listen(host.AdvertisedAddress, port));
+        builder.WebHost.UseKestrel(o =>
+        {
+            foreach (var port in new[] { metricsPort, dashboardPort }.Where(p => p > 0))
+            {
+                o.Listen(host.AdvertisedAddress, port);
+            }
+        });
         return builder;
+    }
+
+    /// <summary>
+    /// One Kestrel, two ports: <c>/metrics</c> only on the metrics port, the dashboard only on the dashboard port, and
+    /// both behind HTTP Basic authentication when <paramref name="auth"/> is set.
+    /// </summary>
+    private static void MapHttpEndpoints(WebApplication app, HttpBasicAuthentication? auth, int metricsPort, int dashboardPort)
+    {
+        if (auth is not null)
+        {
+            app.Use(auth.InvokeAsync);
+        }
+
+        if (metricsPort > 0)
+        {
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(c => c.Connection.LocalPort == metricsPort && c.Request.Path == "/metrics");
+            // The metrics port serves nothing else, so the dashboard is not reachable through it.
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort != metricsPort)
+                {
+                    return next(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
+        }
+
+        if (dashboardPort > 0)
+        {
+            app.MapOrleansDashboard();
+        }
     }
 }
