@@ -142,7 +142,7 @@ public static class SiloHost
                 silo.AddDashboard();
             }
 
-            // Failure-detection timings come from the host configuration (e.g. Membership__ProbeTimeout=00:00:01).
+            // Host configuration can override the default failure detection (e.g. Membership__ProbeTimeout=00:00:02).
             silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Membership"));
             configure?.Invoke(silo);
         });

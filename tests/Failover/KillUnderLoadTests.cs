@@ -23,163 +23,146 @@ public sealed class KillUnderLoadTests(PostgresServer postgres, ITestOutputHelpe
     [Fact]
     public async Task NothingAcknowledgedIsLostAndServiceResumesWithinFiveSeconds()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        var silos = new List<SiloProcess>();
-        try
+        await using var cluster = await ProcessCluster.StartAsync(await postgres.CreateDatabaseAsync(), 3, output);
+        var (client, silos) = (cluster.Client, cluster.Silos);
+
+        // Receivers first; the victim is a silo with none of them (an unread inbox lives in its silo's memory).
+        string[] receivers = ["inbox-0", "inbox-1"];
+        var receiverSilos = new HashSet<int>();
+        foreach (var r in receivers)
         {
-            silos.Add(SiloProcess.Start(["--cluster", database, "--init-schema"], SiloProcess.FreeInstance()));
-            await using var client = await ClusterProcesses.ConnectAsync(database, silos);
-            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            await ClusterProcesses.WaitForActiveSilosAsync(client, 3, silos);
+            receiverSilos.Add(InstanceOf((await client.Agent(r).GetProfileAsync()).Silo));
+        }
 
-            // Receivers first; the victim is a silo with none of them (an unread inbox lives in its silo's memory).
-            string[] receivers = ["inbox-0", "inbox-1"];
-            var receiverSilos = new HashSet<int>();
-            foreach (var r in receivers)
+        var victim = silos.First(s => !receiverSilos.Contains(s.Instance));
+        var senders = new List<string>();
+        for (var i = 0; senders.Count(s => s.EndsWith("@victim", StringComparison.Ordinal)) < 2; i++)
+        {
+            var id = $"sender-{i}";
+            var onVictim = InstanceOf((await client.Agent(id).GetProfileAsync()).Silo) == victim.Instance;
+            senders.Add(onVictim ? $"{id}@victim" : id);
+        }
+
+        // A collection with a shard on the victim, preloaded so searches have something to find.
+        var random = new Random(5);
+        string collection = "";
+        for (var attempt = 0; collection.Length == 0; attempt++)
+        {
+            Assert.True(attempt < 6, "no collection got a shard on the victim");
+            var info = await client.CreateCollectionAsync(new CollectionSpec($"live-{attempt}", Dimension, Shards: 6));
+            if (info.Shards.Any(s => InstanceOf(s.Silo) == victim.Instance))
             {
-                receiverSilos.Add(InstanceOf((await client.Agent(r).GetProfileAsync()).Silo));
+                collection = info.Spec.Name;
             }
+        }
 
-            var victim = silos.First(s => !receiverSilos.Contains(s.Instance));
-            var senders = new List<string>();
-            for (var i = 0; senders.Count(s => s.EndsWith("@victim", StringComparison.Ordinal)) < 2; i++)
+        Assert.Equal(1000, await client.UpsertAsync(collection, Enumerable.Range(0, 1000).Select(i => Point($"pre-{i}", random))));
+
+        using var stop = new CancellationTokenSource();
+        var loops = new List<Loop>();
+        var ingested = new ConcurrentBag<string>();
+        var delivered = new ConcurrentDictionary<string, ConcurrentBag<int>>();
+        loops.Add(new Loop("ingest", async n =>
+        {
+            var batch = Enumerable.Range(0, 20).Select(j => Point($"live-{n}-{j}", new Random(n * 100 + j))).ToList();
+            await client.UpsertAsync(collection, batch, cancellationToken: stop.Token);
+            batch.ForEach(p => ingested.Add(p.Id));
+        }));
+        for (var s = 0; s < 2; s++)
+        {
+            loops.Add(new Loop("search", async n =>
             {
-                var id = $"sender-{i}";
-                var onVictim = InstanceOf((await client.Agent(id).GetProfileAsync()).Silo) == victim.Instance;
-                senders.Add(onVictim ? $"{id}@victim" : id);
-            }
-
-            // A collection with a shard on the victim, preloaded so searches have something to find.
-            var random = new Random(5);
-            string collection = "";
-            for (var attempt = 0; collection.Length == 0; attempt++)
-            {
-                Assert.True(attempt < 6, "no collection got a shard on the victim");
-                var info = await client.CreateCollectionAsync(new CollectionSpec($"live-{attempt}", Dimension, Shards: 6));
-                if (info.Shards.Any(s => InstanceOf(s.Silo) == victim.Instance))
-                {
-                    collection = info.Spec.Name;
-                }
-            }
-
-            Assert.Equal(1000, await client.UpsertAsync(collection, Enumerable.Range(0, 1000).Select(i => Point($"pre-{i}", random))));
-
-            using var stop = new CancellationTokenSource();
-            var loops = new List<Loop>();
-            var ingested = new ConcurrentBag<string>();
-            var delivered = new ConcurrentDictionary<string, ConcurrentBag<int>>();
-            loops.Add(new Loop("ingest", async n =>
-            {
-                var batch = Enumerable.Range(0, 20).Select(j => Point($"live-{n}-{j}", new Random(n * 100 + j))).ToList();
-                await client.UpsertAsync(collection, batch, cancellationToken: stop.Token);
-                batch.ForEach(p => ingested.Add(p.Id));
+                var hits = await client.SearchAsync(collection, Point("q", new Random(n)).Vector, 5, cancellationToken: stop.Token);
+                Assert.Equal(5, hits.Length);
             }));
-            for (var s = 0; s < 2; s++)
-            {
-                loops.Add(new Loop("search", async n =>
-                {
-                    var hits = await client.SearchAsync(collection, Point("q", new Random(n)).Vector, 5, cancellationToken: stop.Token);
-                    Assert.Equal(5, hits.Length);
-                }));
-            }
-
-            foreach (var sender in senders)
-            {
-                var id = sender.Split('@')[0];
-                var to = receivers[senders.IndexOf(sender) % receivers.Length];
-                delivered[id] = [];
-                loops.Add(new Loop(sender.EndsWith("@victim", StringComparison.Ordinal) ? "messaging (sender on the victim)" : "messaging", async n =>
-                {
-                    await client.SendAsync(id, to, "note", Encoding.UTF8.GetBytes($"{id}:{n}"), stop.Token);
-                    delivered[id].Add(n);
-                }));
-            }
-
-            var running = loops.Select(l => l.RunAsync(stop.Token)).ToList();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-            while (loops.Any(l => l.Completed < 5))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the load did not get going");
-                await Task.Delay(50);
-            }
-
-            // A job spread over all three silos, under way when the kill comes.
-            const int tasks = 40_000;
-            var jobId = await client.StartJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 20));
-            var submitting = Task.Run(async () =>
-            {
-                await client.AppendAsync(jobId, Enumerable.Range(0, tasks).Select(i => new JobTask(i, $"doc-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(i, 1024, 3)))));
-                await client.SealAsync(jobId);
-            });
-            var status = await client.GetStatusAsync(jobId);
-            while (status.CountedTasks < tasks / 20)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the job did not get going");
-                await Task.Delay(50);
-                status = await client.GetStatusAsync(jobId);
-            }
-
-            Assert.True(status.CountedTasks < tasks * 8 / 10, $"the job was at {status.CountedTasks}/{tasks} before the kill; make it longer");
-            var killedAt = Stopwatch.GetTimestamp();
-            victim.Kill();
-            output.WriteLine($"killed instance {victim.Instance} at job {status.CountedTasks}/{tasks}; senders {string.Join(", ", senders)}");
-
-            // Keep the load on for long enough to see recovery, then stop and check what was acknowledged.
-            await Task.Delay(TimeSpan.FromSeconds(12));
-            stop.Cancel();
-            await Task.WhenAll(running);
-
-            var failures = loops.SelectMany(l => l.Failures).ToList();
-            foreach (var f in failures)
-            {
-                output.WriteLine($"escaped the retries: {f.GetType().Name}: {f.Message}");
-            }
-
-            Assert.All(failures, f => Assert.True(AgentsClient.IsTransient(f), $"not a retryable error: {f}"));
-            var outages = loops.GroupBy(l => l.Kind).Select(kind => (kind.Key, Ok: kind.Sum(l => l.Completed), Outage: kind.Max(l => l.LongestGapAround(killedAt)))).ToList();
-            foreach (var (kind, ok, outage) in outages)
-            {
-                output.WriteLine($"{kind}: {ok} ok, longest time without success around the kill {outage.TotalSeconds:F2} s");
-            }
-
-            Assert.All(outages, o => Assert.True(o.Outage <= RecoveryTarget, $"{o.Key} went {o.Outage.TotalSeconds:F2} s without a success (target {RecoveryTarget.TotalSeconds} s)"));
-
-            await submitting;
-            var result = await client.WaitAsync(jobId, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(180)).Token);
-            output.WriteLine($"job: {result.Status.SucceededTasks} ok, {result.Status.RedispatchedBatches} batches re-dispatched");
-            Assert.Equal(JobState.Completed, result.Status.State);
-            Assert.Equal(tasks, result.Status.SucceededTasks);
-            Assert.Equal((long)tasks * (tasks - 1) / 2, result.TaskIdChecksum);
-
-            var described = await client.DescribeCollectionAsync(collection);
-            Assert.Equal(1000 + ingested.Count, described.Points);
-            foreach (var id in ingested.Where((_, i) => i % 25 == 0))
-            {
-                Assert.NotNull(await client.GetPointAsync(collection, id));
-            }
-
-            var inbox = new List<AgentMessage>();
-            foreach (var r in receivers)
-            {
-                inbox.AddRange(await client.Agent(r).ReadInboxAsync(1_000_000));
-            }
-
-            var received = inbox.Select(m => Encoding.UTF8.GetString(m.Body)).ToList();
-            var lost = delivered.SelectMany(d => d.Value.Select(n => $"{d.Key}:{n}")).Except(received).ToList();
-            output.WriteLine($"messages acknowledged {delivered.Sum(d => d.Value.Count)}, received {received.Count} ({received.Count - received.Distinct().Count()} repeats), lost {lost.Count}");
-            Assert.Empty(lost);
         }
-        catch
+
+        foreach (var sender in senders)
         {
-            await ClusterProcesses.StopAsync(silos, output);
-            silos.Clear();
-            throw;
+            var id = sender.Split('@')[0];
+            var to = receivers[senders.IndexOf(sender) % receivers.Length];
+            delivered[id] = [];
+            loops.Add(new Loop(sender.EndsWith("@victim", StringComparison.Ordinal) ? "messaging (sender on the victim)" : "messaging", async n =>
+            {
+                await client.SendAsync(id, to, "note", Encoding.UTF8.GetBytes($"{id}:{n}"), stop.Token);
+                delivered[id].Add(n);
+            }));
         }
-        finally
+
+        var running = loops.Select(l => l.RunAsync(stop.Token)).ToList();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (loops.Any(l => l.Completed < 5))
         {
-            await ClusterProcesses.StopAsync(silos);
+            Assert.True(DateTime.UtcNow < deadline, "the load did not get going");
+            await Task.Delay(50);
         }
+
+        // A job spread over all three silos, under way when the kill comes.
+        const int tasks = 40_000;
+        var jobId = await client.StartJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 20));
+        var submitting = Task.Run(async () =>
+        {
+            await client.AppendAsync(jobId, Enumerable.Range(0, tasks).Select(i => new JobTask(i, $"doc-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(i, 1024, 3)))));
+            await client.SealAsync(jobId);
+        });
+        var status = await client.GetStatusAsync(jobId);
+        while (status.CountedTasks < tasks / 20)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the job did not get going");
+            await Task.Delay(50);
+            status = await client.GetStatusAsync(jobId);
+        }
+
+        Assert.True(status.CountedTasks < tasks * 8 / 10, $"the job was at {status.CountedTasks}/{tasks} before the kill; make it longer");
+        var killedAt = Stopwatch.GetTimestamp();
+        victim.Kill();
+        output.WriteLine($"killed instance {victim.Instance} at job {status.CountedTasks}/{tasks}; senders {string.Join(", ", senders)}");
+
+        // Keep the load on for long enough to see recovery, then stop and check what was acknowledged.
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        stop.Cancel();
+        await Task.WhenAll(running);
+
+        var failures = loops.SelectMany(l => l.Failures).ToList();
+        foreach (var f in failures)
+        {
+            output.WriteLine($"escaped the retries: {f.GetType().Name}: {f.Message}");
+        }
+
+        Assert.All(failures, f => Assert.True(AgentsClient.IsTransient(f), $"not a retryable error: {f}"));
+        var outages = loops.GroupBy(l => l.Kind).Select(kind => (kind.Key, Ok: kind.Sum(l => l.Completed), Outage: kind.Max(l => l.LongestGapAround(killedAt)))).ToList();
+        foreach (var (kind, ok, outage) in outages)
+        {
+            output.WriteLine($"{kind}: {ok} ok, longest time without success around the kill {outage.TotalSeconds:F2} s");
+        }
+
+        Assert.All(outages, o => Assert.True(o.Outage <= RecoveryTarget, $"{o.Key} went {o.Outage.TotalSeconds:F2} s without a success (target {RecoveryTarget.TotalSeconds} s)"));
+
+        await submitting;
+        var result = await client.WaitAsync(jobId, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(180)).Token);
+        output.WriteLine($"job: {result.Status.SucceededTasks} ok, {result.Status.RedispatchedBatches} batches re-dispatched");
+        Assert.Equal(JobState.Completed, result.Status.State);
+        Assert.Equal(tasks, result.Status.SucceededTasks);
+        Assert.Equal((long)tasks * (tasks - 1) / 2, result.TaskIdChecksum);
+
+        var described = await client.DescribeCollectionAsync(collection);
+        Assert.Equal(1000 + ingested.Count, described.Points);
+        foreach (var id in ingested.Where((_, i) => i % 25 == 0))
+        {
+            Assert.NotNull(await client.GetPointAsync(collection, id));
+        }
+
+        var inbox = new List<AgentMessage>();
+        foreach (var r in receivers)
+        {
+            inbox.AddRange(await client.Agent(r).ReadInboxAsync(1_000_000));
+        }
+
+        var received = inbox.Select(m => Encoding.UTF8.GetString(m.Body)).ToList();
+        var lost = delivered.SelectMany(d => d.Value.Select(n => $"{d.Key}:{n}")).Except(received).ToList();
+        output.WriteLine($"messages acknowledged {delivered.Sum(d => d.Value.Count)}, received {received.Count} ({received.Count - received.Distinct().Count()} repeats), lost {lost.Count}");
+        Assert.Empty(lost);
+        cluster.Passed();
     }
 
     private static int InstanceOf(string silo) =>

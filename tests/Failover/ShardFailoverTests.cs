@@ -12,48 +12,31 @@ public sealed class ShardFailoverTests(PostgresServer postgres, ITestOutputHelpe
     [Fact]
     public async Task EveryAcknowledgedPointSurvivesTheDeathOfItsShardsSilo()
     {
-        var database = await postgres.CreateDatabaseAsync();
-        var silos = new List<SiloProcess>();
-        try
-        {
-            silos.Add(SiloProcess.Start(["--cluster", database, "--init-schema"], SiloProcess.FreeInstance()));
-            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            await using var client = await ClusterProcesses.ConnectAsync(database, silos);
-            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            await ClusterProcesses.WaitForActiveSilosAsync(client, 3, silos);
+        await using var cluster = await ProcessCluster.StartAsync(await postgres.CreateDatabaseAsync(), 3, output);
+        var (client, silos) = (cluster.Client, cluster.Silos);
 
-            var random = new Random(17);
-            var points = Enumerable.Range(0, 3000)
-                .Select(i => new PointInput($"k{i}", Enumerable.Range(0, 64).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), $$"""{"i":{{i}}}"""))
-                .ToList();
-            await client.CreateCollectionAsync(new CollectionSpec("survivors", 64, Shards: 4));
-            Assert.Equal(3000, await client.UpsertAsync("survivors", points));
+        var random = new Random(17);
+        var points = Enumerable.Range(0, 3000)
+            .Select(i => new PointInput($"k{i}", Enumerable.Range(0, 64).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), $$"""{"i":{{i}}}"""))
+            .ToList();
+        await client.CreateCollectionAsync(new CollectionSpec("survivors", 64, Shards: 4));
+        Assert.Equal(3000, await client.UpsertAsync("survivors", points));
 
-            var info = await client.DescribeCollectionAsync("survivors");
-            var hosting = info.Shards.Select(s => int.Parse(s.Silo.Split(':')[1].Split('@')[0], System.Globalization.CultureInfo.InvariantCulture) - 11111).ToHashSet();
-            var victim = silos.First(s => hosting.Contains(s.Instance));
-            output.WriteLine($"shards on instances {string.Join(",", hosting)}; killing instance {victim.Instance}");
-            victim.Kill();
+        var info = await client.DescribeCollectionAsync("survivors");
+        var hosting = info.Shards.Select(s => int.Parse(s.Silo.Split(':')[1].Split('@')[0], System.Globalization.CultureInfo.InvariantCulture) - 11111).ToHashSet();
+        var victim = silos.First(s => hosting.Contains(s.Instance));
+        output.WriteLine($"shards on instances {string.Join(",", hosting)}; killing instance {victim.Instance}");
+        victim.Kill();
 
-            // The client retries while membership declares the silo dead; the shards reload from PostgreSQL elsewhere.
-            var after = await client.DescribeCollectionAsync("survivors");
-            Assert.Equal(3000, after.Points);
-            Assert.DoesNotContain(after.Shards, s => s.Silo.Contains($":{11111 + victim.Instance}@", StringComparison.Ordinal));
-            foreach (var i in Enumerable.Range(0, 3000).Where(i => i % 97 == 0))
-            {
-                var hit = await client.SearchAsync("survivors", points[i].Vector, 1);
-                Assert.Equal(points[i].Id, hit.Single().Id);
-            }
-        }
-        catch
+        // The client retries while membership declares the silo dead; the shards reload from PostgreSQL elsewhere.
+        var after = await client.DescribeCollectionAsync("survivors");
+        Assert.Equal(3000, after.Points);
+        Assert.DoesNotContain(after.Shards, s => s.Silo.Contains($":{11111 + victim.Instance}@", StringComparison.Ordinal));
+        foreach (var i in Enumerable.Range(0, 3000).Where(i => i % 97 == 0))
         {
-            await ClusterProcesses.StopAsync(silos, output);
-            silos.Clear();
-            throw;
+            var hit = await client.SearchAsync("survivors", points[i].Vector, 1);
+            Assert.Equal(points[i].Id, hit.Single().Id);
         }
-        finally
-        {
-            await ClusterProcesses.StopAsync(silos);
-        }
+        cluster.Passed();
     }
 }

@@ -39,71 +39,54 @@ public sealed class SiloFailoverTests(PostgresServer postgres, ITestOutputHelper
 
     private async Task RunKillingAsync(bool killJobHost)
     {
-        var database = await postgres.CreateDatabaseAsync();
-        var silos = new List<SiloProcess>();
-        try
+        // The first silo applies the schema; the others join through the membership table.
+        await using var cluster = await ProcessCluster.StartAsync(await postgres.CreateDatabaseAsync(), 3, output);
+        var (client, silos) = (cluster.Client, cluster.Silos);
+
+        var tasks = Enumerable.Range(0, Tasks)
+            .Select(i => new JobTask(i, $"doc-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(i, 2048, 7))))
+            .ToList();
+        // All input is in before the start, so every silo has batches in flight when one is killed.
+        var jobId = Guid.NewGuid();
+        var job = client.Cluster.GetGrain<IJobGrain>(jobId);
+        await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 20));
+        await client.AppendAsync(jobId, tasks);
+        await job.StartAsync();
+        await job.SealAsync();
+
+        // Kill once the job is well under way, with batches in flight everywhere.
+        var status = await client.GetStatusAsync(jobId);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        while (status.CountedTasks < Tasks / 10)
         {
-            // The first silo applies the schema; the others join through the membership table.
-            silos.Add(SiloProcess.Start(["--cluster", database, "--init-schema"], SiloProcess.FreeInstance()));
-            await using var client = await ClusterProcesses.ConnectAsync(database, silos);
-            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            silos.Add(SiloProcess.Start(["--cluster", database], SiloProcess.FreeInstance()));
-            await ClusterProcesses.WaitForActiveSilosAsync(client, 3, silos);
-
-            var tasks = Enumerable.Range(0, Tasks)
-                .Select(i => new JobTask(i, $"doc-{i}", Encoding.UTF8.GetBytes(DocumentSource.Generate(i, 2048, 7))))
-                .ToList();
-            // All input is in before the start, so every silo has batches in flight when one is killed.
-            var jobId = Guid.NewGuid();
-            var job = client.Cluster.GetGrain<IJobGrain>(jobId);
-            await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 20));
-            await client.AppendAsync(jobId, tasks);
-            await job.StartAsync();
-            await job.SealAsync();
-
-            // Kill once the job is well under way, with batches in flight everywhere.
-            var status = await client.GetStatusAsync(jobId);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-            while (status.CountedTasks < Tasks / 10)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the job made no progress");
-                await Task.Delay(20);
-                status = await client.GetStatusAsync(jobId);
-            }
-
-            Assert.True(status.CountedTasks < Tasks * 6 / 10, $"the job was at {status.CountedTasks}/{Tasks} before the kill; make it longer");
-            var victim = killJobHost
-                ? silos.Single(s => s.ProcessId == status.HostProcessId)
-                : silos.First(s => s.ProcessId != status.HostProcessId);
-            output.WriteLine($"killing silo pid {victim.ProcessId} (job host: {killJobHost}) at {status.CountedTasks}/{Tasks}");
-            victim.Kill();
-
-            var result = await client.WaitAsync(jobId, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(180)).Token);
-            output.WriteLine($"victim instance {victim.Instance} (port {11111 + victim.Instance}); shares: {string.Join(", ", result.PerSilo.Select(p => $"{p.Silo}={p.Batches}"))}");
-            output.WriteLine($"done: {result.Status.SucceededTasks} ok, {result.Status.FailedTasks} failed, {result.Status.RedispatchedBatches} batches re-dispatched, host now {result.Status.HostProcessId}");
-
-            Assert.Equal(JobState.Completed, result.Status.State);
-            Assert.Equal(Tasks, result.Status.SucceededTasks);
-            Assert.Equal(0, result.Status.FailedTasks);
-            Assert.Equal((long)Tasks * (Tasks - 1) / 2, result.TaskIdChecksum);
-            Assert.Equal(Tasks, result.PerSilo.Sum(s => s.Tasks));
-            if (killJobHost)
-            {
-                Assert.NotEqual(victim.ProcessId, result.Status.HostProcessId);
-            }
-
-            // Batches lost with the silo ran again (or, when the job grain moved, ran from its durable state):
-            // the exact counts and the checksum above are the proof, whichever path the cluster took.
+            Assert.True(DateTime.UtcNow < deadline, "the job made no progress");
+            await Task.Delay(20);
+            status = await client.GetStatusAsync(jobId);
         }
-        catch
+
+        Assert.True(status.CountedTasks < Tasks * 6 / 10, $"the job was at {status.CountedTasks}/{Tasks} before the kill; make it longer");
+        var victim = killJobHost
+            ? silos.Single(s => s.ProcessId == status.HostProcessId)
+            : silos.First(s => s.ProcessId != status.HostProcessId);
+        output.WriteLine($"killing silo pid {victim.ProcessId} (job host: {killJobHost}) at {status.CountedTasks}/{Tasks}");
+        victim.Kill();
+
+        var result = await client.WaitAsync(jobId, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(180)).Token);
+        output.WriteLine($"victim instance {victim.Instance} (port {11111 + victim.Instance}); shares: {string.Join(", ", result.PerSilo.Select(p => $"{p.Silo}={p.Batches}"))}");
+        output.WriteLine($"done: {result.Status.SucceededTasks} ok, {result.Status.FailedTasks} failed, {result.Status.RedispatchedBatches} batches re-dispatched, host now {result.Status.HostProcessId}");
+
+        Assert.Equal(JobState.Completed, result.Status.State);
+        Assert.Equal(Tasks, result.Status.SucceededTasks);
+        Assert.Equal(0, result.Status.FailedTasks);
+        Assert.Equal((long)Tasks * (Tasks - 1) / 2, result.TaskIdChecksum);
+        Assert.Equal(Tasks, result.PerSilo.Sum(s => s.Tasks));
+        if (killJobHost)
         {
-            await ClusterProcesses.StopAsync(silos, output);
-            silos.Clear();
-            throw;
+            Assert.NotEqual(victim.ProcessId, result.Status.HostProcessId);
         }
-        finally
-        {
-            await ClusterProcesses.StopAsync(silos);
-        }
+
+        // Batches lost with the silo ran again (or, when the job grain moved, ran from its durable state):
+        // the exact counts and the checksum above are the proof, whichever path the cluster took.
+        cluster.Passed();
     }
 }
