@@ -230,12 +230,13 @@ public sealed partial class AgentsClient : IAsyncDisposable
 
     /// <summary>
     /// True for failures that a retry can get past: a lost silo or gateway, a timeout while membership settles, a full
-    /// queue (<see cref="OverloadedException"/>: the retry's back-off is the backpressure).
+    /// queue (<see cref="OverloadedException"/>: the retry's back-off is the backpressure), a version conflict (another
+    /// activation of the grain won, and the stale one is leaving).
     /// </summary>
     public static bool IsTransient(Exception e) => e switch
     {
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or ConnectionFailedException
-            or GatewayTooBusyException or OverloadedException => true,
+            or GatewayTooBusyException or OverloadedException or Orleans.Storage.InconsistentStateException => true,
         OrleansException { InnerException: { } inner } => IsTransient(inner),
         _ => false,
     };

@@ -210,7 +210,7 @@ public static class AgentsConfiguration
         if (text.ChunkOverlap >= text.ChunkTokens)
         {
             throw new ConfigurationException(
-                $"text.chunk_overlap ({text.ChunkOverlap}) must be smaller than text.chunk_tokens ({text.ChunkTokens}).");
+                $"text.chunk_overlap ({text.ChunkOverlap}) must be smaller than text.chunk_tokens ({text.ChunkTokens}) (P2P_CHUNK_OVERLAP, P2P_CHUNK_TOKENS in the environment).");
         }
 
         var perf = settings.Performance;

@@ -35,6 +35,7 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddSingleton(_ => new Vectors.VectorMemoryBudget(settings.Performance.VectorCacheSize));
         Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        silo.Services.AddPlacementDirector<RendezvousPlacement, RendezvousPlacementDirector>();
         // Agent topics: in-memory stream queues on every silo; subscriptions are kept in the PubSubStore grain storage.
         silo.AddMemoryStreams(Messaging.AgentGrain.StreamProvider);
         // Grain calls carry the caller's Activity, so a trace follows work across silos (exported by OpenTelemetry).

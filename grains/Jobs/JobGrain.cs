@@ -8,9 +8,10 @@ namespace Agents.Grains.Jobs;
 /// A batch lost with a silo is dispatched again; a job whose own silo dies resumes where its state left off
 /// when it is next called (clients poll it), so no task is lost or counted twice. An idle job leaves memory after two
 /// minutes rather than Orleans' default fifteen (its state is durable): a steady stream of small jobs otherwise keeps
-/// thousands of finished ones resident (the soak run showed silo memory climbing with them).
+/// thousands of finished ones resident (the soak run showed silo memory climbing with them). Placed by rendezvous
+/// hashing, so a silo's death elsewhere cannot start a second activation of a running job.
 /// </summary>
-[Reentrant, CollectionAgeLimit(Minutes = 2)]
+[Reentrant, CollectionAgeLimit(Minutes = 2), Hosting.RendezvousPlacement]
 public sealed partial class JobGrain(
     [PersistentState("job", JobStorage.Name)] IPersistentState<JobGrainState> state,
     IClusterMembershipService membership,

@@ -12,10 +12,11 @@ namespace Agents.Grains.Messaging;
 /// so a receiver gets each sender's messages in order. Receivers drop repeats by sequence number (a retried batch).
 /// A send is acknowledged when the receiver has the message; the outbox is bounded (<c>message_outbox_limit</c>), and a
 /// deactivating agent delivers what it holds first (a silo's graceful shutdown drains its agents).
-/// Reentrant, so an agent waiting on an ask still takes deliveries. Placed at random: Orleans 10's default placement
-/// put a burst of new agents all on one silo.
+/// Reentrant, so an agent waiting on an ask still takes deliveries. Placed by rendezvous hashing of its id: spread like
+/// random placement (Orleans 10's default put a burst of new agents all on one silo), and never activated twice when a
+/// silo's death loses its directory entry (<see cref="Hosting.RendezvousPlacement"/>).
 /// </summary>
-[Reentrant, Orleans.Placement.RandomPlacement]
+[Reentrant, Hosting.RendezvousPlacement]
 public sealed partial class AgentGrain(
     [PersistentState("agent", JobStorage.Name)] IPersistentState<AgentState> state,
     PerformanceSettings performance,

@@ -61,10 +61,12 @@ public sealed class KillUnderLoadTests(PostgresServer postgres, ITestOutputHelpe
         using var stop = new CancellationTokenSource();
         var loops = new List<Loop>();
         var ingested = new ConcurrentBag<string>();
+        var attempted = 0;
         var delivered = new ConcurrentDictionary<string, ConcurrentBag<int>>();
         loops.Add(new Loop("ingest", async n =>
         {
             var batch = Enumerable.Range(0, 20).Select(j => Point($"live-{n}-{j}", new Random(n * 100 + j))).ToList();
+            Interlocked.Add(ref attempted, batch.Count);
             await client.UpsertAsync(collection, batch, cancellationToken: stop.Token);
             batch.ForEach(p => ingested.Add(p.Id));
         }));
@@ -146,8 +148,9 @@ public sealed class KillUnderLoadTests(PostgresServer postgres, ITestOutputHelpe
         Assert.Equal((long)tasks * (tasks - 1) / 2, result.TaskIdChecksum);
 
         var described = await client.DescribeCollectionAsync(collection);
-        Assert.Equal(1000 + ingested.Count, described.Points);
-        foreach (var id in ingested.Where((_, i) => i % 25 == 0))
+        // Every acknowledged point is there; a batch cut off by the end of the run may have landed in part.
+        Assert.InRange(described.Points, 1000 + ingested.Count, 1000 + attempted);
+        foreach (var id in ingested)
         {
             Assert.NotNull(await client.GetPointAsync(collection, id));
         }

@@ -12,7 +12,9 @@ namespace Agents.Tests.Failover;
 [Collection(nameof(PostgresCollection))]
 public sealed class SiloFailoverTests(PostgresServer postgres, ITestOutputHelper output)
 {
-    private const int Tasks = 12_000;
+    // Long enough that the kill lands mid-job even when a status poll stalls while the new silos take their share of
+    // the grain directory.
+    private const int Tasks = 24_000;
 
     [Fact]
     public Task JobSurvivesTheDeathOfAWorkerSilo() => RunKillingAsync(killJobHost: false);
