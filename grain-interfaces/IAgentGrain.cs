@@ -62,6 +62,14 @@ public interface IAgentGrain : IGrainWithStringKey
     /// <summary>A batch from one sender, in its order (called by the sending agent).</summary>
     Task DeliverAsync(AgentMessage[] messages);
 
+    /// <summary>
+    /// Unread messages handed over by a leaving activation of this same agent (a duplicate that lost to the registered
+    /// one, or one on a silo shutting down): taken as they are, already checked for repeats. One-way, so the leaving
+    /// activation need not wait on the agent it is handing over to.
+    /// </summary>
+    [OneWay]
+    Task TakeOverInboxAsync(AgentMessage[] messages);
+
     /// <summary>Answers a request (called by the asking agent).</summary>
     Task<byte[]> AnswerAsync(AgentMessage request);
 

@@ -80,6 +80,32 @@ public sealed partial class AgentGrain(
         {
             LogUndelivered(logger, Id, _queued, e.Message);
         }
+
+        // Unread messages were acknowledged to their senders: when this activation goes while the agent lives on (a
+        // duplicate made while the cluster's view changed, a silo shutting down), they go to the one that carries on.
+        // The call is one-way and queued behind this deactivation, so it reaches the registered or next activation.
+        if (_inbox.Count > 0 && reason.ReasonCode is DeactivationReasonCode.DuplicateActivation or DeactivationReasonCode.ShuttingDown
+                or DeactivationReasonCode.Migrating or DeactivationReasonCode.DirectoryFailure)
+        {
+            LogHandOver(logger, Id, _inbox.Count, reason.ReasonCode.ToString());
+            _ = this.AsReference<IAgentGrain>().TakeOverInboxAsync(_inbox.ToArray());
+            _inbox.Clear();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task TakeOverInboxAsync(AgentMessage[] messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        // Counted as received where they first arrived; here they only join the inbox, oldest kept first.
+        var newer = _inbox.ToArray();
+        _inbox.Clear();
+        foreach (var message in messages.Concat(newer).TakeLast(InboxLimit))
+        {
+            _inbox.Enqueue(message);
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -451,6 +477,9 @@ public sealed partial class AgentGrain(
             throw new ArgumentException($"A topic must be 1-256 characters; got '{topic}'.");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {Agent}: handing {Count} unread messages to the activation that carries on ({Reason})")]
+    private static partial void LogHandOver(ILogger logger, string agent, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent} deactivated with {Count} messages undelivered: {Reason}")]
     private static partial void LogUndelivered(ILogger logger, string agent, int count, string reason);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Agents.Client;
@@ -249,32 +248,8 @@ public sealed partial class DeployTests(ITestOutputHelper output)
     private static async Task<(int ExitCode, string Output)> RunAsync(
         string file, IEnumerable<string> arguments, string directory, Dictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        foreach (var (k, v) in environment ?? [])
-        {
-            start.Environment[k] = v;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish:\n{await stdout}{await stderr}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var outcome = await CliProcess.RunToolAsync(file, arguments, directory, environment, timeout ?? TimeSpan.FromMinutes(2));
+        return (outcome.ExitCode, outcome.Stdout + outcome.Stderr);
     }
 
     private static string FindRoot()

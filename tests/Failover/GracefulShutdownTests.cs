@@ -20,8 +20,8 @@ public sealed class GracefulShutdownTests(PostgresServer postgres, ITestOutputHe
         var (client, silos) = (cluster.Client, cluster.Silos);
 
         var victim = silos[2];
-        string sender = "", receiver = "";
-        for (var i = 0; sender.Length == 0 || receiver.Length == 0; i++)
+        string sender = "", receiver = "", keeper = "";
+        for (var i = 0; sender.Length == 0 || receiver.Length == 0 || keeper.Length == 0; i++)
         {
             var id = $"agent-{i}";
             var onVictim = (await client.Agent(id).GetProfileAsync()).Silo.Contains($":{11111 + victim.Instance}@", StringComparison.Ordinal);
@@ -29,11 +29,18 @@ public sealed class GracefulShutdownTests(PostgresServer postgres, ITestOutputHe
             {
                 sender = id;
             }
+            else if (onVictim && keeper.Length == 0)
+            {
+                keeper = id;
+            }
             else if (!onVictim && receiver.Length == 0)
             {
                 receiver = id;
             }
         }
+
+        // An agent on the victim holding 50 acknowledged, unread messages: they must outlive its silo's shutdown.
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(i => client.Agent(receiver).SendAsync(keeper, "kept", Encoding.UTF8.GetBytes($"k{i}"))));
 
         const int tasks = 30_000;
         var jobId = await client.StartJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 20));
@@ -58,6 +65,9 @@ public sealed class GracefulShutdownTests(PostgresServer postgres, ITestOutputHe
         await Task.WhenAll(sends);
         var inbox = await client.Agent(receiver).ReadInboxAsync();
         Assert.Equal(Enumerable.Range(0, 200).Select(i => $"m{i}").Order(), inbox.Select(m => Encoding.UTF8.GetString(m.Body)).Order());
+        var kept = await client.Agent(keeper).ReadInboxAsync();
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"k{i}").Order(), kept.Select(m => Encoding.UTF8.GetString(m.Body)).Order());
+        Assert.DoesNotContain($":{11111 + victim.Instance}@", (await client.Agent(keeper).GetProfileAsync()).Silo, StringComparison.Ordinal);
 
         await submitting;
         var result = await client.WaitAsync(jobId, cancellationToken: new CancellationTokenSource(TimeSpan.FromSeconds(180)).Token);

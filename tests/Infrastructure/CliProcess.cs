@@ -7,15 +7,19 @@ public static class CliProcess
 {
     public sealed record Outcome(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<Outcome> RunAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    public static Task<Outcome> RunAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null) =>
+        RunToolAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "p2p-ai-agents.dll"), .. arguments], AppContext.BaseDirectory, environment, timeout);
+
+    /// <summary>Runs any program to its end (killing it after <paramref name="timeout"/>, 120 s by default).</summary>
+    public static async Task<Outcome> RunToolAsync(
+        string file, IEnumerable<string> arguments, string directory, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = directory,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "p2p-ai-agents.dll"));
         foreach (var a in arguments)
         {
             start.ArgumentList.Add(a);
@@ -37,7 +41,7 @@ public static class CliProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"p2p-ai-agents {string.Join(' ', arguments)} did not finish: {await stdout}{await stderr}");
+            throw new TimeoutException($"{file} {string.Join(' ', start.ArgumentList)} did not finish: {await stdout}{await stderr}");
         }
 
         return new Outcome(process.ExitCode, await stdout, await stderr);
