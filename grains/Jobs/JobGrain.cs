@@ -117,7 +117,9 @@ public sealed partial class JobGrain(
 
         if (_appending)
         {
-            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} is already taking an append; send appends one at a time.");
+            // Usually the client's retry of an append it gave up waiting for (a silo left meanwhile): retryable, and
+            // the retry finds the first attempt durable and returns.
+            throw new OverloadedException($"Job {this.GetPrimaryKey()} is still taking the previous append; send this one again once it finishes (appends go one at a time).");
         }
 
         for (var i = 0; i < tasks.Length; i++)

@@ -26,36 +26,29 @@ public sealed class KillUnderLoadTests(PostgresServer postgres, ITestOutputHelpe
         await using var cluster = await ProcessCluster.StartAsync(await postgres.CreateDatabaseAsync(), 3, output);
         var (client, silos) = (cluster.Client, cluster.Silos);
 
-        // Receivers first; the victim is a silo with none of them (an unread inbox lives in its silo's memory).
-        string[] receivers = ["inbox-0", "inbox-1"];
-        var receiverSilos = new HashSet<int>();
-        foreach (var r in receivers)
-        {
-            receiverSilos.Add(InstanceOf((await client.Agent(r).GetProfileAsync()).Silo));
-        }
-
-        var victim = silos.First(s => !receiverSilos.Contains(s.Instance));
+        // The victim hosts shards of the collection (preloaded so searches find something), senders, and job batches,
+        // but no receiver: an unread inbox lives in its silo's memory.
+        const string collection = "live";
+        var info = await client.CreateCollectionAsync(new CollectionSpec(collection, Dimension, Shards: 6));
+        var victimInstance = info.Shards.GroupBy(s => InstanceOf(s.Silo)).MaxBy(g => g.Count())!.Key;
+        var victim = silos.Single(s => s.Instance == victimInstance);
+        var receivers = new List<string>();
         var senders = new List<string>();
-        for (var i = 0; senders.Count(s => s.EndsWith("@victim", StringComparison.Ordinal)) < 2; i++)
+        for (var i = 0; receivers.Count < 2 || senders.Count(s => s.EndsWith("@victim", StringComparison.Ordinal)) < 2; i++)
         {
-            var id = $"sender-{i}";
+            var id = $"agent-{i}";
             var onVictim = InstanceOf((await client.Agent(id).GetProfileAsync()).Silo) == victim.Instance;
-            senders.Add(onVictim ? $"{id}@victim" : id);
-        }
-
-        // A collection with a shard on the victim, preloaded so searches have something to find.
-        var random = new Random(5);
-        string collection = "";
-        for (var attempt = 0; collection.Length == 0; attempt++)
-        {
-            Assert.True(attempt < 6, "no collection got a shard on the victim");
-            var info = await client.CreateCollectionAsync(new CollectionSpec($"live-{attempt}", Dimension, Shards: 6));
-            if (info.Shards.Any(s => InstanceOf(s.Silo) == victim.Instance))
+            if (!onVictim && receivers.Count < 2)
             {
-                collection = info.Spec.Name;
+                receivers.Add(id);
+            }
+            else
+            {
+                senders.Add(onVictim ? $"{id}@victim" : id);
             }
         }
 
+        var random = new Random(5);
         Assert.Equal(1000, await client.UpsertAsync(collection, Enumerable.Range(0, 1000).Select(i => Point($"pre-{i}", random))));
 
         using var stop = new CancellationTokenSource();
@@ -82,7 +75,7 @@ public sealed class KillUnderLoadTests(PostgresServer postgres, ITestOutputHelpe
         foreach (var sender in senders)
         {
             var id = sender.Split('@')[0];
-            var to = receivers[senders.IndexOf(sender) % receivers.Length];
+            var to = receivers[senders.IndexOf(sender) % receivers.Count];
             delivered[id] = [];
             loops.Add(new Loop(sender.EndsWith("@victim", StringComparison.Ordinal) ? "messaging (sender on the victim)" : "messaging", async n =>
             {
