@@ -52,12 +52,8 @@ public static class Soak
             await using var launcher = count > 0 ? await SiloLauncher.StartAsync(connection.PostgreSql!, count, pin: false, line => { if (!quiet) Console.WriteLine(line); }, ct) : null;
             await using var client = await AgentsClient.ConnectAsync(connection, ct);
             // Embedded, the silo is this process; with --nodes, the started ones; otherwise the aggregator's figures.
-            Func<Task<double>> rss = launcher is not null
-                ? () => Task.FromResult(launcher.ProcessIds.Sum(ResidentMegabytes))
-                : connection.IsEmbedded
-                    ? () => Task.FromResult(ResidentMegabytes(Environment.ProcessId))
-                    : async () => (await client.GetMetricsAsync(ct)).WorkingSetBytes / 1048576.0;
-            var result = await RunAsync(client, length, Math.Max(count, 1), rss, quiet ? _ => { } : Console.WriteLine, ct);
+            IReadOnlyList<int>? pids = launcher is not null ? launcher.ProcessIds : connection.IsEmbedded ? [Environment.ProcessId] : null;
+            var result = await RunAsync(client, length, Math.Max(count, 1), pids, quiet ? _ => { } : Console.WriteLine, ct);
             var text = JsonSerializer.Serialize(result, Json);
             if (parse.GetValue(output) is { } path)
             {
@@ -80,8 +76,11 @@ public static class Soak
         return command;
     }
 
-    /// <summary>Runs the load for <paramref name="length"/> and measures it.</summary>
-    public static async Task<Result> RunAsync(AgentsClient client, TimeSpan length, int nodes, Func<Task<double>> rss, Action<string> say, CancellationToken ct)
+    /// <summary>
+    /// Runs the load for <paramref name="length"/> and measures it: resident memory of the processes
+    /// <paramref name="pids"/> (the silos), or as the metrics aggregator reports it when they are elsewhere.
+    /// </summary>
+    public static async Task<Result> RunAsync(AgentsClient client, TimeSpan length, int nodes, IReadOnlyList<int>? pids, Action<string> say, CancellationToken ct)
     {
         var collection = $"soak-{Guid.NewGuid():N}"[..13];
         await client.CreateCollectionAsync(new CollectionSpec(collection, Dimension, Shards: 2), ct);
@@ -173,8 +172,10 @@ public static class Soak
                 total = counts.Where(c => c.Key != "inbox reads").Sum(c => c.Value);
             }
 
-            var heap = (await client.GetMetricsAsync(ct)).Nodes.Sum(n => n.Last.GcHeapBytes) / 1048576.0;
-            samples.Add(new Sample(clock.Elapsed.TotalSeconds, await rss(), heap, total));
+            var view = await client.GetMetricsAsync(ct);
+            var heap = view.Nodes.Sum(n => n.Last.GcHeapBytes) / 1048576.0;
+            var rss = pids?.Sum(ResidentMegabytes) ?? view.WorkingSetBytes / 1048576.0;
+            samples.Add(new Sample(clock.Elapsed.TotalSeconds, rss, heap, total));
             say($"  {clock.Elapsed.TotalSeconds,6:F0} s  {samples[^1].RssMb,7:F1} MB resident  {heap,7:F1} MB managed  {total,9} operations  {Interlocked.Read(ref errorCount)} errors");
         }
 

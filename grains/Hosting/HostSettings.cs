@@ -193,10 +193,6 @@ public sealed record HostSettings
             throw new Configuration.ConfigurationException($"Gateway '{g}' is not host:port.");
         }
 
-        var host = g[..colon];
-        var address = IPAddress.TryParse(host, out var ip) ? ip
-            : Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-              ?? throw new Configuration.ConfigurationException($"Gateway host '{host}' does not resolve.");
-        return new IPEndPoint(address, port);
+        return new IPEndPoint(ParseAddress(g[..colon], $"Gateway '{g}'"), port);
     }).ToList();
 }
