@@ -1,7 +1,7 @@
 namespace Agents.GrainInterfaces;
 
 /// <summary>
-/// The embedding model of one silo (key: the silo's address, as for <see cref="IWorkerGrain"/>), so a caller spreads
+/// The embedding model of one silo (key: the silo's address, as for a job's batches), so a caller spreads
 /// requests over the silos it chooses. Concurrent requests share model calls through the silo's micro-batcher.
 /// </summary>
 public interface IEmbeddingGrain : IGrainWithStringKey

@@ -16,6 +16,41 @@ public sealed record JobSpec(string TaskType, Distribution Distribution, int Bat
 [GenerateSerializer, Immutable]
 public sealed record JobTask(int Id, string Name, byte[] Content);
 
+/// <summary>A batch whose input a client has stored on <paramref name="Silo"/>.</summary>
+/// <param name="Index">The batch's number in its job, 0..n-1.</param>
+/// <param name="Silo">The silo the job placed it on (<see cref="IJobGrain.PlaceBatchesAsync"/>).</param>
+/// <param name="FirstTaskId">Its first task's id; its tasks are numbered on from there.</param>
+/// <param name="Tasks">How many tasks it holds.</param>
+[GenerateSerializer, Immutable]
+public sealed record JobBatch(int Index, string Silo, int FirstTaskId, int Tasks);
+
+/// <summary>What a job asks of one of its batches.</summary>
+/// <param name="TaskType">The job's task type.</param>
+/// <param name="Collection">For an ingest job: the collection the chunks go to.</param>
+/// <param name="Tasks">How many tasks the job expects the batch to hold.</param>
+[GenerateSerializer, Immutable]
+public sealed record BatchRun(string TaskType, string? Collection, int Tasks);
+
+/// <summary>A batch of tasks on the silo that runs it; <paramref name="Collection"/> is the target of an ingest job.</summary>
+public sealed record BatchWork(Guid JobId, int BatchIndex, string TaskType, JobTask[] Tasks, string? Collection = null);
+
+/// <summary>What a batch's run did.</summary>
+/// <param name="Silo">The silo that ran it.</param>
+/// <param name="Capacity">How many batches that silo runs at once (its <c>worker_threads</c>).</param>
+/// <param name="TaskMilliseconds">Processing time of each task, in task order.</param>
+[GenerateSerializer, Immutable]
+public sealed record BatchResult(
+    int BatchIndex,
+    string Silo,
+    int Capacity,
+    int Succeeded,
+    TextTotals Totals,
+    TaskFailure[] Failures,
+    KeywordCount[] Keywords,
+    float[] TaskMilliseconds,
+    long TaskIdSum,
+    double BusySeconds);
+
 /// <summary>The life of a job.</summary>
 public enum JobState
 {
@@ -50,7 +85,8 @@ public sealed record JobStatus(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     string HostSilo,
-    int HostProcessId)
+    int HostProcessId,
+    int BatchSize = 0)
 {
     /// <summary>Tasks counted so far, succeeded or failed.</summary>
     public int CountedTasks => SucceededTasks + FailedTasks;

@@ -18,11 +18,11 @@ namespace Agents.Client;
 /// </summary>
 public sealed partial class AgentsClient : IAsyncDisposable
 {
-    /// <summary>Tasks sent to a job per call; a call also stays under <see cref="MaxAppendBytes"/>.</summary>
-    public const int AppendTasks = 500;
+    /// <summary>Batches placed, stored and declared to a job per round; a round also stays near <see cref="MaxAppendBytes"/>.</summary>
+    public const int AppendBatches = 32;
 
-    /// <summary>Bytes of documents sent to a job per call, well under Orleans' 100 MiB message limit.</summary>
-    public const long MaxAppendBytes = 4L * 1024 * 1024;
+    /// <summary>Bytes of documents stored per round (a single document may exceed it), well under Orleans' 100 MiB message limit.</summary>
+    public const long MaxAppendBytes = 8L * 1024 * 1024;
 
     private readonly IHost? _host;
     private readonly SiloLossWatcher? _siloLoss;
@@ -123,28 +123,91 @@ public sealed partial class AgentsClient : IAsyncDisposable
         return id;
     }
 
-    /// <summary>Sends tasks to a job in calls of at most <see cref="AppendTasks"/> tasks and <see cref="MaxAppendBytes"/> bytes.</summary>
+    /// <summary>
+    /// Sends tasks to a job: cuts them into the job's batches, asks the job where each batch goes, stores each batch's
+    /// documents straight on that silo (in parallel), then declares the batches to the job. The job never sees a document.
+    /// Task ids must continue from the job's last task.
+    /// </summary>
     public async Task AppendAsync(Guid jobId, IEnumerable<JobTask> tasks, CancellationToken cancellationToken = default)
     {
         var job = Cluster.GetGrain<IJobGrain>(jobId);
-        var chunk = new List<JobTask>();
+        var status = await GetStatusAsync(jobId, cancellationToken);
+        var batchSize = Math.Max(1, status.BatchSize);
+        var (nextBatch, nextTask) = (status.TotalBatches, status.TotalTasks);
+        var round = new List<JobTask[]>();
+        var batch = new List<JobTask>(batchSize);
         long bytes = 0;
+
+        // Two rounds in flight: the next one is stored while the job takes the last one's declaration.
+        var previous = Task.CompletedTask;
+        async Task FlushAsync()
+        {
+            var stored = StoreRoundAsync(job, jobId, [.. round], nextBatch, nextTask, previous, cancellationToken);
+            nextBatch += round.Count;
+            nextTask += round.Sum(b => b.Length);
+            round.Clear();
+            bytes = 0;
+            await previous;
+            previous = stored;
+        }
+
         foreach (var task in tasks)
         {
-            if (chunk.Count > 0 && (chunk.Count >= AppendTasks || bytes + task.Content.Length > MaxAppendBytes))
-            {
-                await AppendChunkAsync(job, chunk, cancellationToken);
-                bytes = 0;
-            }
-
-            chunk.Add(task);
+            batch.Add(task);
             bytes += task.Content.Length;
+            if (batch.Count == batchSize)
+            {
+                round.Add([.. batch]);
+                batch.Clear();
+                if (round.Count >= AppendBatches || bytes >= MaxAppendBytes)
+                {
+                    await FlushAsync();
+                }
+            }
         }
 
-        if (chunk.Count > 0)
+        if (batch.Count > 0)
         {
-            await AppendChunkAsync(job, chunk, cancellationToken);
+            round.Add([.. batch]);
         }
+
+        if (round.Count > 0)
+        {
+            await FlushAsync();
+        }
+
+        await previous;
+    }
+
+    private async Task StoreRoundAsync(
+        IJobGrain job, Guid jobId, List<JobTask[]> round, int firstBatch, int firstTask, Task previous, CancellationToken cancellationToken)
+    {
+        var id = firstTask;
+        foreach (var task in round.SelectMany(b => b))
+        {
+            if (task.Id != id++)
+            {
+                throw new ArgumentException($"Task ids must continue from {id - 1}; got {task.Id}.", nameof(round));
+            }
+        }
+
+        // Placed once: a retry stores to the same silos, so no batch is stored twice in two places.
+        var silos = await RetryAsync(() => job.PlaceBatchesAsync(firstBatch, round.Count), cancellationToken);
+        var batches = new JobBatch[round.Count];
+        var stores = new Task[round.Count];
+        for (var i = 0; i < round.Count; i++)
+        {
+            var (index, tasks) = (firstBatch + i, round[i]);
+            batches[i] = new JobBatch(index, silos[i], tasks[0].Id, tasks.Length);
+            var grain = Cluster.GetGrain<IJobBatchGrain>(JobBatchKey.Of(jobId, index, silos[i]));
+            stores[i] = RetryAsync(() => grain.StoreAsync(tasks), cancellationToken);
+        }
+
+        await Task.WhenAll(stores);
+
+        // Declared in order: the job takes batches only as they continue from the last.
+        await previous;
+        await RetryAsync(() => job.AddBatchesAsync(batches), cancellationToken);
     }
 
     /// <summary>Declares a job's input complete.</summary>
@@ -240,13 +303,6 @@ public sealed partial class AgentsClient : IAsyncDisposable
         OrleansException { InnerException: { } inner } => IsTransient(inner),
         _ => false,
     };
-
-    private async Task AppendChunkAsync(IJobGrain job, List<JobTask> chunk, CancellationToken cancellationToken)
-    {
-        var tasks = chunk.ToArray();
-        chunk.Clear();
-        await RetryAsync(() => job.AppendTasksAsync(tasks), cancellationToken);
-    }
 
     internal Task RetryAsync(Func<Task> call, CancellationToken cancellationToken) =>
         RetryAsync(async () =>

@@ -3,7 +3,10 @@ using Orleans.Runtime.Placement;
 
 namespace Agents.Grains.Hosting;
 
-/// <summary>Places a grain whose string key is a silo address on that silo, so a caller chooses where work runs.</summary>
+/// <summary>
+/// Places a grain whose string key is, or begins with, a silo address (<c>silo</c> or <c>silo/rest</c>) on that silo, so a
+/// caller chooses where work runs.
+/// </summary>
 [GenerateSerializer, Immutable, SuppressReferenceTracking]
 public sealed class SiloTargetedPlacement : PlacementStrategy
 {
@@ -27,7 +30,8 @@ public sealed class SiloTargetedPlacementDirector : IPlacementDirector
         {
             try
             {
-                var wanted = SiloAddress.FromParsableString(key);
+                var slash = key.IndexOf('/', StringComparison.Ordinal);
+                var wanted = SiloAddress.FromParsableString(slash < 0 ? key : key[..slash]);
                 foreach (var silo in silos)
                 {
                     if (silo.Equals(wanted))

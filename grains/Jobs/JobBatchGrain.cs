@@ -1,33 +1,144 @@
+using Agents.Grains.Configuration;
+using Agents.Grains.Hosting;
+using Agents.Grains.Text;
+
 namespace Agents.Grains.Jobs;
 
-/// <summary>The durable input of one batch.</summary>
+/// <summary>What a batch keeps durable: its input until it has run, then only its result.</summary>
 [GenerateSerializer]
 public sealed class JobBatchState
 {
-    /// <summary>The batch's tasks.</summary>
+    /// <summary>The batch's tasks; emptied once its result is stored.</summary>
     [Id(0)]
     public JobTask[] Tasks { get; set; } = [];
+
+    /// <summary>True once the client's input is stored.</summary>
+    [Id(1)]
+    public bool Stored { get; set; }
+
+    /// <summary>Documents refused at storing (over the size limit), with their ids.</summary>
+    [Id(2)]
+    public List<TaskFailure> Rejected { get; set; } = [];
+
+    /// <summary>The run's result once it ran; a job that asks again (its first answer was lost) gets this.</summary>
+    [Id(3)]
+    public BatchResult? Result { get; set; }
 }
 
-/// <summary>Keeps one batch's tasks in grain storage so a job that moves to another silo can re-run it.</summary>
-public sealed class JobBatchGrain([PersistentState("batch", JobStorage.Name)] IPersistentState<JobBatchState> state)
-    : Grain, IJobBatchGrain
+/// <summary>
+/// One batch of a job, on the silo its key names: the client stores the documents here, the job says "run", and the
+/// batch runs on this silo's worker pool. The input is durable until the result replaces it, so a batch whose silo dies
+/// is placed again elsewhere, reloads its input and runs there; a batch that already ran answers with its stored result,
+/// so a job whose answer was lost counts it once.
+/// </summary>
+[SiloTargetedPlacement, CollectionAgeLimit(Minutes = 2)]
+public sealed class JobBatchGrain(
+    [PersistentState("batch", JobStorage.Name)] IPersistentState<JobBatchState> state,
+    WorkerPool pool,
+    TextBatchProcessor text,
+    Embeddings.EmbeddingBatchProcessor embeddings,
+    AgentsSettings settings,
+    ILocalSiloDetails silo) : Grain, IJobBatchGrain
 {
+    private JobBatchState S => state.State;
+
     /// <inheritdoc />
-    public async Task SetAsync(JobTask[] tasks)
+    public async Task StoreAsync(JobTask[] tasks)
     {
-        state.State.Tasks = tasks;
+        if (S.Stored)
+        {
+            // A retried store whose first attempt landed (or a batch that already ran): nothing to do.
+            return;
+        }
+
+        var max = settings.Text.MaxDocumentSize;
+        S.Rejected = tasks.Where(t => t.Content.Length > max).Select(t => new TaskFailure(t.Id, t.Name,
+            $"The document is too large: {t.Content.Length / 1048576.0:F1} MB ({t.Content.Length} bytes); the largest accepted is {ValueParsers.FormatSize(max)} (text.max_document_size).")).ToList();
+        S.Tasks = S.Rejected.Count == 0 ? tasks : tasks.Where(t => t.Content.Length <= max).ToArray();
+        S.Stored = true;
         await state.WriteStateAsync();
     }
 
     /// <inheritdoc />
-    public Task<JobTask[]> GetAsync() => Task.FromResult(state.State.Tasks);
+    public async Task<BatchResult> RunAsync(BatchRun run)
+    {
+        if (S.Result is { } done)
+        {
+            return done;
+        }
+
+        TaskTypes.EnsureRunnable(run.TaskType);
+        var (jobId, index) = JobBatchKey.Parse(this.GetPrimaryKeyString());
+        if (!S.Stored || S.Tasks.Length + S.Rejected.Count != run.Tasks)
+        {
+            throw new InvalidOperationException(
+                $"Batch {index} of job {jobId} holds {S.Tasks.Length + S.Rejected.Count} tasks{(S.Stored ? "" : " (its input was never stored)")}; the job expects {run.Tasks}.");
+        }
+
+        var name = silo.SiloAddress.ToParsableString();
+        var work = new BatchWork(jobId, index, run.TaskType, S.Tasks, run.Collection);
+        Metrics.AgentsMetrics.ActiveTasks.Add(work.Tasks.Length);
+        BatchResult result;
+        try
+        {
+            result = work.Tasks.Length == 0
+                ? new BatchResult(index, name, pool.Capacity, 0, TextTotals.Zero, [], [], [], 0, 0)
+                : work.TaskType == TaskTypes.TextProcessing
+                    ? await pool.RunAsync(() => text.Process(work, name, pool.Capacity))
+                    : await embeddings.ProcessAsync(work, name, pool);
+        }
+        finally
+        {
+            Metrics.AgentsMetrics.ActiveTasks.Add(-work.Tasks.Length);
+        }
+
+        if (S.Rejected.Count > 0)
+        {
+            result = result with
+            {
+                Failures = [.. S.Rejected, .. result.Failures],
+                TaskIdSum = result.TaskIdSum + S.Rejected.Sum(f => (long)f.TaskId),
+            };
+        }
+
+        Record(run.TaskType, result);
+
+        // The result replaces the input: storage and memory shrink to the sums as soon as the batch has run.
+        var tasks = S.Tasks;
+        (S.Result, S.Tasks) = (result, []);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (S.Result, S.Tasks) = (null, tasks);
+            throw;
+        }
+
+        return result;
+    }
 
     /// <inheritdoc />
     public async Task ClearAsync()
     {
         await state.ClearStateAsync();
         DeactivateOnIdle();
+    }
+
+    private static void Record(string taskType, BatchResult result)
+    {
+        var type = new KeyValuePair<string, object?>("task_type", taskType);
+        Metrics.AgentsMetrics.TasksProcessed.Add(result.Succeeded, type, new("outcome", "succeeded"));
+        if (result.Failures.Length > 0)
+        {
+            Metrics.AgentsMetrics.TasksProcessed.Add(result.Failures.Length, type, new("outcome", "failed"));
+        }
+
+        foreach (var milliseconds in result.TaskMilliseconds)
+        {
+            Metrics.AgentsMetrics.TaskDuration.Record(milliseconds / 1000.0, type);
+        }
     }
 }
 

@@ -4,12 +4,14 @@ using Agents.Grains.Configuration;
 namespace Agents.Grains.Jobs;
 
 /// <summary>
-/// Splits a job into batches, spreads them over the active silos and counts each batch once in durable state.
-/// A batch lost with a silo is dispatched again; a job whose own silo dies resumes where its state left off
-/// when it is next called (clients poll it), so no task is lost or counted twice. An idle job leaves memory after two
+/// The control plane of a job: places its batches on the active silos, dispatches each to the silo that holds its input
+/// and counts each batch once in durable state. Documents never pass through here: a client stores each batch on the
+/// silo this grain chose (<see cref="JobBatchGrain"/>) and this grain only learns that it is stored and, later, its sums.
+/// A batch whose silo dies is run again where its input reloads; a job whose own silo dies resumes where its state left
+/// off when it is next called (clients poll it), so no task is lost or counted twice. An idle job leaves memory after two
 /// minutes rather than Orleans' default fifteen (its state is durable): a steady stream of small jobs otherwise keeps
-/// thousands of finished ones resident (the soak run showed silo memory climbing with them). Placed by rendezvous
-/// hashing, so a silo's death elsewhere cannot start a second activation of a running job.
+/// thousands of finished ones resident. Placed by rendezvous hashing, so a silo's death elsewhere cannot start a second
+/// activation of a running job.
 /// </summary>
 [Reentrant, CollectionAgeLimit(Minutes = 2), Hosting.RendezvousPlacement]
 public sealed partial class JobGrain(
@@ -22,23 +24,32 @@ public sealed partial class JobGrain(
     /// <summary>Failures kept with their messages; the count covers all of them.</summary>
     public const int FailuresKept = 100;
 
+    /// <summary>Most batches one <see cref="IJobGrain.PlaceBatchesAsync"/> or <see cref="IJobGrain.AddBatchesAsync"/> call takes.</summary>
+    public const int MaxBatchesPerCall = 10_000;
+
+    /// <summary>Most tasks one batch holds.</summary>
+    public const int MaxTasksPerBatch = 100_000;
+
     private const int KeywordsKept = 500;
     private const int MaxAttempts = 20;
+
+    // The in-flight slot of batches whose silo has left the cluster: they run wherever their input is placed again.
+    private const string Elsewhere = "";
     private static readonly TimeSpan PersistInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(10);
-
-    private readonly Dictionary<int, JobTask[]> _inputs = [];
-    private readonly Dictionary<SiloAddress, int> _inFlight = [];
-    private readonly Dictionary<string, int> _capacity = [];
-    private readonly Dictionary<SiloAddress, DateTime> _suspects = [];
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(5);
+
+    private readonly Dictionary<string, Queue<int>> _pending = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _uncounted = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _capacity = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> _suspects = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Queue<int> _pending = new();
     private TaskCompletionSource _inputArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _pendingCount;
     private bool _appending;
     private bool _superseded;
     private Task? _run;
-    private int _nextSilo;
     private bool _dirty;
     private Task _writing = Task.CompletedTask;
 
@@ -47,6 +58,14 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        for (var i = 0; i < S.BatchSizes.Count; i++)
+        {
+            if (!S.Counted[i])
+            {
+                _uncounted[SiloOf(i)] = _uncounted.GetValueOrDefault(SiloOf(i)) + 1;
+            }
+        }
+
         if (S.State == JobState.Running)
         {
             // The next call (clients poll GetStatusAsync) restarts dispatching from the durable state.
@@ -85,7 +104,7 @@ public sealed partial class JobGrain(
 
         S.Spec = spec;
         // A document costs ~100× more to embed than to process as text, so embedding jobs default to a tenth of the
-        // batch: batches stay well inside the worker call's timeout and spread over more workers.
+        // batch: batches stay well inside the run call's timeout and spread over more silos.
         S.BatchSize = spec.BatchSize > 0 ? spec.BatchSize
             : spec.TaskType == TaskTypes.TextProcessing ? settings.Performance.MessageBatchSize
             : Math.Max(1, settings.Performance.MessageBatchSize / 10);
@@ -97,72 +116,112 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
-    public async Task AppendTasksAsync(JobTask[] tasks)
+    public Task<string[]> PlaceBatchesAsync(int firstBatch, int count)
+    {
+        EnsureTakesInput();
+        if (count is < 1 or > MaxBatchesPerCall || firstBatch < 0)
+        {
+            throw new ArgumentException($"Batches {firstBatch}..{firstBatch + count - 1} cannot be placed: ask for 1 to {MaxBatchesPerCall} batches from 0 on.");
+        }
+
+        var now = DateTime.UtcNow;
+        var silos = ActiveSilos().Where(s => _suspects.GetValueOrDefault(s) < now).ToList();
+        if (silos.Count == 0)
+        {
+            throw new OverloadedException("No active silo can take a batch now; try again once the cluster has one.");
+        }
+
+        var placed = new string[count];
+        var planned = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            placed[i] = S.Spec!.Distribution switch
+            {
+                Distribution.RoundRobin => silos[(firstBatch + i) % silos.Count],
+                Distribution.Random => silos[Random.Shared.Next(silos.Count)],
+                _ => LeastLoaded(silos, planned),
+            };
+            planned[placed[i]] = planned.GetValueOrDefault(placed[i]) + 1;
+        }
+
+        return Task.FromResult(placed);
+    }
+
+    /// <inheritdoc />
+    public async Task AddBatchesAsync(JobBatch[] batches)
     {
         if (S.Spec is null)
         {
             throw new InvalidOperationException($"Job {this.GetPrimaryKey()} does not exist; create it first.");
         }
 
-        if (tasks.Length > 0 && tasks[0].Id + tasks.Length <= S.TotalTasks)
+        if (batches.Length == 0 || batches[0].Index + batches.Length <= S.BatchSizes.Count && batches[0].Index >= 0)
         {
-            // A retried append whose first attempt landed: already durable, nothing to do.
+            // A retried call whose first attempt landed: already durable, nothing to do.
             return;
         }
 
-        if (S.InputSealed || S.State is JobState.Completed or JobState.Cancelled)
-        {
-            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} takes no more tasks: its input is complete or it has finished.");
-        }
-
+        EnsureTakesInput();
         if (_appending)
         {
-            // Usually the client's retry of an append it gave up waiting for (a silo left meanwhile): retryable, and
-            // the retry finds the first attempt durable and returns.
-            throw new OverloadedException($"Job {this.GetPrimaryKey()} is still taking the previous append; send this one again once it finishes (appends go one at a time).");
+            // Usually the client's retry of a call it gave up waiting for (a silo left meanwhile): retryable, and the
+            // retry finds the first attempt durable and returns.
+            throw new OverloadedException($"Job {this.GetPrimaryKey()} is still taking the previous batches; send these again once it finishes (one call at a time).");
         }
 
-        for (var i = 0; i < tasks.Length; i++)
+        if (batches.Length > MaxBatchesPerCall)
         {
-            if (tasks[i].Id != S.TotalTasks + i)
+            throw new ArgumentException($"{batches.Length} batches in one call; the most is {MaxBatchesPerCall}.", nameof(batches));
+        }
+
+        var nextTask = S.TotalTasks;
+        for (var i = 0; i < batches.Length; i++)
+        {
+            var b = batches[i];
+            if (b.Index != S.BatchSizes.Count + i)
             {
-                throw new ArgumentException($"Task ids must continue from {S.TotalTasks}; got {tasks[i].Id} at position {i}.", nameof(tasks));
+                throw new ArgumentException($"Batches must continue from {S.BatchSizes.Count}; got batch {b.Index} at position {i}.", nameof(batches));
             }
+
+            if (b.FirstTaskId != nextTask)
+            {
+                throw new ArgumentException($"Task ids must continue from {nextTask}; batch {b.Index} starts at {b.FirstTaskId}.", nameof(batches));
+            }
+
+            if (b.Tasks is < 1 or > MaxTasksPerBatch)
+            {
+                throw new ArgumentException($"Batch {b.Index} holds {b.Tasks} tasks; a batch holds 1 to {MaxTasksPerBatch}.", nameof(batches));
+            }
+
+            if (string.IsNullOrEmpty(b.Silo) || b.Silo.Contains('/', StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"Batch {b.Index} names no silo it is stored on.", nameof(batches));
+            }
+
+            nextTask += b.Tasks;
         }
 
         _appending = true;
         try
         {
-            // An oversized document is counted as failed here, so it is never stored or shipped to a worker.
-            var max = settings.Text.MaxDocumentSize;
-            var rejected = tasks.Where(t => t.Content.Length > max).ToList();
-            var accepted = rejected.Count == 0 ? tasks : tasks.Where(t => t.Content.Length <= max).ToArray();
-            var batches = accepted.Chunk(S.BatchSize).ToList();
-            var first = S.BatchSizes.Count;
-
-            // Durable first; only then do the batches join the state (and the dispatcher) in one turn.
-            await Task.WhenAll(batches.Select((chunk, i) => BatchGrain(first + i).SetAsync(chunk)));
-            foreach (var chunk in batches)
+            foreach (var b in batches)
             {
-                var index = S.BatchSizes.Count;
-                S.BatchSizes.Add(chunk.Length);
-                S.Counted.Add(false);
-                _inputs[index] = chunk;
-                _pending.Enqueue(index);
-            }
-
-            foreach (var task in rejected)
-            {
-                S.Failed++;
-                S.TaskIdSum += task.Id;
-                if (S.Failures.Count < FailuresKept)
+                var silo = S.Silos.IndexOf(b.Silo);
+                if (silo < 0)
                 {
-                    S.Failures.Add(new TaskFailure(task.Id, task.Name,
-                        $"The document is too large: {task.Content.Length / 1048576.0:F1} MB ({task.Content.Length} bytes); the largest accepted is {Configuration.ValueParsers.FormatSize(max)} (text.max_document_size)."));
+                    silo = S.Silos.Count;
+                    S.Silos.Add(b.Silo);
                 }
+
+                S.BatchSizes.Add(b.Tasks);
+                S.Counted.Add(false);
+                S.BatchSilo.Add(silo);
+                _uncounted[b.Silo] = _uncounted.GetValueOrDefault(b.Silo) + 1;
+                Enqueue(b.Index);
             }
 
-            S.TotalTasks += tasks.Length;
+            S.TotalTasks = nextTask;
+            _dirty = true;
             await WriteAsync();
             _inputArrived.TrySetResult();
         }
@@ -274,12 +333,56 @@ public sealed partial class JobGrain(
         return Status();
     }
 
-    private IJobBatchGrain BatchGrain(int index) => GrainFactory.GetGrain<IJobBatchGrain>($"{this.GetPrimaryKey():N}/{index}");
+    private IJobBatchGrain BatchGrain(int index) => GrainFactory.GetGrain<IJobBatchGrain>(JobBatchKey.Of(this.GetPrimaryKey(), index, SiloOf(index)));
+
+    private string SiloOf(int index) => S.Silos[S.BatchSilo[index]];
+
+    private void EnsureTakesInput()
+    {
+        if (S.Spec is null)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} does not exist; create it first.");
+        }
+
+        if (S.InputSealed || S.State is JobState.Completed or JobState.Cancelled)
+        {
+            throw new InvalidOperationException($"Job {this.GetPrimaryKey()} takes no more tasks: its input is complete or it has finished.");
+        }
+    }
+
+    private void Enqueue(int index)
+    {
+        var silo = SiloOf(index);
+        if (!_pending.TryGetValue(silo, out var queue))
+        {
+            _pending[silo] = queue = new Queue<int>();
+        }
+
+        queue.Enqueue(index);
+        _pendingCount++;
+    }
+
+    private List<string> ActiveSilos() => membership.CurrentSnapshot.Members.Values
+        .Where(m => m.Status == SiloStatus.Active)
+        .Select(m => m.SiloAddress.ToParsableString())
+        .Order(StringComparer.Ordinal)
+        .ToList();
+
+    private int Limit(string silo) => 2 * _capacity.GetValueOrDefault(silo, 2);
+
+    // The silo with the least work outstanding for its capacity; ties (often all idle) go to a random one of them.
+    private string LeastLoaded(List<string> silos, Dictionary<string, int> planned)
+    {
+        double Load(string s) => (double)(_uncounted.GetValueOrDefault(s) + planned.GetValueOrDefault(s)) / Limit(s);
+        var lowest = silos.Min(Load);
+        var least = silos.Where(s => Load(s) <= lowest).ToList();
+        return least[Random.Shared.Next(least.Count)];
+    }
 
     private JobStatus Status() => new(
         this.GetPrimaryKey(), S.State, S.Spec?.TaskType ?? "", S.Spec?.Distribution ?? Distribution.RoundRobin, S.Spec?.Label,
         S.TotalTasks, S.Succeeded, S.Failed, S.BatchSizes.Count, S.CompletedBatches, S.RedispatchedBatches,
-        S.CreatedAt, S.StartedAt, S.FinishedAt, localSilo.SiloAddress.ToParsableString(), Environment.ProcessId);
+        S.CreatedAt, S.StartedAt, S.FinishedAt, localSilo.SiloAddress.ToParsableString(), Environment.ProcessId, S.BatchSize);
 
     private void EnsureRunning()
     {
@@ -297,21 +400,22 @@ public sealed partial class JobGrain(
             KeepAlive = true,
         });
         _pending.Clear();
-        foreach (var i in Enumerable.Range(0, S.BatchSizes.Count).Where(i => !S.Counted[i]))
+        _pendingCount = 0;
+        for (var i = 0; i < S.BatchSizes.Count; i++)
         {
-            _pending.Enqueue(i);
+            if (!S.Counted[i])
+            {
+                Enqueue(i);
+            }
         }
 
-        var pending = _pending;
-        var inFlight = new Dictionary<Task<BatchResult>, (int Batch, SiloAddress Silo)>();
+        var inFlight = new Dictionary<Task<BatchResult>, (int Batch, string Silo)>();
         var attempts = new Dictionary<int, int>();
-        while (!_superseded && ((S.State == JobState.Running && (pending.Count > 0 || !S.InputSealed)) || inFlight.Count > 0))
+        while (!_superseded && ((S.State == JobState.Running && (_pendingCount > 0 || !S.InputSealed)) || inFlight.Count > 0))
         {
-            while (S.State == JobState.Running && pending.Count > 0 && ChooseSilo() is { } silo)
+            if (S.State == JobState.Running)
             {
-                var batch = pending.Dequeue();
-                _inFlight[silo] = _inFlight.GetValueOrDefault(silo) + 1;
-                inFlight[DispatchAsync(batch, silo)] = (batch, silo);
+                Dispatch(inFlight);
             }
 
             if (_inputArrived.Task.IsCompleted)
@@ -321,8 +425,8 @@ public sealed partial class JobGrain(
 
             if (inFlight.Count == 0)
             {
-                // Nothing to wait for but more input, or an active silo to take work while the cluster changes.
-                await Task.WhenAny(_inputArrived.Task, Task.Delay(pending.Count > 0 ? 200 : 1000));
+                // Nothing to wait for but more input, or a silo to come out of suspicion while the cluster changes.
+                await Task.WhenAny(_inputArrived.Task, Task.Delay(_pendingCount > 0 ? 200 : 1000));
                 continue;
             }
 
@@ -340,24 +444,25 @@ public sealed partial class JobGrain(
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // A lost silo is not the batch's fault: avoid the silo until membership decides, and do not count the attempt.
+                // A lost silo is not the batch's fault: wait for membership to decide (the batch then reloads on another
+                // silo), and do not count the attempt.
                 var siloLost = IsSiloFailure(e);
-                if (siloLost)
+                if (siloLost && target != Elsewhere)
                 {
                     _suspects[target] = DateTime.UtcNow + SuspectFor;
                 }
 
                 var n = siloLost ? attempts.GetValueOrDefault(index) : attempts[index] = attempts.GetValueOrDefault(index) + 1;
-                LogBatchFailed(logger, e, this.GetPrimaryKey(), index, target, n);
+                LogBatchFailed(logger, e, this.GetPrimaryKey(), index, SiloOf(index), n);
                 if (n >= MaxAttempts)
                 {
-                    await FailBatchAsync(index, e);
+                    FailBatch(index, e);
                 }
                 else
                 {
                     S.RedispatchedBatches++;
                     _dirty = true;
-                    pending.Enqueue(index);
+                    Enqueue(index);
                 }
             }
         }
@@ -376,11 +481,37 @@ public sealed partial class JobGrain(
         _dirty = false;
         await WriteAsync();
         _finished.TrySetResult();
-        if (S.State == JobState.Completed)
+
+        // Batches keep their input or result only while the job may still need them.
+        await Task.WhenAll(Enumerable.Range(0, S.BatchSizes.Count).Select(i => BatchGrain(i).ClearAsync()));
+    }
+
+    // Each batch runs on the silo that holds it, at most twice that silo's worker threads at once; a batch whose silo
+    // has left runs wherever its input is placed again.
+    private void Dispatch(Dictionary<Task<BatchResult>, (int Batch, string Silo)> inFlight)
+    {
+        if (_pendingCount == 0)
         {
-            _inputs.Clear();
-            // The inputs are no longer needed once every batch is counted.
-            await Task.WhenAll(Enumerable.Range(0, S.BatchSizes.Count).Select(i => BatchGrain(i).ClearAsync()));
+            return;
+        }
+
+        var now = DateTime.UtcNow;
+        var active = ActiveSilos().ToHashSet(StringComparer.Ordinal);
+        foreach (var (silo, queue) in _pending)
+        {
+            var slot = active.Contains(silo) ? silo : Elsewhere;
+            if (slot != Elsewhere && _suspects.GetValueOrDefault(silo) > now)
+            {
+                continue;
+            }
+
+            while (queue.Count > 0 && _inFlight.GetValueOrDefault(slot) < Limit(slot))
+            {
+                var batch = queue.Dequeue();
+                _pendingCount--;
+                _inFlight[slot] = _inFlight.GetValueOrDefault(slot) + 1;
+                inFlight[BatchGrain(batch).RunAsync(new BatchRun(S.Spec!.TaskType, S.Spec.Collection, S.BatchSizes[batch]))] = (batch, slot);
+            }
         }
     }
 
@@ -388,70 +519,16 @@ public sealed partial class JobGrain(
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException
         || e.InnerException is not null && IsSiloFailure(e.InnerException);
 
-    private async Task<BatchResult> DispatchAsync(int batch, SiloAddress silo)
-    {
-        if (!_inputs.TryGetValue(batch, out var tasks))
-        {
-            tasks = await BatchGrain(batch).GetAsync();
-            _inputs[batch] = tasks;
-        }
-
-        var work = new BatchWork(this.GetPrimaryKey(), batch, S.Spec!.TaskType, tasks, S.Spec.Collection);
-        return await GrainFactory.GetGrain<IWorkerGrain>(silo.ToParsableString()).ProcessAsync(work);
-    }
-
-    private SiloAddress? ChooseSilo()
-    {
-        var now = DateTime.UtcNow;
-        var active = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active)
-            .Select(m => m.SiloAddress)
-            .OrderBy(a => a.ToParsableString(), StringComparer.Ordinal)
-            .ToList();
-        var silos = active.Where(s => _suspects.GetValueOrDefault(s) < now).ToList();
-        if (silos.Count == 0)
-        {
-            return null;
-        }
-
-        int Limit(SiloAddress s) => 2 * _capacity.GetValueOrDefault(s.ToParsableString(), 2);
-        bool HasRoom(SiloAddress s) => _inFlight.GetValueOrDefault(s) < Limit(s);
-
-        switch (S.Spec!.Distribution)
-        {
-            case Distribution.RoundRobin:
-                // Strict rotation: wait for the next silo in turn rather than skip it, so shares stay equal.
-                var next = silos[_nextSilo % silos.Count];
-                if (!HasRoom(next))
-                {
-                    return null;
-                }
-
-                _nextSilo++;
-                return next;
-            case Distribution.Random:
-                var pick = silos[Random.Shared.Next(silos.Count)];
-                return HasRoom(pick) ? pick : null;
-            default:
-                // Ties (often all idle) go to a random one of the least loaded, so no silo is favoured by its name.
-                double Load(SiloAddress s) => (double)_inFlight.GetValueOrDefault(s) / Limit(s);
-                var lowest = silos.Min(Load);
-                var least = silos.Where(s => Load(s) <= lowest).ToList();
-                var choice = least[Random.Shared.Next(least.Count)];
-                return HasRoom(choice) ? choice : null;
-        }
-    }
-
     private void Count(int index, BatchResult result)
     {
         _capacity[result.Silo] = Math.Max(1, result.Capacity);
-        _inputs.Remove(index);
         if (S.Counted[index])
         {
             return;
         }
 
         S.Counted[index] = true;
+        _uncounted[SiloOf(index)]--;
         S.CompletedBatches++;
         S.Succeeded += result.Succeeded;
         S.Failed += result.Failures.Length;
@@ -490,11 +567,12 @@ public sealed partial class JobGrain(
         _dirty = true;
     }
 
-    private async Task FailBatchAsync(int index, Exception error)
+    private void FailBatch(int index, Exception error)
     {
-        var tasks = _inputs.TryGetValue(index, out var cached) ? cached : await BatchGrain(index).GetAsync();
-        var failures = tasks.Select(t => new TaskFailure(t.Id, t.Name, $"batch {index} failed {MaxAttempts} times: {error.Message}")).ToArray();
-        Count(index, new BatchResult(index, "none", 1, 0, TextTotals.Zero, failures, [], [], tasks.Sum(t => (long)t.Id), 0));
+        var first = S.BatchSizes.Take(index).Sum();
+        var ids = Enumerable.Range(first, S.BatchSizes[index]).ToArray();
+        var failures = ids.Select(id => new TaskFailure(id, $"task {id}", $"batch {index} failed {MaxAttempts} times: {error.Message}")).ToArray();
+        Count(index, new BatchResult(index, "none", 1, 0, TextTotals.Zero, failures, [], [], ids.Sum(id => (long)id), 0));
     }
 
     private Task PersistIfDirtyAsync(CancellationToken cancellationToken)
@@ -540,5 +618,5 @@ public sealed partial class JobGrain(
     private static partial void LogSuperseded(ILogger logger, Guid jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: batch {Batch} on {Silo} failed (attempt {Attempt}); it will run again")]
-    private static partial void LogBatchFailed(ILogger logger, Exception error, Guid jobId, int batch, SiloAddress silo, int attempt);
+    private static partial void LogBatchFailed(ILogger logger, Exception error, Guid jobId, int batch, string silo, int attempt);
 }

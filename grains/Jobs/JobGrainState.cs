@@ -1,6 +1,6 @@
 namespace Agents.Grains.Jobs;
 
-/// <summary>What a job keeps durable: its spec, which batches are counted, and the sums of their results.</summary>
+/// <summary>What a job keeps durable: its spec, where each batch is, which are counted, and the sums of their results.</summary>
 [GenerateSerializer]
 public sealed class JobGrainState
 {
@@ -26,4 +26,8 @@ public sealed class JobGrainState
     [Id(19)] public DateTimeOffset? StartedAt { get; set; }
     [Id(20)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(21)] public bool InputSealed { get; set; }
+
+    /// <summary>The silos batches were placed on; <see cref="BatchSilo"/> holds an index into it per batch.</summary>
+    [Id(22)] public List<string> Silos { get; set; } = [];
+    [Id(23)] public List<int> BatchSilo { get; set; } = [];
 }

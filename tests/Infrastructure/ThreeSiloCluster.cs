@@ -33,6 +33,7 @@ public sealed class ThreeSiloCluster : IAsyncLifetime
             silo.AddMemoryGrainStorage(JobStorage.Name);
             silo.AddMemoryGrainStorage("PubSubStore");
             silo.Services.AddSingleton(Storage);
+            silo.AddIncomingGrainCallFilter<JobTrafficRecorder>();
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -43,15 +44,11 @@ public sealed class ThreeSiloCluster : IAsyncLifetime
     /// <summary>Submits a job and waits (with a deadline, no sleeps) for it to finish.</summary>
     public async Task<JobResult> RunJobAsync(JobSpec spec, IReadOnlyList<JobTask> tasks, TimeSpan? timeout = null)
     {
-        var job = Client.GetGrain<IJobGrain>(Guid.NewGuid());
-        await job.CreateAsync(spec);
-        foreach (var chunk in tasks.Chunk(500))
-        {
-            await job.AppendTasksAsync(chunk);
-        }
-
-        await job.StartAsync();
-        await job.SealAsync();
+        var client = Agents.Client.AgentsClient.FromCluster(Client);
+        var id = await client.StartJobAsync(spec);
+        await client.AppendAsync(id, tasks);
+        await client.SealAsync(id);
+        var job = Client.GetGrain<IJobGrain>(id);
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (!(await job.GetStatusAsync()).IsFinished)
         {

@@ -55,19 +55,59 @@ public sealed class BadInputTests(ThreeSiloCluster fixture)
     {
         var job = fixture.Client.GetGrain<IJobGrain>(Guid.NewGuid());
         await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin));
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.AppendTasksAsync([new JobTask(5, "x", [0x41])]));
+        var silo = (await job.PlaceBatchesAsync(0, 1))[0];
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => job.AddBatchesAsync([new JobBatch(0, silo, 5, 1)]));
         Assert.Contains("continue from 0", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => job.AddBatchesAsync([new JobBatch(1, silo, 0, 1)]));
+        Assert.Contains("continue from 0", e.Message, StringComparison.Ordinal);
+
+        // The client checks the ids it is given before it stores anything.
+        var client = Agents.Client.AgentsClient.FromCluster(fixture.Client);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => client.AppendAsync(job.GetPrimaryKey(), [new JobTask(3, "x", [0x41])]));
+        Assert.Contains("continue from 0", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await job.GetStatusAsync()).TotalTasks);
     }
 
     [Fact]
-    public async Task RetriedAppendIsNotCountedTwice()
+    public async Task RetriedDeclarationIsNotCountedTwice()
     {
+        var id = Guid.NewGuid();
+        var job = fixture.Client.GetGrain<IJobGrain>(id);
+        await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin));
+        var silo = (await job.PlaceBatchesAsync(0, 1))[0];
+        await fixture.Client.GetGrain<IJobBatchGrain>(JobBatchKey.Of(id, 0, silo))
+            .StoreAsync([new(0, "a", "Alpha beta gamma."u8.ToArray()), new(1, "b", "Delta epsilon."u8.ToArray())]);
+        await job.AddBatchesAsync([new JobBatch(0, silo, 0, 2)]);
+        await job.AddBatchesAsync([new JobBatch(0, silo, 0, 2)]);
+        Assert.Equal(2, (await job.GetStatusAsync()).TotalTasks);
+
+        await job.StartAsync();
+        await job.SealAsync();
+        var status = await job.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, status.SucceededTasks);
+    }
+
+    [Fact]
+    public async Task ABatchThatWasNeverStoredFailsItsTasksByName()
+    {
+        // A client that declares a batch it did not store: the job runs out its attempts and fails those tasks, once.
         var job = fixture.Client.GetGrain<IJobGrain>(Guid.NewGuid());
         await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin));
-        JobTask[] tasks = [new(0, "a", "Alpha beta gamma."u8.ToArray()), new(1, "b", "Delta epsilon."u8.ToArray())];
-        await job.AppendTasksAsync(tasks);
-        await job.AppendTasksAsync(tasks);
-        Assert.Equal(2, (await job.GetStatusAsync()).TotalTasks);
+        var silo = (await job.PlaceBatchesAsync(0, 1))[0];
+        await job.AddBatchesAsync([new JobBatch(0, silo, 0, 3)]);
+        await job.StartAsync();
+        await job.SealAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!(await job.GetStatusAsync()).IsFinished)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the job did not finish in time");
+            await Task.Delay(20);
+        }
+
+        var result = (await job.GetResultAsync())!;
+        Assert.Equal(3, result.Status.FailedTasks);
+        Assert.Contains("never stored", result.Failures[0].Error, StringComparison.Ordinal);
+        Assert.Equal(0L + 1 + 2, result.TaskIdChecksum);
     }
 
     [Fact]

@@ -27,6 +27,24 @@ public sealed class JobDistributionTests(ThreeSiloCluster fixture)
         Assert.Equal(900L * 899 / 2, result.TaskIdChecksum);
     }
 
+    [Fact]
+    public async Task DocumentsGoStraightToTheSilosThatRunThemNotThroughTheJob()
+    {
+        var tasks = Documents(600, 5);
+        var documentBytes = tasks.Sum(t => (long)t.Content.Length);
+        var result = await fixture.RunJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 10), tasks);
+        Assert.Equal(600, result.Status.SucceededTasks);
+
+        var traffic = JobTrafficRecorder.Of(result.Status.JobId);
+        // Every document reached a batch on the silo the job placed it on, and the job grain saw only batch ids and sums.
+        Assert.Equal(documentBytes, traffic.DocumentBytes);
+        Assert.Equal(60, traffic.BatchesOnTheirSilo);
+        Assert.Equal(0, traffic.BatchesElsewhere);
+        Assert.True(traffic.JobGrainBytes > 0, "the recorder saw the job grain's calls");
+        Assert.True(traffic.JobGrainBytes < documentBytes / 50, $"the job grain was sent {traffic.JobGrainBytes} bytes for {documentBytes} bytes of documents");
+        Assert.Equal(3, result.PerSilo.Count);
+    }
+
     [Theory]
     [InlineData(Distribution.Random)]
     [InlineData(Distribution.LeastLoaded)]
@@ -72,9 +90,11 @@ public sealed class JobDistributionTests(ThreeSiloCluster fixture)
     [Fact]
     public async Task CancelStopsDispatchingAndKeepsCountedTasks()
     {
-        var job = fixture.Client.GetGrain<IJobGrain>(Guid.NewGuid());
+        var client = Agents.Client.AgentsClient.FromCluster(fixture.Client);
+        var id = Guid.NewGuid();
+        var job = fixture.Client.GetGrain<IJobGrain>(id);
         await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, 5));
-        await job.AppendTasksAsync(Documents(3000, 4).ToArray());
+        await client.AppendAsync(id, Documents(3000, 4));
         await job.StartAsync();
         var cancelled = await job.CancelAsync();
         Assert.Equal(JobState.Cancelled, cancelled.State);
