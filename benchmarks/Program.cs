@@ -14,5 +14,12 @@ if (args is ["embed", .. var embedArgs])
     return;
 }
 
+// dotnet run -c Release --project benchmarks -- coordinator [--batches 20000] [--silos 100]   (one job grain's batches/s)
+if (args is ["coordinator", .. var coordinatorArgs])
+{
+    Environment.ExitCode = Agents.Benchmarks.CoordinatorThroughput.Run(coordinatorArgs);
+    return;
+}
+
 // dotnet run -c Release --project benchmarks -- --filter '*'     (add --job dry for a smoke run)
 BenchmarkSwitcher.FromAssembly(typeof(Agents.Benchmarks.TextProcessingBenchmarks).Assembly).Run(args);

@@ -32,6 +32,7 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddSingleton<Embeddings.EmbeddingModel>();
         silo.Services.AddSingleton<Embeddings.EmbeddingBatchProcessor>();
         silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
+        silo.Services.AddSingleton<IBatchRunner, BatchRunner>();
         silo.Services.AddSingleton(_ => new Vectors.VectorMemoryBudget(settings.Performance.VectorCacheSize));
         Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();

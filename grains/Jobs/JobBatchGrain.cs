@@ -1,6 +1,5 @@
 using Agents.Grains.Configuration;
 using Agents.Grains.Hosting;
-using Agents.Grains.Text;
 
 namespace Agents.Grains.Jobs;
 
@@ -27,16 +26,14 @@ public sealed class JobBatchState
 
 /// <summary>
 /// One batch of a job, on the silo its key names: the client stores the documents here, the job says "run", and the
-/// batch runs on this silo's worker pool. The input is durable until the result replaces it, so a batch whose silo dies
+/// batch runs on this silo (<see cref="IBatchRunner"/>). The input is durable until the result replaces it, so a batch whose silo dies
 /// is placed again elsewhere, reloads its input and runs there; a batch that already ran answers with its stored result,
 /// so a job whose answer was lost counts it once.
 /// </summary>
 [SiloTargetedPlacement, CollectionAgeLimit(Minutes = 2)]
 public sealed class JobBatchGrain(
     [PersistentState("batch", JobStorage.Name)] IPersistentState<JobBatchState> state,
-    WorkerPool pool,
-    TextBatchProcessor text,
-    Embeddings.EmbeddingBatchProcessor embeddings,
+    IBatchRunner runner,
     AgentsSettings settings,
     ILocalSiloDetails silo) : Grain, IJobBatchGrain
 {
@@ -82,10 +79,8 @@ public sealed class JobBatchGrain(
         try
         {
             result = work.Tasks.Length == 0
-                ? new BatchResult(index, name, pool.Capacity, 0, TextTotals.Zero, [], [], [], 0, 0)
-                : work.TaskType == TaskTypes.TextProcessing
-                    ? await pool.RunAsync(() => text.Process(work, name, pool.Capacity))
-                    : await embeddings.ProcessAsync(work, name, pool);
+                ? new BatchResult(index, name, runner.Capacity, 0, TextTotals.Zero, [], [], [], 0, 0)
+                : await runner.RunAsync(work, name);
         }
         finally
         {

@@ -45,8 +45,12 @@ public sealed partial class JobGrain(
     private readonly Dictionary<string, int> _capacity = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTime> _suspects = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource _inputArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<int, int> _attempts = [];
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private HashSet<string> _active = [];
+    private MembershipVersion _activeVersion = MembershipVersion.MinValue;
     private int _pendingCount;
+    private int _running;
     private bool _appending;
     private bool _superseded;
     private Task? _run;
@@ -223,7 +227,7 @@ public sealed partial class JobGrain(
             S.TotalTasks = nextTask;
             _dirty = true;
             await WriteAsync();
-            _inputArrived.TrySetResult();
+            _wake.TrySetResult();
         }
         finally
         {
@@ -262,7 +266,7 @@ public sealed partial class JobGrain(
         {
             S.InputSealed = true;
             await WriteAsync();
-            _inputArrived.TrySetResult();
+            _wake.TrySetResult();
         }
 
         EnsureRunning();
@@ -328,6 +332,7 @@ public sealed partial class JobGrain(
             S.State = JobState.Cancelled;
             S.FinishedAt = DateTimeOffset.UtcNow;
             await WriteAsync();
+            _wake.TrySetResult();
         }
 
         return Status();
@@ -409,61 +414,27 @@ public sealed partial class JobGrain(
             }
         }
 
-        var inFlight = new Dictionary<Task<BatchResult>, (int Batch, string Silo)>();
-        var attempts = new Dictionary<int, int>();
-        while (!_superseded && ((S.State == JobState.Running && (_pendingCount > 0 || !S.InputSealed)) || inFlight.Count > 0))
+        while (!_superseded && ((S.State == JobState.Running && (_pendingCount > 0 || !S.InputSealed)) || _running > 0))
         {
+            if (_wake.Task.IsCompleted)
+            {
+                _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
             if (S.State == JobState.Running)
             {
-                Dispatch(inFlight);
+                Dispatch();
             }
 
-            if (_inputArrived.Task.IsCompleted)
-            {
-                _inputArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            if (inFlight.Count == 0)
+            if (_running == 0)
             {
                 // Nothing to wait for but more input, or a silo to come out of suspicion while the cluster changes.
-                await Task.WhenAny(_inputArrived.Task, Task.Delay(_pendingCount > 0 ? 200 : 1000));
-                continue;
+                await Task.WhenAny(_wake.Task, Task.Delay(_pendingCount > 0 ? 200 : 1000));
             }
-
-            if (await Task.WhenAny(inFlight.Keys.Append<Task>(_inputArrived.Task)) is not Task<BatchResult> done)
+            else
             {
-                continue;
-            }
-
-            var (index, target) = inFlight[done];
-            inFlight.Remove(done);
-            _inFlight[target]--;
-            try
-            {
-                Count(index, await done);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // A lost silo is not the batch's fault: wait for membership to decide (the batch then reloads on another
-                // silo), and do not count the attempt.
-                var siloLost = IsSiloFailure(e);
-                if (siloLost && target != Elsewhere)
-                {
-                    _suspects[target] = DateTime.UtcNow + SuspectFor;
-                }
-
-                var n = siloLost ? attempts.GetValueOrDefault(index) : attempts[index] = attempts.GetValueOrDefault(index) + 1;
-                LogBatchFailed(logger, e, this.GetPrimaryKey(), index, SiloOf(index), n);
-                if (n >= MaxAttempts)
-                {
-                    FailBatch(index, e);
-                }
-                else
-                {
-                    S.RedispatchedBatches++;
-                    _dirty = true;
-                    Enqueue(index);
-                }
+                // Each finished batch wakes the loop (one signal, not a scan of every batch in flight).
+                await _wake.Task;
             }
         }
 
@@ -488,7 +459,7 @@ public sealed partial class JobGrain(
 
     // Each batch runs on the silo that holds it, at most twice that silo's worker threads at once; a batch whose silo
     // has left runs wherever its input is placed again.
-    private void Dispatch(Dictionary<Task<BatchResult>, (int Batch, string Silo)> inFlight)
+    private void Dispatch()
     {
         if (_pendingCount == 0)
         {
@@ -496,10 +467,15 @@ public sealed partial class JobGrain(
         }
 
         var now = DateTime.UtcNow;
-        var active = ActiveSilos().ToHashSet(StringComparer.Ordinal);
+        var snapshot = membership.CurrentSnapshot;
+        if (snapshot.Version != _activeVersion)
+        {
+            (_active, _activeVersion) = (ActiveSilos().ToHashSet(StringComparer.Ordinal), snapshot.Version);
+        }
+
         foreach (var (silo, queue) in _pending)
         {
-            var slot = active.Contains(silo) ? silo : Elsewhere;
+            var slot = _active.Contains(silo) ? silo : Elsewhere;
             if (slot != Elsewhere && _suspects.GetValueOrDefault(silo) > now)
             {
                 continue;
@@ -510,8 +486,47 @@ public sealed partial class JobGrain(
                 var batch = queue.Dequeue();
                 _pendingCount--;
                 _inFlight[slot] = _inFlight.GetValueOrDefault(slot) + 1;
-                inFlight[BatchGrain(batch).RunAsync(new BatchRun(S.Spec!.TaskType, S.Spec.Collection, S.BatchSizes[batch]))] = (batch, slot);
+                _running++;
+                _ = RunBatchAsync(batch, slot);
             }
+        }
+    }
+
+    // Runs on the grain's scheduler like every turn of this (reentrant) grain, so it updates the state without locks.
+    private async Task RunBatchAsync(int index, string slot)
+    {
+        try
+        {
+            Count(index, await BatchGrain(index).RunAsync(new BatchRun(S.Spec!.TaskType, S.Spec.Collection, S.BatchSizes[index])));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A lost silo is not the batch's fault: wait for membership to decide (the batch then reloads on another
+            // silo), and do not count the attempt.
+            var siloLost = IsSiloFailure(e);
+            if (siloLost && slot != Elsewhere)
+            {
+                _suspects[slot] = DateTime.UtcNow + SuspectFor;
+            }
+
+            var n = siloLost ? _attempts.GetValueOrDefault(index) : _attempts[index] = _attempts.GetValueOrDefault(index) + 1;
+            LogBatchFailed(logger, e, this.GetPrimaryKey(), index, SiloOf(index), n);
+            if (n >= MaxAttempts)
+            {
+                FailBatch(index, e);
+            }
+            else
+            {
+                S.RedispatchedBatches++;
+                _dirty = true;
+                Enqueue(index);
+            }
+        }
+        finally
+        {
+            _inFlight[slot]--;
+            _running--;
+            _wake.TrySetResult();
         }
     }
 

@@ -27,7 +27,7 @@ public sealed class DashboardTests
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         HashSet<string> types = [];
-        while (!types.Contains("Agents.Grains.Jobs.JobBatchGrain") || !types.Contains("Agents.Grains.Messaging.AgentGrain"))
+        while (!types.Contains("Agents.Grains.Jobs.JobGrain") || !types.Contains("Agents.Grains.Messaging.AgentGrain"))
         {
             Assert.True(DateTime.UtcNow < deadline, $"the dashboard never listed our grains (saw {string.Join(", ", types)})");
             await Task.Delay(500);
@@ -35,7 +35,7 @@ public sealed class DashboardTests
             types = counters.RootElement.GetProperty("simpleGrainStats").EnumerateArray().Select(g => g.GetProperty("grainType").GetString()!).ToHashSet();
         }
 
-        Assert.Contains("Agents.Grains.Jobs.JobGrain", types);
+        Assert.Contains("Agents.Grains.Jobs.JobRegistryGrain", types);
         var page = await http.GetStringAsync("/");
         Assert.Contains("<html", page, StringComparison.OrdinalIgnoreCase);
     }
