@@ -45,11 +45,9 @@ public static class CoordinatorThroughput
             // Warm-up: the same path, a tenth of the size.
             await RunJobAsync(client, batchSize, Tasks(batches * batchSize / 10));
 
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
-            var result = await RunJobAsync(client, batchSize, Tasks(batches * batchSize));
-            var seconds = clock.Elapsed.TotalSeconds;
-            var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+            var (result, appendSeconds, cpuSeconds) = await RunJobAsync(client, batchSize, Tasks(batches * batchSize));
+            var status = result.Status;
+            var seconds = (status.FinishedAt!.Value - status.StartedAt!.Value).TotalSeconds;
             if (result.Status.CountedTasks != batches * batchSize)
             {
                 Console.Error.WriteLine($"counted {result.Status.CountedTasks} of {batches * batchSize} tasks");
@@ -59,7 +57,7 @@ public static class CoordinatorThroughput
             var rate = batches / seconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{batches} batches of {batchSize} in {seconds:F2} s: {rate:F0} batches/s ({rate * batchSize:F0} tasks/s), " +
-                $"{cpuSeconds / batches * 1e6:F0} us of CPU per batch (client, job grain and batch grains together), {silos} silos' worth in flight"));
+                $"{cpuSeconds / batches * 1e6:F0} us of CPU per batch (job grain and batch grains), {silos} silos' worth in flight; the client had stored and declared them in {appendSeconds:F2} s ({batches / appendSeconds:F0} batches/s)"));
             return 0;
         }
         finally
@@ -69,12 +67,20 @@ public static class CoordinatorThroughput
         }
     }
 
-    private static async Task<JobResult> RunJobAsync(AgentsClient client, int batchSize, IEnumerable<JobTask> tasks)
+    // The input is stored and declared first, then the job starts: the clock measures the job dispatching and counting.
+    private static async Task<(JobResult Result, double AppendSeconds, double CpuSeconds)> RunJobAsync(AgentsClient client, int batchSize, IEnumerable<JobTask> tasks)
     {
-        var id = await client.StartJobAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, batchSize, "coordinator"));
+        var clock = Stopwatch.StartNew();
+        var id = Guid.NewGuid();
+        var job = client.Cluster.GetGrain<IJobGrain>(id);
+        await job.CreateAsync(new JobSpec(TaskTypes.TextProcessing, Distribution.RoundRobin, batchSize, "coordinator"));
         await client.AppendAsync(id, tasks);
-        await client.SealAsync(id);
-        return await client.WaitAsync(id);
+        await job.SealAsync();
+        var appended = clock.Elapsed.TotalSeconds;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        await job.StartAsync();
+        var result = await client.WaitAsync(id);
+        return (result, appended, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
     private static int FreePort()
