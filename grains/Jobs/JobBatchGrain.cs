@@ -3,11 +3,11 @@ using Agents.Grains.Hosting;
 
 namespace Agents.Grains.Jobs;
 
-/// <summary>What a batch keeps durable: its input until it has run, then only its result.</summary>
+/// <summary>What a batch keeps durable: its input, until its job no longer needs it.</summary>
 [GenerateSerializer]
 public sealed class JobBatchState
 {
-    /// <summary>The batch's tasks; emptied once its result is stored.</summary>
+    /// <summary>The batch's tasks.</summary>
     [Id(0)]
     public JobTask[] Tasks { get; set; } = [];
 
@@ -18,17 +18,14 @@ public sealed class JobBatchState
     /// <summary>Documents refused at storing (over the size limit), with their ids.</summary>
     [Id(2)]
     public List<TaskFailure> Rejected { get; set; } = [];
-
-    /// <summary>The run's result once it ran; a job that asks again (its first answer was lost) gets this.</summary>
-    [Id(3)]
-    public BatchResult? Result { get; set; }
 }
 
 /// <summary>
 /// One batch of a job, on the silo its key names: the client stores the documents here, the job says "run", and the
-/// batch runs on this silo (<see cref="IBatchRunner"/>). The input is durable until the result replaces it, so a batch whose silo dies
-/// is placed again elsewhere, reloads its input and runs there; a batch that already ran answers with its stored result,
-/// so a job whose answer was lost counts it once.
+/// batch runs on this silo (<see cref="IBatchRunner"/>). The input is durable until the job clears it, so a batch whose
+/// silo dies is placed again elsewhere, reloads its input and runs there. Once it has run, the activation keeps only the
+/// result (a job whose answer was lost gets the same one) and lets go of the documents; storage is not written again,
+/// and a batch asked to run after a reactivation runs again (its job counts it once).
 /// </summary>
 [SiloTargetedPlacement, CollectionAgeLimit(Minutes = 2)]
 public sealed class JobBatchGrain(
@@ -37,6 +34,8 @@ public sealed class JobBatchGrain(
     AgentsSettings settings,
     ILocalSiloDetails silo) : Grain, IJobBatchGrain
 {
+    private BatchResult? _result;
+
     private JobBatchState S => state.State;
 
     /// <inheritdoc />
@@ -59,7 +58,7 @@ public sealed class JobBatchGrain(
     /// <inheritdoc />
     public async Task<BatchResult> RunAsync(BatchRun run)
     {
-        if (S.Result is { } done)
+        if (_result is { } done)
         {
             return done;
         }
@@ -98,19 +97,8 @@ public sealed class JobBatchGrain(
 
         Record(run.TaskType, result);
 
-        // The result replaces the input: storage and memory shrink to the sums as soon as the batch has run.
-        var tasks = S.Tasks;
-        (S.Result, S.Tasks) = (result, []);
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            (S.Result, S.Tasks) = (null, tasks);
-            throw;
-        }
-
+        // Memory holds the sums, not the documents, once the batch has run; storage keeps the input until the job clears it.
+        (_result, S.Tasks, S.Rejected) = (result, [], []);
         return result;
     }
 
