@@ -370,13 +370,13 @@ public sealed partial class VectorShardGrain(
             return Task.CompletedTask;
         }
 
-        var active = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToList();
+        var (active, departed) = ShardPlacement.Members(snapshot);
         if (active.Count == 0)
         {
             return Task.CompletedTask;
         }
 
-        var target = ShardPlacement.Assign(_collection, _spec.Shards, active)[_shard];
+        var target = ShardPlacement.Assign(_collection, _spec.Shards, active, departed)[_shard];
         if (target.Equals(silo.SiloAddress))
         {
             return Task.CompletedTask;

@@ -170,6 +170,42 @@ public sealed class ShardRebalancingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WhenASiloDiesItsShardsArePlacedOnTheSurvivorsAndTheirOwnStayPut()
+    {
+        await using var cluster = await StartAsync(3, TempStorage());
+        var client = AgentsClient.FromCluster(cluster.Client);
+        var name = $"death-{Guid.NewGuid():N}"[..20];
+        await client.CreateCollectionAsync(new CollectionSpec(name, 16, VectorMetric.L2, Shards: 6, Index: "flat"));
+        var random = new Random(2);
+        await client.UpsertAsync(name, Enumerable.Range(0, 1200).Select(i => new PointInput($"d{i}", RandomVector(random, 16))));
+        var before = (await client.DescribeCollectionAsync(name)).Shards.ToDictionary(s => s.Shard, s => s.Silo);
+
+        var victim = cluster.Silos.Skip(1).First(s => before.ContainsValue(s.SiloAddress.ToParsableString()));
+        await cluster.KillSiloAsync(victim);
+        await cluster.WaitForLivenessToStabilizeAsync();
+        var dead = victim.SiloAddress.ToParsableString();
+
+        // Survivors keep their shards, now and after the rebalancing has had time to act; the dead silo's shards are dealt out evenly.
+        var watchUntil = DateTime.UtcNow + VectorShardGrain.RebalanceQuiet + TimeSpan.FromSeconds(4);
+        while (DateTime.UtcNow < watchUntil)
+        {
+            var info = await client.DescribeCollectionAsync(name);
+            Assert.Equal(1200, info.Points);
+            foreach (var shard in info.Shards)
+            {
+                Assert.NotEqual(dead, shard.Silo);
+                if (before[shard.Shard] != dead)
+                {
+                    Assert.Equal(before[shard.Shard], shard.Silo);
+                }
+            }
+
+            Assert.All(ShardsPerSilo(info).Values, n => Assert.Equal(3, n));
+            await Task.Delay(250);
+        }
+    }
+
+    [Fact]
     [Trait("Category", "Measurement")]
     public async Task MeasureOneMoveOfALargeShard()
     {
