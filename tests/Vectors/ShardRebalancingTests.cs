@@ -249,7 +249,7 @@ public sealed class ShardRebalancingTests(ITestOutputHelper output)
                 if (movedAt[i] is null && described.Silo != homes[i].Silo)
                 {
                     movedAt[i] = joined.Elapsed;
-                    Assert.Equal(points, described.Points);
+                    Assert.Equal(homes[i].Points, described.Points);
                 }
             }
         }
@@ -258,7 +258,7 @@ public sealed class ShardRebalancingTests(ITestOutputHelper output)
         Assert.True(moved >= 0, "no shard moved to the new silo");
         var after = await shards[moved].DescribeAsync();
         output.WriteLine(
-            $"shard {moved} ({points} x {dimension}) answered from the new silo {movedAt[moved]!.Value.TotalSeconds:F1} s after the join began; " +
+            $"shard {moved} ({after.Points} x {dimension}) answered from the new silo {movedAt[moved]!.Value.TotalSeconds:F1} s after the join began; " +
             $"the longest call to it during the move took {slowest[moved].TotalSeconds:F2} s; {after.Indexed} of {after.Points} indexed on arrival");
     }
 }
