@@ -3,7 +3,10 @@ namespace Agents.GrainInterfaces;
 /// <summary>A collection's schema: what its points look like and how they are indexed.</summary>
 /// <param name="Name">1-64 characters of [A-Za-z0-9_-].</param>
 /// <param name="Dimension">Floats per vector, 1..4096.</param>
-/// <param name="Shards">Shard grains the points are spread over by a hash of their id.</param>
+/// <param name="Shards">
+/// Shard grains the points are spread over by a hash of their id; 0 (the default) lets the cluster choose two per active
+/// silo when the collection is created. The count never changes afterwards.
+/// </param>
 /// <param name="Index"><c>hnsw</c> or <c>flat</c> (exact).</param>
 /// <param name="Ef">Default search breadth of <c>hnsw</c>; a search may ask for another.</param>
 /// <param name="Quantize">
@@ -12,7 +15,7 @@ namespace Agents.GrainInterfaces;
 /// </param>
 [GenerateSerializer, Immutable]
 public sealed record CollectionSpec(
-    string Name, int Dimension, VectorMetric Metric = VectorMetric.Cosine, int Shards = 2, string Index = "hnsw",
+    string Name, int Dimension, VectorMetric Metric = VectorMetric.Cosine, int Shards = 0, string Index = "hnsw",
     int M = 16, int EfConstruction = 200, int Ef = 64, bool Quantize = false);
 
 /// <summary>

@@ -78,7 +78,7 @@ public static class Commands
         var dimension = new Option<int>("--dimension") { Description = "vector-*: dimension of generated vectors.", DefaultValueFactory = _ => 384 };
         var k = new Option<int>("-k", "--k") { Description = "vector-search: neighbours per query (recall@k).", DefaultValueFactory = _ => 10 };
         var ef = new Option<int?>("--ef") { Description = "vector-search: HNSW search breadth." };
-        var shards = new Option<int>("--shards") { Description = "vector-*: shards of the benchmark collection.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var shards = new Option<int>("--shards") { Description = "vector-*: shards of the benchmark collection; 0 (the default) is two per active silo.", DefaultValueFactory = _ => ShardRouter.ClusterDefaultShards };
         var index = new Option<string>("--index") { Description = "vector-*: hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
         var quantize = new Option<bool>("--quantize") { Description = "vector-*: int8 codes in the graph, full vectors memory-mapped and used to rescore." };
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
@@ -110,7 +110,7 @@ public static class Commands
             InRange(parse.GetValue(dimension), "--dimension", 1, ShardRouter.MaxDimension);
             InRange(parse.GetValue(k), "-k", 1, VectorShardGrain.MaxK);
             InRange(parse.GetValue(ef) ?? 1, "--ef", 1, VectorShardGrain.MaxEf);
-            InRange(parse.GetValue(shards), "--shards", 1, ShardRouter.MaxShards);
+            InRange(parse.GetValue(shards), "--shards", ShardRouter.ClusterDefaultShards, ShardRouter.MaxShards);
             AtLeast(parse.GetValue(concurrency), "--concurrency", 1);
             if (parse.GetValue(index) is not ("hnsw" or "flat"))
             {
@@ -565,7 +565,7 @@ public static class Commands
             new Dictionary<string, string>
             {
                 ["points"] = options.Points.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["shards"] = options.Shards.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["shards"] = (options.Shards == ShardRouter.ClusterDefaultShards ? ShardRouter.DefaultShards(silos.Count) : options.Shards).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["index"] = options.Index,
                 ["quantize"] = options.Quantize ? "int8, rescored on full vectors" : "off",
                 ["ef"] = options.Ef?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "collection default (64)",

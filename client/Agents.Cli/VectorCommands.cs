@@ -17,7 +17,7 @@ public static class VectorCommands
         var name = new Argument<string>("name") { Description = "The collection's name." };
         var dimension = new Option<int>("--dimension") { Description = "Floats per vector (1..4096).", Required = true };
         var metric = new Option<string>("--metric") { Description = "cosine, dot or l2.", DefaultValueFactory = _ => "cosine" };
-        var shards = new Option<int>("--shards") { Description = "Shard grains.", DefaultValueFactory = _ => 2 };
+        var shards = new Option<int>("--shards") { Description = "Shard grains; 0 (the default) is two per active silo, fixed at creation.", DefaultValueFactory = _ => ShardRouter.ClusterDefaultShards };
         var index = new Option<string>("--index") { Description = "hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
         var m = new Option<int>("--m") { Description = "HNSW links per node.", DefaultValueFactory = _ => 16 };
         var efc = new Option<int>("--ef-construction") { Description = "HNSW build breadth.", DefaultValueFactory = _ => 200 };

@@ -37,6 +37,7 @@ public static class AgentsSiloBuilderExtensions
         Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         silo.Services.AddPlacementDirector<RendezvousPlacement, RendezvousPlacementDirector>();
+        silo.Services.AddPlacementDirector<Vectors.ShardPlacement, Vectors.ShardPlacementDirector>();
         // Agent topics: in-memory stream queues on every silo; subscriptions are kept in the PubSubStore grain storage.
         silo.AddMemoryStreams(Messaging.AgentGrain.StreamProvider);
         // Grain calls carry the caller's Activity, so a trace follows work across silos (exported by OpenTelemetry).

@@ -13,6 +13,9 @@ public static partial class ShardRouter
     /// <summary>Most shards a collection may have.</summary>
     public const int MaxShards = 256;
 
+    /// <summary>The shard count that asks for <see cref="DefaultShards"/> when the collection is created.</summary>
+    public const int ClusterDefaultShards = 0;
+
     /// <summary>Longest point id accepted, in characters.</summary>
     public const int MaxIdLength = 256;
 
@@ -23,6 +26,13 @@ public static partial class ShardRouter
         var length = Encoding.UTF8.GetBytes(id.AsSpan(0, Math.Min(id.Length, MaxIdLength)), buffer);
         return (int)(XxHash32.HashToUInt32(buffer[..length]) % (uint)shards);
     }
+
+    /// <summary>
+    /// The shard count of a collection created without one: two per active silo (at least two), so every silo searches a
+    /// share of each query and, when the cluster doubles, each new silo still gets a shard. The count is fixed for the
+    /// collection's life (a point's shard is its id's hash modulo the count), so it is chosen for the cluster at creation.
+    /// </summary>
+    public static int DefaultShards(int activeSilos) => Math.Clamp(2 * activeSilos, 2, MaxShards);
 
     /// <summary>The shard grain's key.</summary>
     public static string ShardKey(string collection, int shard) => $"{collection}/{shard}";
@@ -54,9 +64,9 @@ public static partial class ShardRouter
             throw new ArgumentException($"Dimension {spec.Dimension} is out of range: use 1..{MaxDimension}.");
         }
 
-        if (spec.Shards is < 1 or > MaxShards)
+        if (spec.Shards != ClusterDefaultShards && spec.Shards is < 1 or > MaxShards)
         {
-            throw new ArgumentException($"Shard count {spec.Shards} is out of range: use 1..{MaxShards}.");
+            throw new ArgumentException($"Shard count {spec.Shards} is out of range: use 1..{MaxShards} (or 0 for two per active silo).");
         }
 
         if (spec.Index is not ("hnsw" or "flat"))

@@ -3,7 +3,7 @@ using Agents.Grains.Vectors.Storage;
 namespace Agents.Grains.Vectors;
 
 /// <summary>Owns a collection's schema in the catalogue; shards are addressed directly by clients for upserts and searches.</summary>
-public sealed class VectorCollectionGrain(VectorStorage storage) : Grain, IVectorCollectionGrain
+public sealed class VectorCollectionGrain(VectorStorage storage, IClusterMembershipService membership) : Grain, IVectorCollectionGrain
 {
     private CollectionRecord? _record;
 
@@ -20,6 +20,17 @@ public sealed class VectorCollectionGrain(VectorStorage storage) : Grain, IVecto
         if (spec.Name != Name)
         {
             throw new ArgumentException($"Spec names collection '{spec.Name}' but was sent to '{Name}'.");
+        }
+
+        if (spec.Shards == ShardRouter.ClusterDefaultShards)
+        {
+            // Fixed now for the collection's life; an existing collection keeps its count whatever the cluster is today.
+            var existing = _record ?? await storage.Catalog.GetAsync(Name);
+            spec = spec with
+            {
+                Shards = existing?.Shards
+                    ?? ShardRouter.DefaultShards(membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active)),
+            };
         }
 
         var record = ToRecord(spec, DateTimeOffset.UtcNow);

@@ -8,9 +8,12 @@ namespace Agents.Grains.Vectors;
 /// One shard of a collection. An upsert is validated, written durably, then applied in memory and acknowledged;
 /// a background task catches the HNSW graph up, and searches cover the slots it has not reached with an exact scan,
 /// so a point is searchable the moment its upsert returns. Writes are serialised so memory follows the durable order.
+/// When the active silos change, a shard whose <see cref="ShardPlacement"/> target is now another silo migrates there
+/// once membership has been quiet for a moment, and reloads from the store and its saved graph.
 /// </summary>
-[Reentrant]
-public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemoryBudget budget, ILocalSiloDetails silo, ILogger<VectorShardGrain> logger)
+[Reentrant, ShardPlacement]
+public sealed partial class VectorShardGrain(
+    VectorStorage storage, VectorMemoryBudget budget, ILocalSiloDetails silo, IClusterMembershipService membership, ILogger<VectorShardGrain> logger)
     : Grain, IVectorShardGrain
 {
     /// <summary>Largest k a search may ask for.</summary>
@@ -30,6 +33,19 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
     public const int CompactAfterDeadSlots = 100_000;
 
     private static readonly TimeSpan IngestQuiet = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often a shard checks whether it is on its silo.</summary>
+    public static readonly TimeSpan RebalanceCheck = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long membership must stay unchanged before a shard moves, so silos joining one after another cause one move, not several.</summary>
+    public static readonly TimeSpan RebalanceQuiet = TimeSpan.FromSeconds(2);
+
+    // A move the runtime did not carry out (the director kept the shard here) may be asked for again after this.
+    private static readonly TimeSpan MoveRetry = TimeSpan.FromSeconds(30);
+    private MembershipVersion _seenMembership = MembershipVersion.MinValue;
+    private long _membershipChangedAt;
+    private long _moveRequestedAt;
+    private bool _migrating;
     private readonly SemaphoreSlim _writes = new(1, 1);
     private long _lastUpsert;
     private readonly object _indexLock = new();
@@ -127,11 +143,21 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         }
 
         LogLoaded(logger, this.GetPrimaryKeyString(), _liveCount, _indexed, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        _seenMembership = membership.CurrentSnapshot.Version;
+        _membershipChangedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        this.RegisterGrainTimer(RebalanceAsync, new GrainTimerCreationOptions(RebalanceCheck, RebalanceCheck) { Interleave = true });
     }
 
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (reason.ReasonCode == DeactivationReasonCode.Migrating)
+        {
+            // A move waits for no indexing: the saved graph covers what is indexed and the new silo indexes the rest.
+            Volatile.Write(ref _migrating, true);
+            LogMoving(logger, this.GetPrimaryKeyString(), silo.SiloAddress.ToParsableString(), _liveCount);
+        }
+
         budget.Release(_reserved);
         _reserved = 0;
         if (_store is null)
@@ -321,6 +347,56 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         }
 
         DeactivateOnIdle();
+    }
+
+    /// <summary>Moves this shard to its <see cref="ShardPlacement"/> silo once membership has settled and no write or compaction is running.</summary>
+    private Task RebalanceAsync(CancellationToken cancellationToken)
+    {
+        var snapshot = membership.CurrentSnapshot;
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (snapshot.Version != _seenMembership)
+        {
+            _seenMembership = snapshot.Version;
+            _membershipChangedAt = now;
+            return Task.CompletedTask;
+        }
+
+        // Shards leave one after another (by number), so a silo's shards do not all reload on the same tick.
+        var settle = RebalanceQuiet + TimeSpan.FromMilliseconds(_shard % 8 * 250);
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(_membershipChangedAt) < settle
+            || (_moveRequestedAt != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(_moveRequestedAt) < MoveRetry)
+            || _dropped || _compacting || _writes.CurrentCount == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var (active, departed) = ShardPlacement.Members(snapshot);
+        if (active.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var target = ShardPlacement.Assign(_collection, _spec.Shards, active, departed)[_shard];
+        if (target.Equals(silo.SiloAddress))
+        {
+            return Task.CompletedTask;
+        }
+
+        _moveRequestedAt = now;
+        LogMoveRequested(logger, this.GetPrimaryKeyString(), silo.SiloAddress.ToParsableString(), target.ToParsableString());
+
+        // Migration hands the request context to the placement director, which honours the hint.
+        RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, target);
+        try
+        {
+            MigrateOnIdle();
+        }
+        finally
+        {
+            RequestContext.Remove(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey);
+        }
+
+        return Task.CompletedTask;
     }
 
     private long BytesPerPoint => VectorMemoryBudget.BytesPerPoint(_spec.Dimension, _spec.Quantize);
@@ -529,7 +605,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
 
     private void StartIndexing()
     {
-        if (_graph is null || _dropped || !_indexing.IsCompleted || Volatile.Read(ref _indexed) >= _arena.Count)
+        if (_graph is null || _dropped || _migrating || !_indexing.IsCompleted || Volatile.Read(ref _indexed) >= _arena.Count)
         {
             return;
         }
@@ -538,7 +614,7 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         _indexing = Task.Run(async () =>
         {
             // One writer: slots are added in order; a slot that died before its turn is added and tombstoned.
-            while (Volatile.Read(ref _indexed) < _arena.Count && !Volatile.Read(ref _dropped))
+            while (Volatile.Read(ref _indexed) < _arena.Count && !Volatile.Read(ref _dropped) && !Volatile.Read(ref _migrating))
             {
                 // Ingest first: while upserts keep arriving, the graph waits (searches cover the gap exactly).
                 if (System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastUpsert)) < IngestQuiet)
@@ -591,6 +667,12 @@ public sealed partial class VectorShardGrain(VectorStorage storage, VectorMemory
         await _store.SaveSnapshotAsync(bytes, covered, cancellationToken);
         _snapshotAt = covered;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} on {Silo} belongs on {Target} now; moving when idle")]
+    private static partial void LogMoveRequested(ILogger logger, string shard, string silo, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} leaving {Silo} with {Points} points")]
+    private static partial void LogMoving(ILogger logger, string shard, string silo, int points);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard}: {Dead} tombstones for {Live} live points; reloading to compact")]
     private static partial void LogCompacting(ILogger logger, string shard, int live, int dead);

@@ -577,7 +577,7 @@ public sealed partial class CliFuzzTests(ITestOutputHelper log) : IDisposable
                 Number("--dimension", 1, 4096, [0, -1, 4097]),
                 k,
                 Number("--ef", 1, 100_000, [0, -1, 100_001]),
-                Number("--shards", 1, 256, [0, -1, 257]),
+                Number("--shards", 0, 256, [-1, 257]),
                 Option("--index", Pick(0.15, ["hnsw", "flat"], [("ivf", ["ivf"]), ("", ["--index"])])),
                 Flag("--quantize"),
                 Number("--concurrency", 1, 64, [0, -1]),
@@ -605,7 +605,7 @@ public sealed partial class CliFuzzTests(ITestOutputHelper log) : IDisposable
             [
                 Number("--dimension", 1, 4096, [0, -1, 4097], required: true, says: ["dimension {v}"]),
                 Option("--metric", Pick(0.15, ["cosine", "dot", "l2", "euclid"], [("manhattan", ["manhattan"]), ("", ["metric"])])),
-                Number("--shards", 1, 256, [0, -1, 257], says: ["shard count {v}"]),
+                Number("--shards", 0, 256, [-1, 257], says: ["shard count {v}"]),
                 Option("--index", Pick(0.15, ["hnsw", "flat"], [("ivf", ["ivf"])])),
                 Number("--m", 2, 128, [0, 1, 129], says: ["m {v}"]),
                 Number("--ef-construction", 128, 4096, [0, 1, 4097], says: ["ef_construction {v}"]),

@@ -65,7 +65,8 @@ public sealed class VectorDataTests(ThreeSiloCluster fixture)
 
         var client = (AgentsClient)store.GetService(typeof(AgentsClient))!;
         var spec = (await client.DescribeCollectionAsync(name)).Spec;
-        Assert.Equal((4, VectorMetric.Cosine, 2, "hnsw"), (spec.Dimension, spec.Metric, spec.Shards, spec.Index));
+        // No shard count given: two per active silo of the 3-silo cluster.
+        Assert.Equal((4, VectorMetric.Cosine, 6, "hnsw"), (spec.Dimension, spec.Metric, spec.Shards, spec.Index));
 
         await hotels.UpsertAsync(Hotels());
         Assert.Equal(6, (await client.DescribeCollectionAsync(name)).Points);

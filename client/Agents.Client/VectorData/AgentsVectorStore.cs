@@ -5,8 +5,11 @@ namespace Agents.Client.VectorData;
 
 /// <summary>A Microsoft.Extensions.VectorData store over the vector collections of an Agents cluster.</summary>
 /// <param name="client">The cluster client; not owned (disposing the store leaves it alone).</param>
-/// <param name="shards">Shards each collection is created with by <see cref="VectorStoreCollection{TKey, TRecord}.EnsureCollectionExistsAsync"/>.</param>
-public sealed class AgentsVectorStore(AgentsClient client, int shards = 2) : VectorStore
+/// <param name="shards">
+/// Shards each collection is created with by <see cref="VectorStoreCollection{TKey, TRecord}.EnsureCollectionExistsAsync"/>;
+/// 0 (the default) lets the cluster choose two per active silo.
+/// </param>
+public sealed class AgentsVectorStore(AgentsClient client, int shards = Agents.Grains.Vectors.ShardRouter.ClusterDefaultShards) : VectorStore
 {
     private readonly AgentsClient _client = client ?? throw new ArgumentNullException(nameof(client));
     /// <summary>The system name reported in metadata and exceptions.</summary>

@@ -36,12 +36,13 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
     /// <param name="client">The cluster client; not owned (disposing the collection leaves it alone).</param>
     /// <param name="name">1-64 of [A-Za-z0-9_-].</param>
     /// <param name="definition">The schema; required for <c>Dictionary&lt;string, object?&gt;</c> records.</param>
-    /// <param name="shards">Shards <see cref="EnsureCollectionExistsAsync"/> creates the collection with.</param>
-    public AgentsVectorStoreCollection(AgentsClient client, string name, VectorStoreCollectionDefinition? definition = null, int shards = 2)
+    /// <param name="shards">Shards <see cref="EnsureCollectionExistsAsync"/> creates the collection with; 0 (the default) is two per active silo.</param>
+    public AgentsVectorStoreCollection(
+        AgentsClient client, string name, VectorStoreCollectionDefinition? definition = null, int shards = Agents.Grains.Vectors.ShardRouter.ClusterDefaultShards)
     {
         ArgumentNullException.ThrowIfNull(client);
         Agents.Grains.Vectors.ShardRouter.ValidateName(name);
-        ArgumentOutOfRangeException.ThrowIfLessThan(shards, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(shards);
         _client = client;
         _shards = shards;
         Name = name;
