@@ -209,7 +209,7 @@ public sealed class ShardRebalancingTests(ITestOutputHelper output)
     [Trait("Category", "Measurement")]
     public async Task MeasureOneMoveOfALargeShard()
     {
-        var points = int.TryParse(Environment.GetEnvironmentVariable("SHARD_MOVE_POINTS"), out var n) ? n : 20_000;
+        var points = int.TryParse(Environment.GetEnvironmentVariable("SHARD_MOVE_POINTS"), out var n) ? n : 2_000;
         const int dimension = 384;
         await using var cluster = await StartAsync(1, TempStorage());
         var client = AgentsClient.FromCluster(cluster.Client);
