@@ -83,9 +83,9 @@ public sealed class CpuCgroup
     }
 
     /// <summary>Creates group <paramref name="name"/> capped at <paramref name="cores"/>; errors name <c>--cpu-limit</c> and the file.</summary>
-    public static CpuCgroup Create(string name, double cores)
+    public static CpuCgroup Create(string name, double cores, string mounts = "/proc/mounts")
     {
-        var (root, unified) = FindHierarchy();
+        var (root, unified) = FindHierarchy(mounts);
         var group = new CpuCgroup(System.IO.Path.Combine(root, name), unified, cores);
         Write(() => Directory.CreateDirectory(group.Path), "create", group.Path);
         try
