@@ -191,6 +191,13 @@ public static class Commands
                         new(count, connection.PostgreSql, parse.GetValue(pin), cores), line => { if (!quiet) Console.WriteLine(line); }, ct);
                     // A development cluster of the started silos is reached through their gateways.
                     var joined = connection.PostgreSql is null ? connection with { Gateways = launcher.Gateways } : connection;
+                    if (connection.PostgreSql is null)
+                    {
+                        // A gateway's port opens before its silo is active; through the primary, wait until every silo is.
+                        await using var probe = await AgentsClient.ConnectAsync(connection with { Gateways = [launcher.Gateways[0]] }, ct);
+                        await WaitForSilosAsync(probe, count, ct);
+                    }
+
                     var path = outputPath is { } o && nodeCounts.Count > 1
                         ? Path.Combine(Path.GetDirectoryName(o) ?? "", $"{Path.GetFileNameWithoutExtension(o)}-{count}-nodes{Path.GetExtension(o)}")
                         : outputPath;
