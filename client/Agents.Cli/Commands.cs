@@ -218,95 +218,95 @@ public static class Commands
 
             async Task<(int Exit, double? Throughput)> RunOnceAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, double? oneNode)
             {
-            await using var client = await AgentsClient.ConnectAsync(connection, ct);
-            var silos = await WaitForSilosAsync(client, expected, ct);
-            var documents = source.ToList();
-            string? benchCollection = null;
-            if (spec.TaskType == TaskTypes.Ingest)
-            {
-                // e2e writes somewhere: a collection of its own, dropped afterwards.
-                benchCollection = $"bench-e2e-{Guid.NewGuid():N}"[..24];
-                await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), ct);
-                spec = spec with { Collection = benchCollection };
-            }
-
-            if (parse.GetValue(warmup) is > 0 and var warm)
-            {
-                // Distinct documents (another seed), so the measured run meets none of them in the cache.
-                var warmTasks = DocumentSource.GenerateTasks(warm, parse.GetValue(docBytes), seed: 7919).ToList();
-                await RunJobAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, ct);
-            }
-
-            // CPU of the started silos over the measured job alone: read after the warm-up and as the job ends.
-            var cpuBefore = launcher?.CpuSeconds();
-            var startedAt = DateTimeOffset.UtcNow;
-            var clock = Stopwatch.StartNew();
-            var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
-            var seconds = clock.Elapsed.TotalSeconds;
-            var cpu = launcher is null ? null : SiloCpu(launcher, cpuBefore!, launcher.CpuSeconds());
-            if (benchCollection is not null)
-            {
-                await client.DropCollectionAsync(benchCollection, CancellationToken.None);
-            }
-
-            var status = result.Status;
-            var throughput = status.CountedTasks / seconds;
-            var cpuTotal = cpu?.Sum(s => s.CpuSeconds);
-            var report = new BenchmarkResult(
-                isCluster ? "cluster" : "single-node", spec.TaskType, status.TotalTasks, silos.Count, spec.Distribution.ToName(),
-                startedAt, seconds, throughput,
-                new LatencyMs(result.Latency.P50, result.Latency.P95, result.Latency.P99, result.Latency.Max),
-                status.FailedTasks,
-                result.PerSilo.Select(s => new NodeFigures(
-                    s.Silo, s.Tasks, s.Tasks / seconds, cpu?.FirstOrDefault(c => s.Silo.Contains($":{c.SiloPort}@", StringComparison.Ordinal))?.CpuSeconds)).ToList(),
-                new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64),
-                MachineInfo.Current(),
-                ConfigSummary(settings, spec, parse.GetValue(warmup)),
-                new JobResultSummary(
-                    jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
-                    result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
-                    result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
-                    result.Totals.Embeddings, result.Totals.Embeddings / seconds),
-                Metrics: isCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null)
-            {
-                CpuLimit = launcher?.Silos.FirstOrDefault()?.Cgroup?.Cores,
-                Silos = cpu,
-                CpuSecondsTotal = cpuTotal,
-                CpuSecondsPerTask = cpuTotal / Math.Max(1, status.CountedTasks),
-                // Against the one-silo run of this invocation; a one-silo run is its own reference.
-                Efficiency = expected == 1 && launcher is not null ? 1.0 : oneNode is { } one && one > 0 ? throughput / (silos.Count * one) : null,
-            };
-            if (outputPath is { } path)
-            {
-                await report.WriteAsync(path);
-            }
-
-            if (quiet)
-            {
-                Console.WriteLine(report.ToJson());
-            }
-            else
-            {
-                Console.WriteLine(
-                    $"{report.Tasks} {report.TaskType} tasks on {report.Nodes} silo(s) ({connection.Describe()}) in {seconds:F2} s: " +
-                    $"{report.ThroughputPerSecond:F0} tasks/s, latency p50 {report.LatencyMs.P50:F3} ms p95 {report.LatencyMs.P95:F3} ms " +
-                    $"p99 {report.LatencyMs.P99:F3} ms, {report.Errors} errors, peak working set {report.Memory.PeakWorkingSetBytes / (1024 * 1024)} MB" +
-                    (result.Totals.Embeddings > 0 ? $"; {result.Totals.Embeddings} embeddings ({result.Totals.Embeddings / seconds:F1}/s)" : "") +
-                    (report.CpuSecondsPerTask is { } perTask ? $"; silo CPU {report.CpuSecondsTotal:F2} s ({perTask * 1000:F3} ms/task)" : "") +
-                    (report.CpuLimit is { } capped ? $" capped at {capped} cores each" : "") +
-                    (report.Efficiency is { } efficiency ? $", efficiency {efficiency:F2}" : ""));
-                foreach (var node in report.PerNode)
+                await using var client = await AgentsClient.ConnectAsync(connection, ct);
+                var silos = await WaitForSilosAsync(client, expected, ct);
+                var documents = source.ToList();
+                string? benchCollection = null;
+                if (spec.TaskType == TaskTypes.Ingest)
                 {
-                    Console.WriteLine($"  {node.Silo}: {node.Tasks} tasks ({node.ThroughputPerSecond:F0}/s){(node.CpuSeconds is { } c ? $", {c:F2} CPU s" : "")}");
+                    // e2e writes somewhere: a collection of its own, dropped afterwards.
+                    benchCollection = $"bench-e2e-{Guid.NewGuid():N}"[..24];
+                    await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), ct);
+                    spec = spec with { Collection = benchCollection };
                 }
 
-                if (outputPath is { } written)
+                if (parse.GetValue(warmup) is > 0 and var warm)
                 {
-                    Console.WriteLine($"result written to {written}");
+                    // Distinct documents (another seed), so the measured run meets none of them in the cache.
+                    var warmTasks = DocumentSource.GenerateTasks(warm, parse.GetValue(docBytes), seed: 7919).ToList();
+                    await RunJobAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, ct);
                 }
-            }
 
-            return (report.Errors == 0 ? 0 : 1, throughput);
+                // CPU of the started silos over the measured job alone: read after the warm-up and as the job ends.
+                var cpuBefore = launcher?.CpuSeconds();
+                var startedAt = DateTimeOffset.UtcNow;
+                var clock = Stopwatch.StartNew();
+                var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
+                var seconds = clock.Elapsed.TotalSeconds;
+                var cpu = launcher is null ? null : SiloCpu(launcher, cpuBefore!, launcher.CpuSeconds());
+                if (benchCollection is not null)
+                {
+                    await client.DropCollectionAsync(benchCollection, CancellationToken.None);
+                }
+
+                var status = result.Status;
+                var throughput = status.CountedTasks / seconds;
+                var cpuTotal = cpu?.Sum(s => s.CpuSeconds);
+                var report = new BenchmarkResult(
+                    isCluster ? "cluster" : "single-node", spec.TaskType, status.TotalTasks, silos.Count, spec.Distribution.ToName(),
+                    startedAt, seconds, throughput,
+                    new LatencyMs(result.Latency.P50, result.Latency.P95, result.Latency.P99, result.Latency.Max),
+                    status.FailedTasks,
+                    result.PerSilo.Select(s => new NodeFigures(
+                        s.Silo, s.Tasks, s.Tasks / seconds, cpu?.FirstOrDefault(c => s.Silo.Contains($":{c.SiloPort}@", StringComparison.Ordinal))?.CpuSeconds)).ToList(),
+                    new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64),
+                    MachineInfo.Current(),
+                    ConfigSummary(settings, spec, parse.GetValue(warmup)),
+                    new JobResultSummary(
+                        jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
+                        result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
+                        result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
+                        result.Totals.Embeddings, result.Totals.Embeddings / seconds),
+                    Metrics: isCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null)
+                {
+                    CpuLimit = launcher?.Silos.FirstOrDefault()?.Cgroup?.Cores,
+                    Silos = cpu,
+                    CpuSecondsTotal = cpuTotal,
+                    CpuSecondsPerTask = cpuTotal / Math.Max(1, status.CountedTasks),
+                    // Against the one-silo run of this invocation; a one-silo run is its own reference.
+                    Efficiency = expected == 1 && launcher is not null ? 1.0 : oneNode is { } one && one > 0 ? throughput / (silos.Count * one) : null,
+                };
+                if (outputPath is { } path)
+                {
+                    await report.WriteAsync(path);
+                }
+
+                if (quiet)
+                {
+                    Console.WriteLine(report.ToJson());
+                }
+                else
+                {
+                    Console.WriteLine(
+                        $"{report.Tasks} {report.TaskType} tasks on {report.Nodes} silo(s) ({connection.Describe()}) in {seconds:F2} s: " +
+                        $"{report.ThroughputPerSecond:F0} tasks/s, latency p50 {report.LatencyMs.P50:F3} ms p95 {report.LatencyMs.P95:F3} ms " +
+                        $"p99 {report.LatencyMs.P99:F3} ms, {report.Errors} errors, peak working set {report.Memory.PeakWorkingSetBytes / (1024 * 1024)} MB" +
+                        (result.Totals.Embeddings > 0 ? $"; {result.Totals.Embeddings} embeddings ({result.Totals.Embeddings / seconds:F1}/s)" : "") +
+                        (report.CpuSecondsPerTask is { } perTask ? $"; silo CPU {report.CpuSecondsTotal:F2} s ({perTask * 1000:F3} ms/task)" : "") +
+                        (report.CpuLimit is { } capped ? $" capped at {capped} cores each" : "") +
+                        (report.Efficiency is { } efficiency ? $", efficiency {efficiency:F2}" : ""));
+                    foreach (var node in report.PerNode)
+                    {
+                        Console.WriteLine($"  {node.Silo}: {node.Tasks} tasks ({node.ThroughputPerSecond:F0}/s){(node.CpuSeconds is { } c ? $", {c:F2} CPU s" : "")}");
+                    }
+
+                    if (outputPath is { } written)
+                    {
+                        Console.WriteLine($"result written to {written}");
+                    }
+                }
+
+                return (report.Errors == 0 ? 0 : 1, throughput);
             }
         }));
         return command;
@@ -461,9 +461,15 @@ public static class Commands
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    jobId, collection = parse.GetValue(collection), documents = status.SucceededTasks, failed = status.FailedTasks,
-                    chunks = result.Totals.Embeddings, seconds, documentsPerSecond = status.SucceededTasks / seconds,
-                    embeddingsPerSecond = result.Totals.Embeddings / seconds, failures = result.Failures,
+                    jobId,
+                    collection = parse.GetValue(collection),
+                    documents = status.SucceededTasks,
+                    failed = status.FailedTasks,
+                    chunks = result.Totals.Embeddings,
+                    seconds,
+                    documentsPerSecond = status.SucceededTasks / seconds,
+                    embeddingsPerSecond = result.Totals.Embeddings / seconds,
+                    failures = result.Failures,
                 }));
             }
             else
