@@ -571,7 +571,10 @@ public static class Commands
         return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
     }
 
-    /// <summary>The connection of a benchmark, checked against its <c>--mode</c>: cluster needs one to join, single-node none.</summary>
+    /// <summary>
+    /// The connection of a benchmark, checked against its <c>--mode</c>: cluster needs one to join (or silos to start,
+    /// <paramref name="startsSilos"/>), single-node none.
+    /// </summary>
     private static ClusterConnection ModeConnection(ParseResult parse, bool isCluster, bool startsSilos, out AgentsSettings settings)
     {
         var connection = Connection(parse, out settings);
