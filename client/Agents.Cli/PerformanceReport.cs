@@ -106,7 +106,7 @@ public static class PerformanceReport
         html.Append(CultureInfo.InvariantCulture, $"<p>{results.Count} results; machine: {Encode(machine.Cores.ToString(CultureInfo.InvariantCulture))} cores, {Encode(machine.Os)}, {Encode(machine.Runtime)}.</p>");
         html.Append("<div class=\"charts\">");
         html.Append(Figure("chart-throughput", "Throughput against nodes, per task type; dashed: ideal (one node's throughput × nodes)", ThroughputChart(results)));
-        html.Append(Figure("chart-efficiency", "Scaling efficiency against nodes, per task type (cluster runs): throughput ÷ (nodes × one node's throughput); dashed: ideal 1.0", EfficiencyChart(results)));
+        html.Append(Figure("chart-efficiency", "Efficiency against nodes (cluster runs): throughput ÷ (nodes × one node's); dashed: ideal", EfficiencyChart(results)));
         html.Append(Figure("chart-latency", "Latency percentiles per result (ms, log scale)", LatencyChart(results)));
         html.Append(Figure("chart-recall", "Recall@k against queries/s (vector-search results)", RecallChart(results)));
         html.Append(Figure("chart-nodes", "Per-node distribution of the largest cluster run (tasks per node)", NodesChart(results)));
