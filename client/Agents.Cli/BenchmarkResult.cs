@@ -24,6 +24,24 @@ public sealed record BenchmarkResult(
     int? K = null,
     ClusterMetricsView? Metrics = null)
 {
+    /// <summary>Cores each started silo was capped at (<c>--cpu-limit</c>); null when uncapped or when no silos were started.</summary>
+    public double? CpuLimit { get; init; }
+
+    /// <summary>The silo processes the benchmark started, with their CPU seconds over the measured run; null when it started none.</summary>
+    public IReadOnlyList<SiloFigures>? Silos { get; init; }
+
+    /// <summary>The started silos' CPU seconds over the measured run, summed.</summary>
+    public double? CpuSecondsTotal { get; init; }
+
+    /// <summary><see cref="CpuSecondsTotal"/> divided by the tasks counted.</summary>
+    public double? CpuSecondsPerTask { get; init; }
+
+    /// <summary>
+    /// Throughput ÷ (nodes × the throughput of the one-silo run of the same invocation); null when the invocation ran no
+    /// one-silo count.
+    /// </summary>
+    public double? Efficiency { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -57,8 +75,11 @@ public sealed record BenchmarkResult(
 /// <summary>Latency percentiles in milliseconds.</summary>
 public sealed record LatencyMs(double P50, double P95, double P99, double Max);
 
-/// <summary>What one node did.</summary>
-public sealed record NodeFigures(string Silo, int Tasks, double ThroughputPerSecond);
+/// <summary>What one node did; <paramref name="CpuSeconds"/> is its process's CPU over the run when the benchmark started it.</summary>
+public sealed record NodeFigures(string Silo, int Tasks, double ThroughputPerSecond, double? CpuSeconds = null);
+
+/// <summary>A silo process the benchmark started: its ports, its CPU seconds (user + system) over the measured run, its CPU cgroup if capped.</summary>
+public sealed record SiloFigures(int Pid, int SiloPort, int GatewayPort, double CpuSeconds, string? Cgroup = null);
 
 /// <summary>Memory figures.</summary>
 public sealed record MemoryFigures(long PeakWorkingSetBytes, double? BytesPerVector = null);

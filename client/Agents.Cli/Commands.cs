@@ -68,8 +68,13 @@ public static class Commands
         var distribution = new Option<string>("--distribution") { Description = "round-robin, random or least-loaded.", DefaultValueFactory = _ => "round-robin" };
         var input = new Option<string?>("--input") { Description = "A folder of text files (repeated to make --tasks); generated documents otherwise." };
         var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
-        var nodes = new Option<string?>("--nodes") { Description = "Cluster mode: with --cluster, start this many silo processes here (or each count of a range such as 1..3); with --gateway, the silos expected." };
+        var nodes = new Option<string?>("--nodes")
+        {
+            Description = "Cluster mode: start this many silo processes here (or each count of a range such as 1..3), joined through --cluster, " +
+                "or with neither --cluster nor --gateway forming a cluster of their own (no database); with --gateway, the silos expected.",
+        };
         var pin = new Option<bool>("--pin") { Description = "With --nodes: pin each started silo to its own core (taskset)." };
+        var cpuLimit = new Option<string?>("--cpu-limit") { Description = "With --nodes: cap each started silo at this many cores (e.g. 0.35) in a CPU cgroup of its own; needs root." };
         var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
         var docBytes = new Option<int>("--document-size") { Description = "Bytes per generated document.", DefaultValueFactory = _ => 2048 };
         var warmup = new Option<int>("--warmup") { Description = "Tasks run (and not measured) first, so the figures are of warm code.", DefaultValueFactory = _ => 2000 };
@@ -84,7 +89,7 @@ public static class Commands
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, pin, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
+            mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
         };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
@@ -133,131 +138,184 @@ public static class Commands
                 throw new ArgumentException($"--nodes with a range runs text jobs once per node count; a {type} benchmark runs once: give one count.");
             }
 
+            var cores = parse.GetValue(cpuLimit) is { } limit ? CpuCgroup.ParseCores(limit) : (double?)null;
             var files = parse.GetValue(input) is { } dir ? DocumentSource.ListFiles(PathOf(dir, "--input")) : null;
             var outputPath = OutputFile(parse.GetValue(output), "--output");
-            var connection = ModeConnection(parse, isCluster, out var settings);
-            if (nodeCounts is { Count: > 1 } && connection.PostgreSql is null)
+            var connection = ModeConnection(parse, isCluster, nodeCounts is not null, out var settings);
+            // Silos are started here with --nodes, unless --gateway names a cluster that already runs.
+            var startsSilos = isCluster && nodeCounts is not null && (connection.PostgreSql is not null || connection.IsEmbedded);
+            if (nodeCounts is { Count: > 1 } && !startsSilos)
             {
-                throw new ArgumentException("--nodes with a range starts silo processes, which needs --mode cluster and --cluster \"<postgres connection string>\".");
+                throw new ArgumentException("--nodes with a range starts silo processes for each count: drop --gateway (the silos then form a cluster of their own) or give --cluster \"<postgres connection string>\".");
+            }
+
+            if (cores is not null && !startsSilos)
+            {
+                throw new ArgumentException("--cpu-limit caps the silos this command starts: give --mode cluster --nodes N, without --gateway.");
+            }
+
+            if (cores is not null)
+            {
+                // Before anything starts: no controller is a bad-input error, not a half-started cluster.
+                CpuCgroup.FindHierarchy();
             }
 
             InRange(parse.GetValue(docBytes), "--document-size", 1, (int)Math.Min(int.MaxValue, settings.Text.MaxDocumentSize));
+            VectorBenchmark.Options? vectorOptions = null;
             if (isVector)
             {
-                var options = new VectorBenchmark.Options(
+                vectorOptions = new VectorBenchmark.Options(
                     type, taskCount, parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(ef), parse.GetValue(shards),
                     parse.GetValue(index)!, parse.GetValue(concurrency), parse.GetValue(dataset) is { } d ? PathOf(d, "--dataset") : null, Quantize: parse.GetValue(quantize));
-                VectorBenchmark.Check(options);
-                return await RunVectorBenchmarkAsync(parse, options, connection, settings, isCluster, outputPath, ct);
-            }
-
-            if (type == "messaging")
-            {
-                return await RunMessagingBenchmarkAsync(parse, taskCount, connection, settings, isCluster, outputPath, ct);
+                VectorBenchmark.Check(vectorOptions);
             }
 
             var spec = new JobSpec(type, distributionKind, parse.GetValue(batch), "benchmark");
-            TaskTypes.EnsureRunnable(spec.TaskType);
+            if (!isVector && type != "messaging")
+            {
+                TaskTypes.EnsureRunnable(spec.TaskType);
+            }
+
             var source = files is null
                 ? DocumentSource.GenerateTasks(taskCount, parse.GetValue(docBytes))
                 : DocumentSource.ReadTasks(files, taskCount);
             var quiet = parse.GetValue(JsonOption);
-            if (isCluster && nodeCounts is not null && connection.PostgreSql is { } database)
+            if (startsSilos)
             {
                 // Real silo processes for each node count: start, run, collect, stop, one count after another.
                 var failures = 0;
-                foreach (var count in nodeCounts)
+                double? oneNode = null;
+                foreach (var count in nodeCounts!)
                 {
-                    await using var launcher = await SiloLauncher.StartAsync(database, count, parse.GetValue(pin), line => { if (!quiet) Console.WriteLine(line); }, ct);
+                    await using var launcher = await SiloLauncher.StartAsync(
+                        new(count, connection.PostgreSql, parse.GetValue(pin), cores), line => { if (!quiet) Console.WriteLine(line); }, ct);
+                    // A development cluster of the started silos is reached through their gateways.
+                    var joined = connection.PostgreSql is null ? connection with { Gateways = launcher.Gateways } : connection;
+                    if (connection.PostgreSql is null)
+                    {
+                        // A gateway's port opens before its silo is active; through the primary, wait until every silo is.
+                        await using var probe = await AgentsClient.ConnectAsync(connection with { Gateways = [launcher.Gateways[0]] }, ct);
+                        await WaitForSilosAsync(probe, count, ct);
+                    }
+
                     var path = outputPath is { } o && nodeCounts.Count > 1
                         ? Path.Combine(Path.GetDirectoryName(o) ?? "", $"{Path.GetFileNameWithoutExtension(o)}-{count}-nodes{Path.GetExtension(o)}")
                         : outputPath;
-                    failures += await RunOnceAsync(count, path);
+                    var (exit, throughput) = await RunTypeAsync(joined, count, path, launcher, oneNode);
+                    oneNode = count == 1 ? throughput : oneNode;
+                    failures += exit == 0 ? 0 : 1;
                 }
 
                 return failures == 0 ? 0 : 1;
             }
 
-            return await RunOnceAsync(nodeCounts?[0], outputPath);
+            return (await RunTypeAsync(connection, nodeCounts?[0], outputPath, null, null)).Exit;
 
-            async Task<int> RunOnceAsync(int? expected, string? outputPath)
-            {
-            await using var client = await AgentsClient.ConnectAsync(connection, ct);
-            var silos = await WaitForSilosAsync(client, expected, ct);
-            var documents = source.ToList();
-            string? benchCollection = null;
-            if (spec.TaskType == TaskTypes.Ingest)
-            {
-                // e2e writes somewhere: a collection of its own, dropped afterwards.
-                benchCollection = $"bench-e2e-{Guid.NewGuid():N}"[..24];
-                await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), ct);
-                spec = spec with { Collection = benchCollection };
-            }
+            async Task<(int Exit, double? Throughput)> RunTypeAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, double? oneNode) =>
+                vectorOptions is not null ? (await RunVectorBenchmarkAsync(parse, vectorOptions, connection, settings, isCluster, outputPath, ct), null)
+                : type == "messaging" ? (await RunMessagingBenchmarkAsync(parse, taskCount, connection, settings, isCluster, outputPath, ct), null)
+                : await RunOnceAsync(connection, expected, outputPath, launcher, oneNode);
 
-            if (parse.GetValue(warmup) is > 0 and var warm)
+            async Task<(int Exit, double? Throughput)> RunOnceAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, double? oneNode)
             {
-                // Distinct documents (another seed), so the measured run meets none of them in the cache.
-                var warmTasks = DocumentSource.GenerateTasks(warm, parse.GetValue(docBytes), seed: 7919).ToList();
-                await RunJobAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, ct);
-            }
-
-            var startedAt = DateTimeOffset.UtcNow;
-            var clock = Stopwatch.StartNew();
-            var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
-            var seconds = clock.Elapsed.TotalSeconds;
-            if (benchCollection is not null)
-            {
-                await client.DropCollectionAsync(benchCollection, CancellationToken.None);
-            }
-
-            var status = result.Status;
-            var report = new BenchmarkResult(
-                isCluster ? "cluster" : "single-node", spec.TaskType, status.TotalTasks, silos.Count, spec.Distribution.ToName(),
-                startedAt, seconds, status.CountedTasks / seconds,
-                new LatencyMs(result.Latency.P50, result.Latency.P95, result.Latency.P99, result.Latency.Max),
-                status.FailedTasks,
-                result.PerSilo.Select(s => new NodeFigures(s.Silo, s.Tasks, s.Tasks / seconds)).ToList(),
-                new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64),
-                MachineInfo.Current(),
-                ConfigSummary(settings, spec, parse.GetValue(warmup)),
-                new JobResultSummary(
-                    jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
-                    result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
-                    result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
-                    result.Totals.Embeddings, result.Totals.Embeddings / seconds),
-                Metrics: isCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null);
-            if (outputPath is { } path)
-            {
-                await report.WriteAsync(path);
-            }
-
-            if (quiet)
-            {
-                Console.WriteLine(report.ToJson());
-            }
-            else
-            {
-                Console.WriteLine(
-                    $"{report.Tasks} {report.TaskType} tasks on {report.Nodes} silo(s) ({connection.Describe()}) in {seconds:F2} s: " +
-                    $"{report.ThroughputPerSecond:F0} tasks/s, latency p50 {report.LatencyMs.P50:F3} ms p95 {report.LatencyMs.P95:F3} ms " +
-                    $"p99 {report.LatencyMs.P99:F3} ms, {report.Errors} errors, peak working set {report.Memory.PeakWorkingSetBytes / (1024 * 1024)} MB" +
-                    (result.Totals.Embeddings > 0 ? $"; {result.Totals.Embeddings} embeddings ({result.Totals.Embeddings / seconds:F1}/s)" : ""));
-                foreach (var node in report.PerNode)
+                await using var client = await AgentsClient.ConnectAsync(connection, ct);
+                var silos = await WaitForSilosAsync(client, expected, ct);
+                var documents = source.ToList();
+                string? benchCollection = null;
+                if (spec.TaskType == TaskTypes.Ingest)
                 {
-                    Console.WriteLine($"  {node.Silo}: {node.Tasks} tasks ({node.ThroughputPerSecond:F0}/s)");
+                    // e2e writes somewhere: a collection of its own, dropped afterwards.
+                    benchCollection = $"bench-e2e-{Guid.NewGuid():N}"[..24];
+                    await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), ct);
+                    spec = spec with { Collection = benchCollection };
                 }
 
-                if (outputPath is { } written)
+                if (parse.GetValue(warmup) is > 0 and var warm)
                 {
-                    Console.WriteLine($"result written to {written}");
+                    // Distinct documents (another seed), so the measured run meets none of them in the cache.
+                    var warmTasks = DocumentSource.GenerateTasks(warm, parse.GetValue(docBytes), seed: 7919).ToList();
+                    await RunJobAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, ct);
                 }
-            }
 
-            return report.Errors == 0 ? 0 : 1;
+                // CPU of the started silos over the measured job alone: read after the warm-up and as the job ends.
+                var cpuBefore = launcher?.CpuSeconds();
+                var startedAt = DateTimeOffset.UtcNow;
+                var clock = Stopwatch.StartNew();
+                var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
+                var seconds = clock.Elapsed.TotalSeconds;
+                var cpu = launcher is null ? null : SiloCpu(launcher, cpuBefore!, launcher.CpuSeconds());
+                if (benchCollection is not null)
+                {
+                    await client.DropCollectionAsync(benchCollection, CancellationToken.None);
+                }
+
+                var status = result.Status;
+                var throughput = status.CountedTasks / seconds;
+                var cpuTotal = cpu?.Sum(s => s.CpuSeconds);
+                var report = new BenchmarkResult(
+                    isCluster ? "cluster" : "single-node", spec.TaskType, status.TotalTasks, silos.Count, spec.Distribution.ToName(),
+                    startedAt, seconds, throughput,
+                    new LatencyMs(result.Latency.P50, result.Latency.P95, result.Latency.P99, result.Latency.Max),
+                    status.FailedTasks,
+                    result.PerSilo.Select(s => new NodeFigures(
+                        s.Silo, s.Tasks, s.Tasks / seconds, cpu?.FirstOrDefault(c => s.Silo.Contains($":{c.SiloPort}@", StringComparison.Ordinal))?.CpuSeconds)).ToList(),
+                    new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64),
+                    MachineInfo.Current(),
+                    ConfigSummary(settings, spec, parse.GetValue(warmup)),
+                    new JobResultSummary(
+                        jobId, status.SucceededTasks, status.FailedTasks, status.TotalBatches, status.RedispatchedBatches,
+                        result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
+                        result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
+                        result.Totals.Embeddings, result.Totals.Embeddings / seconds),
+                    Metrics: isCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null)
+                {
+                    CpuLimit = launcher?.Silos.FirstOrDefault()?.Cgroup?.Cores,
+                    Silos = cpu,
+                    CpuSecondsTotal = cpuTotal,
+                    CpuSecondsPerTask = cpuTotal / Math.Max(1, status.CountedTasks),
+                    // Against the one-silo run of this invocation; a one-silo run is its own reference.
+                    Efficiency = expected == 1 && launcher is not null ? 1.0 : oneNode is { } one && one > 0 ? throughput / (silos.Count * one) : null,
+                };
+                if (outputPath is { } path)
+                {
+                    await report.WriteAsync(path);
+                }
+
+                if (quiet)
+                {
+                    Console.WriteLine(report.ToJson());
+                }
+                else
+                {
+                    Console.WriteLine(
+                        $"{report.Tasks} {report.TaskType} tasks on {report.Nodes} silo(s) ({connection.Describe()}) in {seconds:F2} s: " +
+                        $"{report.ThroughputPerSecond:F0} tasks/s, latency p50 {report.LatencyMs.P50:F3} ms p95 {report.LatencyMs.P95:F3} ms " +
+                        $"p99 {report.LatencyMs.P99:F3} ms, {report.Errors} errors, peak working set {report.Memory.PeakWorkingSetBytes / (1024 * 1024)} MB" +
+                        (result.Totals.Embeddings > 0 ? $"; {result.Totals.Embeddings} embeddings ({result.Totals.Embeddings / seconds:F1}/s)" : "") +
+                        (report.CpuSecondsPerTask is { } perTask ? $"; silo CPU {report.CpuSecondsTotal:F2} s ({perTask * 1000:F3} ms/task)" : "") +
+                        (report.CpuLimit is { } capped ? $" capped at {capped} cores each" : "") +
+                        (report.Efficiency is { } efficiency ? $", efficiency {efficiency:F2}" : ""));
+                    foreach (var node in report.PerNode)
+                    {
+                        Console.WriteLine($"  {node.Silo}: {node.Tasks} tasks ({node.ThroughputPerSecond:F0}/s){(node.CpuSeconds is { } c ? $", {c:F2} CPU s" : "")}");
+                    }
+
+                    if (outputPath is { } written)
+                    {
+                        Console.WriteLine($"result written to {written}");
+                    }
+                }
+
+                return (report.Errors == 0 ? 0 : 1, throughput);
             }
         }));
         return command;
     }
+
+    /// <summary>Each started silo's CPU seconds between two readings (a silo gone by the second reading counts what it had).</summary>
+    private static List<SiloFigures> SiloCpu(SiloLauncher launcher, IReadOnlyList<double?> before, IReadOnlyList<double?> after) =>
+        launcher.Silos.Select((s, i) => new SiloFigures(
+            s.Process.Id, s.SiloPort, s.GatewayPort, Math.Round(Math.Max(0, (after[i] ?? before[i] ?? 0) - (before[i] ?? 0)), 3), s.Cgroup?.Path)).ToList();
 
     /// <summary>The aggregator's view once every silo has reported to it (waiting up to 15 s, a few metrics intervals).</summary>
     private static async Task<ClusterMetricsView> AggregatorViewAsync(AgentsClient client, int silos, CancellationToken ct)
@@ -403,9 +461,15 @@ public static class Commands
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    jobId, collection = parse.GetValue(collection), documents = status.SucceededTasks, failed = status.FailedTasks,
-                    chunks = result.Totals.Embeddings, seconds, documentsPerSecond = status.SucceededTasks / seconds,
-                    embeddingsPerSecond = result.Totals.Embeddings / seconds, failures = result.Failures,
+                    jobId,
+                    collection = parse.GetValue(collection),
+                    documents = status.SucceededTasks,
+                    failed = status.FailedTasks,
+                    chunks = result.Totals.Embeddings,
+                    seconds,
+                    documentsPerSecond = status.SucceededTasks / seconds,
+                    embeddingsPerSecond = result.Totals.Embeddings / seconds,
+                    failures = result.Failures,
                 }));
             }
             else
@@ -507,14 +571,17 @@ public static class Commands
         return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
     }
 
-    /// <summary>The connection of a benchmark, checked against its <c>--mode</c>: cluster needs one to join, single-node none.</summary>
-    private static ClusterConnection ModeConnection(ParseResult parse, bool isCluster, out AgentsSettings settings)
+    /// <summary>
+    /// The connection of a benchmark, checked against its <c>--mode</c>: cluster needs one to join (or silos to start,
+    /// <paramref name="startsSilos"/>), single-node none.
+    /// </summary>
+    private static ClusterConnection ModeConnection(ParseResult parse, bool isCluster, bool startsSilos, out AgentsSettings settings)
     {
         var connection = Connection(parse, out settings);
-        if (isCluster == connection.IsEmbedded)
+        if (isCluster == connection.IsEmbedded && !(isCluster && startsSilos))
         {
             throw new ArgumentException(isCluster
-                ? "--mode cluster needs a cluster to join: give --cluster \"<postgres connection string>\" or --gateway host:port."
+                ? "--mode cluster needs a cluster: give --cluster \"<postgres connection string>\", --gateway host:port, or --nodes N to start N silos here."
                 : "--mode single-node runs an embedded silo; drop --cluster/--gateway or use --mode cluster.");
         }
 
@@ -672,6 +739,12 @@ public static class Commands
     {
         var environment = AgentsConfiguration.ReadEnvironment();
         var host = HostSettings.FromEnvironment(environment);
+        if (host.Primary is not null)
+        {
+            // A command's own silo never joins a development cluster: a command reaches one through its gateways.
+            throw new ArgumentException("P2P_PRIMARY is read by silo processes (Agents.Silo --primary); a command joins a cluster through --cluster or --gateway.");
+        }
+
         if (parse.GetValue(DataDirOption) is { } dataDir)
         {
             host = host with { DataDirectory = dataDir };

@@ -7,7 +7,7 @@ namespace Agents.Cli;
 /// <summary>
 /// <c>p2p-ai-agents report --input DIR --output FILE.html</c>: every benchmark result JSON of a folder as one
 /// self-contained page (inline SVG charts and CSS, nothing fetched): throughput against nodes with the ideal line,
-/// latency percentiles, recall against queries/s, the per-node distribution of the largest cluster run, and memory;
+/// scaling efficiency against nodes (cluster-mode results, one line per task type), latency percentiles, recall against queries/s, the per-node distribution of the largest cluster run, and memory;
 /// plus the terminal summary (the seed's analysis step).
 /// </summary>
 public static class PerformanceReport
@@ -74,6 +74,12 @@ public static class PerformanceReport
             }
         }
 
+        foreach (var (type, points) in EfficiencySeries(results))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{type} (cluster runs): ").AppendLine(string.Join("; ", points.Select(p => string.Create(CultureInfo.InvariantCulture,
+                $"{p.Nodes} node(s) {p.Throughput:F0}/s, efficiency {p.Efficiency:F2}{(p.CpuPerTask is { } cpu ? $", {cpu * 1000:F3} CPU ms/task" : "")}{(p.CpuLimit is { } limit ? $" (silos capped at {limit} cores)" : "")}"))));
+        }
+
         return text.ToString();
     }
 
@@ -100,15 +106,16 @@ public static class PerformanceReport
         html.Append(CultureInfo.InvariantCulture, $"<p>{results.Count} results; machine: {Encode(machine.Cores.ToString(CultureInfo.InvariantCulture))} cores, {Encode(machine.Os)}, {Encode(machine.Runtime)}.</p>");
         html.Append("<div class=\"charts\">");
         html.Append(Figure("chart-throughput", "Throughput against nodes, per task type; dashed: ideal (one node's throughput × nodes)", ThroughputChart(results)));
+        html.Append(Figure("chart-efficiency", "Efficiency against nodes (cluster runs): throughput ÷ (nodes × one node's); dashed: ideal", EfficiencyChart(results)));
         html.Append(Figure("chart-latency", "Latency percentiles per result (ms, log scale)", LatencyChart(results)));
         html.Append(Figure("chart-recall", "Recall@k against queries/s (vector-search results)", RecallChart(results)));
         html.Append(Figure("chart-nodes", "Per-node distribution of the largest cluster run (tasks per node)", NodesChart(results)));
         html.Append(Figure("chart-memory", "Peak working set per result (MB)", MemoryChart(results)));
-        html.Append("</div><h2>Results</h2><table><tr><th>file</th><th>task type</th><th>mode</th><th>nodes</th><th>throughput /s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>recall</th><th>peak MB</th><th>errors</th></tr>");
+        html.Append("</div><h2>Results</h2><table><tr><th>file</th><th>task type</th><th>mode</th><th>nodes</th><th>throughput /s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>recall</th><th>efficiency</th><th>CPU ms/task</th><th>peak MB</th><th>errors</th></tr>");
         foreach (var (file, r) in results)
         {
             html.Append(CultureInfo.InvariantCulture,
-                $"<tr><td>{Encode(file)}</td><td>{Encode(r.TaskType)}</td><td>{Encode(r.Mode)}</td><td>{r.Nodes}</td><td>{r.ThroughputPerSecond:F0}</td><td>{r.LatencyMs.P50:F3}</td><td>{r.LatencyMs.P95:F3}</td><td>{r.LatencyMs.P99:F3}</td><td>{(r.RecallAtK is { } k ? k.ToString("F3", CultureInfo.InvariantCulture) : "")}</td><td>{r.Memory.PeakWorkingSetBytes / 1048576.0:F0}</td><td>{r.Errors}</td></tr>");
+                $"<tr><td>{Encode(file)}</td><td>{Encode(r.TaskType)}</td><td>{Encode(r.Mode)}</td><td>{r.Nodes}</td><td>{r.ThroughputPerSecond:F0}</td><td>{r.LatencyMs.P50:F3}</td><td>{r.LatencyMs.P95:F3}</td><td>{r.LatencyMs.P99:F3}</td><td>{(r.RecallAtK is { } k ? k.ToString("F3", CultureInfo.InvariantCulture) : "")}</td><td>{r.Efficiency?.ToString("F2", CultureInfo.InvariantCulture)}</td><td>{(r.CpuSecondsPerTask * 1000)?.ToString("F3", CultureInfo.InvariantCulture)}</td><td>{r.Memory.PeakWorkingSetBytes / 1048576.0:F0}</td><td>{r.Errors}</td></tr>");
         }
 
         html.Append("</table><h2>Summary</h2><pre>").Append(Encode(Summary(results))).Append("</pre></body></html>\n");
@@ -140,6 +147,56 @@ public static class PerformanceReport
             if (points.FirstOrDefault(p => p.Nodes == 1) is { Nodes: 1 } one)
             {
                 svg.Append(CultureInfo.InvariantCulture, $"<line class=\"ideal\" x1=\"{x(1):F1}\" y1=\"{y(one.Throughput):F1}\" x2=\"{x(maxNodes):F1}\" y2=\"{y(one.Throughput * maxNodes):F1}\" stroke=\"{color}\" stroke-dasharray=\"5,4\"/>");
+            }
+
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 10}\" y=\"{Top + 14 * i}\" style=\"fill:{color}\">{Encode(type)}</text>");
+        }
+
+        return svg.Append("</svg>").ToString();
+    }
+
+    /// <summary>
+    /// Per task type, the cluster-mode results by node count (the fastest of each count): throughput, efficiency (as
+    /// recorded by the run, else against the fastest one-node result of the type) and the silos' CPU per task.
+    /// </summary>
+    private static List<(string Type, List<(int Nodes, double Throughput, double Efficiency, double? CpuPerTask, double? CpuLimit)> Points)> EfficiencySeries(
+        IReadOnlyList<(string File, BenchmarkResult Result)> results) =>
+        results.GroupBy(r => r.Result.TaskType)
+            .Select(g =>
+            {
+                var one = g.Where(r => r.Result.Nodes == 1).Select(r => r.Result.ThroughputPerSecond).DefaultIfEmpty(0).Max();
+                var points = g.Where(r => r.Result.Mode == "cluster")
+                    .GroupBy(r => r.Result.Nodes)
+                    .Select(n => n.MaxBy(r => r.Result.ThroughputPerSecond).Result)
+                    .Select(r => (r.Nodes, r.ThroughputPerSecond, Efficiency: r.Efficiency ?? (one > 0 ? r.ThroughputPerSecond / (r.Nodes * one) : double.NaN), r.CpuSecondsPerTask, r.CpuLimit))
+                    .Where(p => !double.IsNaN(p.Efficiency))
+                    .OrderBy(p => p.Nodes)
+                    .ToList();
+                return (g.Key, points);
+            })
+            .Where(s => s.points.Count > 0)
+            .ToList();
+
+    private static string EfficiencyChart(IReadOnlyList<(string File, BenchmarkResult Result)> results)
+    {
+        var series = EfficiencySeries(results);
+        var maxNodes = Math.Max(2, series.SelectMany(s => s.Points).Select(p => p.Nodes).DefaultIfEmpty(2).Max());
+        var maxY = Math.Max(1.0, series.SelectMany(s => s.Points).Select(p => p.Efficiency).DefaultIfEmpty(1).Max()) * 1.1;
+        var svg = Frame(out var x, out var y, 1, maxNodes, 0, maxY, "nodes", "efficiency", xTicks: true);
+        svg.Append(CultureInfo.InvariantCulture, $"<line class=\"ideal\" x1=\"{x(1):F1}\" y1=\"{y(1):F1}\" x2=\"{x(maxNodes):F1}\" y2=\"{y(1):F1}\" stroke=\"#999\" stroke-dasharray=\"5,4\"/>");
+        if (series.Count == 0)
+        {
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 20}\" y=\"{Height / 2}\">no cluster-mode results with a one-node reference in this folder</text>");
+        }
+
+        var i = 0;
+        foreach (var (type, points) in series)
+        {
+            var color = Palette[i++ % Palette.Length];
+            svg.Append(CultureInfo.InvariantCulture, $"<polyline class=\"efficiency\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{string.Join(' ', points.Select(p => $"{x(p.Nodes):F1},{y(p.Efficiency):F1}"))}\"/>");
+            foreach (var p in points)
+            {
+                svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x(p.Nodes):F1}\" cy=\"{y(p.Efficiency):F1}\" r=\"4\" fill=\"{color}\"><title>{Encode(type)}: {p.Nodes} node(s), efficiency {p.Efficiency:F2}, {p.Throughput:F0}/s</title></circle>");
             }
 
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left + 10}\" y=\"{Top + 14 * i}\" style=\"fill:{color}\">{Encode(type)}</text>");

@@ -49,7 +49,7 @@ public static class Soak
             }
 
             var quiet = parse.GetValue(json);
-            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(connection.PostgreSql!, count, pin: false, line => { if (!quiet) Console.WriteLine(line); }, ct) : null;
+            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => { if (!quiet) Console.WriteLine(line); }, ct) : null;
             await using var client = await AgentsClient.ConnectAsync(connection, ct);
             // Embedded, the silo is this process; with --nodes, the started ones; otherwise the aggregator's figures.
             IReadOnlyList<int>? pids = launcher is not null ? launcher.ProcessIds : connection.IsEmbedded ? [Environment.ProcessId] : null;

@@ -78,8 +78,9 @@ public static class AgentsSiloBuilderExtensions
         new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP" }.All(v => !string.IsNullOrWhiteSpace(environment(v)));
 
     /// <summary>
-    /// Localhost clustering and memory storage when <paramref name="host"/> names no cluster; ADO.NET clustering and
-    /// storage on PostgreSQL otherwise. Ports come from <see cref="HostSettings"/>.
+    /// Localhost (development) clustering and memory storage when <paramref name="host"/> names no cluster: the silo is
+    /// its own primary, or joins the primary at <see cref="HostSettings.Primary"/>; ADO.NET clustering and storage on
+    /// PostgreSQL otherwise. Ports come from <see cref="HostSettings"/>.
     /// </summary>
     public static ISiloBuilder UseAgentsClustering(this ISiloBuilder silo, HostSettings host, AgentsSettings settings)
     {
@@ -90,7 +91,8 @@ public static class AgentsSiloBuilderExtensions
         });
         if (string.IsNullOrWhiteSpace(host.Cluster))
         {
-            silo.UseLocalhostClustering(host.EffectiveSiloPort, host.EffectiveGatewayPort, serviceId: ClusterId, clusterId: ClusterId);
+            // The primary keeps the membership table in memory; every silo of the cluster names the same one.
+            silo.UseLocalhostClustering(host.EffectiveSiloPort, host.EffectiveGatewayPort, host.Primary, serviceId: ClusterId, clusterId: ClusterId);
             silo.AddMemoryGrainStorage(JobStorage.Name);
             silo.AddMemoryGrainStorage("PubSubStore");
             silo.Services.AddSingleton(_ => Vectors.VectorStorage.Files(host.DataDirectory));

@@ -17,6 +17,12 @@ public sealed record HostSettings
     /// <summary>PostgreSQL connection string of the cluster (<c>--cluster</c>, <c>P2P_CLUSTER</c>); null runs embedded.</summary>
     public string? Cluster { get; init; }
 
+    /// <summary>
+    /// The primary silo of a development cluster this silo joins without a database (<c>--primary host:port</c>,
+    /// <c>P2P_PRIMARY</c>: the primary's silo port); null with no <see cref="Cluster"/>: this silo is its own primary.
+    /// </summary>
+    public IPEndPoint? Primary { get; init; }
+
     /// <summary>Static gateways (<c>--gateway host:port</c>, <c>P2P_GATEWAYS</c> comma-separated), for clients.</summary>
     public IReadOnlyList<string> Gateways { get; init; } = [];
 
@@ -71,7 +77,7 @@ public sealed record HostSettings
     // The record's generated ToString would print the connection string, password and all.
     private bool PrintMembers(System.Text.StringBuilder builder)
     {
-        builder.Append($"Instance = {Instance}, Cluster = {(Cluster is null ? "null" : "(not shown)")}, Gateways = [{string.Join(", ", Gateways)}], ");
+        builder.Append($"Instance = {Instance}, Cluster = {(Cluster is null ? "null" : "(not shown)")}, Primary = {Primary?.ToString() ?? "null"}, Gateways = [{string.Join(", ", Gateways)}], ");
         builder.Append($"AdvertisedAddress = {AdvertisedAddress}, SiloPort = {EffectiveSiloPort}, GatewayPort = {EffectiveGatewayPort}, ");
         builder.Append($"MetricsPort = {MetricsPort}, DashboardPort = {DashboardPort}, Tls = {Tls?.ToString() ?? "null"}, HttpAuth = {HttpAuth?.ToString() ?? "null"}");
         return true;
@@ -88,7 +94,7 @@ public sealed record HostSettings
     }
 
     /// <summary>
-    /// Reads <c>P2P_INSTANCE</c>, <c>P2P_CLUSTER</c>, <c>P2P_GATEWAYS</c>, <c>P2P_DATA_DIR</c>, <c>P2P_CONFIG</c>,
+    /// Reads <c>P2P_INSTANCE</c>, <c>P2P_CLUSTER</c>, <c>P2P_PRIMARY</c>, <c>P2P_GATEWAYS</c>, <c>P2P_DATA_DIR</c>, <c>P2P_CONFIG</c>,
     /// <c>P2P_INIT_SCHEMA</c>, the ports, <c>P2P_TLS_*</c> and <c>P2P_HTTP_AUTH</c>.
     /// </summary>
     public static HostSettings FromEnvironment(IReadOnlyDictionary<string, string?> environment)
@@ -111,6 +117,11 @@ public sealed record HostSettings
         if (environment.TryGetValue("P2P_CLUSTER", out var cluster) && !string.IsNullOrWhiteSpace(cluster))
         {
             settings = settings with { Cluster = cluster };
+        }
+
+        if (environment.TryGetValue("P2P_PRIMARY", out var primary) && !string.IsNullOrWhiteSpace(primary))
+        {
+            settings = settings with { Primary = ParseEndpoint(primary, "P2P_PRIMARY") };
         }
 
         if (environment.TryGetValue("P2P_GATEWAYS", out var gateways) && !string.IsNullOrWhiteSpace(gateways))
@@ -195,4 +206,16 @@ public sealed record HostSettings
 
         return new IPEndPoint(ParseAddress(g[..colon], $"Gateway '{g}'"), port);
     }).ToList();
+
+    /// <summary>Parses <c>host:port</c> (an IP or a host name that resolves, and a port 1..65535); errors name <paramref name="name"/>.</summary>
+    public static IPEndPoint ParseEndpoint(string text, string name)
+    {
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out var port) || port is <= 0 or > 65535)
+        {
+            throw new Configuration.ConfigurationException($"{name}: '{text}' is not host:port.");
+        }
+
+        return new IPEndPoint(ParseAddress(text[..colon], name), port);
+    }
 }

@@ -19,7 +19,7 @@ public static class SiloHost
 {
     /// <summary>The silo's command-line usage.</summary>
     public const string Usage =
-        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N] [--dashboard-port N]";
+        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--primary HOST:PORT] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N] [--dashboard-port N]";
 
     /// <summary>Reads the silo's arguments over its <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public static (HostSettings Host, AgentsSettings Settings) Parse(string[] args, IReadOnlyDictionary<string, string?> environment)
@@ -32,6 +32,7 @@ public static class SiloHost
             {
                 "--instance" or "--InstanceId" => host with { Instance = HostSettings.ParseInstance(Value(), "--instance") },
                 "--cluster" => host with { Cluster = Value() },
+                "--primary" => host with { Primary = HostSettings.ParseEndpoint(Value(), "--primary") },
                 "--init-schema" => host with { InitSchema = true },
                 "--config" => host with { ConfigPath = Value() },
                 "--data-dir" => host with { DataDirectory = Value() },
@@ -45,6 +46,11 @@ public static class SiloHost
         if (host.InitSchema && string.IsNullOrWhiteSpace(host.Cluster))
         {
             throw new ConfigurationException("--init-schema needs a cluster: give --cluster or P2P_CLUSTER.");
+        }
+
+        if (host.Primary is not null && !string.IsNullOrWhiteSpace(host.Cluster))
+        {
+            throw new ConfigurationException("--primary (P2P_PRIMARY) joins a development cluster without a database; a silo with --cluster (P2P_CLUSTER) joins through PostgreSQL: give one.");
         }
 
         // Certificate files are opened now, so a missing file or a wrong password stops start-up with its variable's name.

@@ -55,6 +55,51 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public async Task ClusterRunsDrawEfficiencyAgainstNodesAndOlderResultsStillLoad()
+    {
+        var dir = Directory.CreateTempSubdirectory("agents-report-scale-").FullName;
+        try
+        {
+            BenchmarkResult Cluster(int nodes, double throughput, double efficiency) => Result("text-processing", nodes, throughput) with
+            {
+                Mode = "cluster",
+                CpuLimit = 0.35,
+                Silos = [.. Enumerable.Range(0, nodes).Select(i => new SiloFigures(1000 + i, 11200 + i, 30200 + i, 2.5))],
+                CpuSecondsTotal = 2.5 * nodes,
+                CpuSecondsPerTask = 2.5 * nodes / 10_000,
+                Efficiency = efficiency,
+            };
+
+            await Cluster(1, 1_000, 1.0).WriteAsync(Path.Combine(dir, "scale-1-nodes.json"));
+            await Cluster(2, 1_800, 0.9).WriteAsync(Path.Combine(dir, "scale-2-nodes.json"));
+            // A result written before the CPU and efficiency fields existed.
+            var old = System.Text.Json.Nodes.JsonNode.Parse(Result("embedding", 1, 50).ToJson())!.AsObject();
+            Assert.False(old.ContainsKey("efficiency"));
+            await File.WriteAllTextAsync(Path.Combine(dir, "old.json"), old.ToJsonString());
+            var html = Path.Combine(dir, "report.html");
+
+            var outcome = await CliProcess.RunAsync(["report", "--input", dir, "--output", html]);
+
+            Assert.True(outcome.ExitCode == 0, outcome.Stderr);
+            Assert.DoesNotContain("skipped", outcome.Stdout, StringComparison.Ordinal);
+            Assert.Contains("report of 3 results", outcome.Stdout, StringComparison.Ordinal);
+            Assert.Contains("text-processing (cluster runs): 1 node(s) 1000/s, efficiency 1.00, 0.250 CPU ms/task (silos capped at 0.35 cores); " +
+                "2 node(s) 1800/s, efficiency 0.90, 0.500 CPU ms/task", outcome.Stdout, StringComparison.Ordinal);
+            var page = await File.ReadAllTextAsync(html);
+            var chart = page[page.IndexOf("id=\"chart-efficiency\"", StringComparison.Ordinal)..];
+            chart = chart[..chart.IndexOf("</figure>", StringComparison.Ordinal)];
+            // One line for the one task type with cluster runs, through both node counts.
+            Assert.Equal(1, CountOf(chart, "class=\"efficiency\""));
+            Assert.Equal(2, CountOf(chart, "<circle"));
+            Assert.Contains("efficiency 0.90", chart, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AFolderWithoutResultsIsAClearError()
     {
         var dir = Directory.CreateTempSubdirectory("agents-report-empty-").FullName;

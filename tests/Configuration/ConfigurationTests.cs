@@ -262,4 +262,20 @@ public sealed class ConfigurationTests
         Assert.Throws<ConfigurationException>(() => SiloHost.Parse(["--instanse", "1"], NoEnvironment));
         Assert.Throws<ConfigurationException>(() => SiloHost.Parse(["--init-schema"], NoEnvironment));
     }
+
+    [Fact]
+    public void PrimaryNamesTheDevelopmentClusterToJoinAndExcludesADatabase()
+    {
+        var primary = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 11200);
+        Assert.Null(SiloHost.Parse([], NoEnvironment).Host.Primary);
+        Assert.Equal(primary, SiloHost.Parse(["--primary", "127.0.0.1:11200"], NoEnvironment).Host.Primary);
+        Assert.Equal(primary, SiloHost.Parse([], new Dictionary<string, string?> { ["P2P_PRIMARY"] = "localhost:11200" }).Host.Primary);
+        Assert.Equal(new AgentsSettings(), Env(("P2P_PRIMARY", "127.0.0.1:11200")));
+        Assert.Contains("P2P_PRIMARY: '127.0.0.1'", Assert.Throws<ConfigurationException>(
+            () => SiloHost.Parse([], new Dictionary<string, string?> { ["P2P_PRIMARY"] = "127.0.0.1" })).Message, StringComparison.Ordinal);
+        Assert.Contains("--primary", Assert.Throws<ConfigurationException>(
+            () => SiloHost.Parse(["--primary", "127.0.0.1:0"], NoEnvironment)).Message, StringComparison.Ordinal);
+        Assert.Contains("--cluster", Assert.Throws<ConfigurationException>(
+            () => SiloHost.Parse(["--primary", "127.0.0.1:11200", "--cluster", "Host=127.0.0.1"], NoEnvironment)).Message, StringComparison.Ordinal);
+    }
 }
