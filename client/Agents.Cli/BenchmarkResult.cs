@@ -37,6 +37,15 @@ public sealed record BenchmarkResult(
     public double? CpuSecondsPerTask { get; init; }
 
     /// <summary>
+    /// Seconds the bare text pipeline takes per document of this run, on one thread of the benchmark's own process (a
+    /// sample of the run's documents, measured before the run): the floor a silo's CPU per task is held against.
+    /// </summary>
+    public double? RawPipelineSecondsPerTask { get; init; }
+
+    /// <summary><see cref="CpuSecondsPerTask"/> ÷ <see cref="RawPipelineSecondsPerTask"/>: what a task costs a silo beyond its processing.</summary>
+    public double? CpuOverRawPipeline { get; init; }
+
+    /// <summary>
     /// Throughput ÷ (nodes × the throughput of the one-silo run of the same invocation); null when the invocation ran no
     /// one-silo count.
     /// </summary>

@@ -237,6 +237,9 @@ public static class Commands
                     await RunJobAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, ct);
                 }
 
+                // The floor for a silo's CPU per task: the bare pipeline on this process's thread, on the run's own documents.
+                var raw = launcher is not null && spec.TaskType == TaskTypes.TextProcessing ? RawPipelineSecondsPerTask(settings, documents) : (double?)null;
+
                 // CPU of the started silos over the measured job alone: read after the warm-up and as the job ends.
                 var cpuBefore = launcher?.CpuSeconds();
                 var startedAt = DateTimeOffset.UtcNow;
@@ -273,6 +276,8 @@ public static class Commands
                     Silos = cpu,
                     CpuSecondsTotal = cpuTotal,
                     CpuSecondsPerTask = cpuTotal / Math.Max(1, status.CountedTasks),
+                    RawPipelineSecondsPerTask = raw,
+                    CpuOverRawPipeline = raw is > 0 ? cpuTotal / Math.Max(1, status.CountedTasks) / raw : null,
                     // Against the one-silo run of this invocation; a one-silo run is its own reference.
                     Efficiency = expected == 1 && launcher is not null ? 1.0 : oneNode is { } one && one > 0 ? throughput / (silos.Count * one) : null,
                 };
@@ -294,6 +299,7 @@ public static class Commands
                         (result.Totals.Embeddings > 0 ? $"; {result.Totals.Embeddings} embeddings ({result.Totals.Embeddings / seconds:F1}/s)" : "") +
                         (report.CpuSecondsPerTask is { } perTask ? $"; silo CPU {report.CpuSecondsTotal:F2} s ({perTask * 1000:F3} ms/task)" : "") +
                         (report.CpuLimit is { } capped ? $" capped at {capped} cores each" : "") +
+                        (report.CpuOverRawPipeline is { } overRaw ? $", {overRaw:F2} x the bare pipeline ({report.RawPipelineSecondsPerTask * 1000:F3} ms/task)" : "") +
                         (report.Efficiency is { } efficiency ? $", efficiency {efficiency:F2}" : ""));
                     foreach (var node in report.PerNode)
                     {
@@ -330,6 +336,40 @@ public static class Commands
             }
 
             await Task.Delay(250, ct);
+        }
+    }
+
+    /// <summary>
+    /// Seconds per document of the bare text pipeline on one thread, over up to 2,000 of <paramref name="documents"/>
+    /// after 200 to warm up: what processing costs before any scheduling, messaging or storage.
+    /// </summary>
+    private static double RawPipelineSecondsPerTask(AgentsSettings settings, IReadOnlyList<JobTask> documents)
+    {
+        var pipeline = settings.Text.CreatePipeline();
+        var sample = documents.Take(2000).ToList();
+        foreach (var task in sample.Take(200))
+        {
+            Process(task);
+        }
+
+        var clock = Stopwatch.StartNew();
+        foreach (var task in sample)
+        {
+            Process(task);
+        }
+
+        return clock.Elapsed.TotalSeconds / Math.Max(1, sample.Count);
+
+        void Process(JobTask task)
+        {
+            try
+            {
+                pipeline.Process(task.Content, Agents.Grains.Text.TextPipeline.ContentHash(task.Content));
+            }
+            catch (Agents.Grains.Text.DocumentRejectedException)
+            {
+                // A rejected document costs what its rejection costs, as it does in a silo.
+            }
         }
     }
 

@@ -60,6 +60,15 @@ public sealed record TextSettings
 
     /// <summary>Largest document accepted, in bytes of UTF-8.</summary>
     public long MaxDocumentSize { get; init; } = 10L * 1024 * 1024;
+
+    /// <summary>The text pipeline these settings describe (a silo's, or a benchmark's baseline of the same).</summary>
+    public Text.TextPipeline CreatePipeline() => new(new Text.TextPipelineOptions
+    {
+        ChunkTokens = ChunkTokens,
+        ChunkOverlap = ChunkOverlap,
+        MaxKeywords = MaxKeywords,
+        MaxDocumentBytes = (int)MaxDocumentSize,
+    });
 }
 
 /// <summary>Everything <c>performance.yaml</c> and the <c>P2P_*</c> variables set.</summary>

@@ -2,6 +2,7 @@ using Agents.Grains.Configuration;
 using Agents.Grains.Jobs;
 using Agents.Grains.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime.Placement;
@@ -20,19 +21,15 @@ public static class AgentsSiloBuilderExtensions
     {
         silo.Services.AddSingleton(settings);
         silo.Services.AddSingleton(settings.Performance);
-        silo.Services.AddSingleton(_ => new TextPipeline(new TextPipelineOptions
-        {
-            ChunkTokens = settings.Text.ChunkTokens,
-            ChunkOverlap = settings.Text.ChunkOverlap,
-            MaxKeywords = settings.Text.MaxKeywords,
-            MaxDocumentBytes = (int)settings.Text.MaxDocumentSize,
-        }));
+        silo.Services.AddSingleton(_ => settings.Text.CreatePipeline());
         silo.Services.AddSingleton(_ => new DocumentCache(settings.Performance.DocumentCacheSize));
         silo.Services.AddSingleton<TextBatchProcessor>();
         silo.Services.AddSingleton<Embeddings.EmbeddingModel>();
         silo.Services.AddSingleton<Embeddings.EmbeddingBatchProcessor>();
         silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
         silo.Services.AddSingleton<IBatchRunner, BatchRunner>();
+        // Batch inputs stay on their silo unless a database was registered for them (UseAgentsClustering on PostgreSQL).
+        silo.Services.TryAddKeyedSingleton<IGrainStorage>(JobStorage.Batches, (sp, _) => ActivatorUtilities.CreateInstance<SiloLocalGrainStorage>(sp));
         silo.Services.AddSingleton(_ => new Vectors.VectorMemoryBudget(settings.Performance.VectorCacheSize));
         Vectors.Engine.DistanceKernels.UseSimd = settings.EnableSimd;
         silo.Services.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
@@ -116,6 +113,11 @@ public static class AgentsSiloBuilderExtensions
             o.ConnectionString = connection;
         });
         silo.AddAdoNetGrainStorage(JobStorage.Name, o =>
+        {
+            o.Invariant = PostgresConnection.Invariant;
+            o.ConnectionString = connection;
+        });
+        silo.AddAdoNetGrainStorage(JobStorage.Batches, o =>
         {
             o.Invariant = PostgresConnection.Invariant;
             o.ConnectionString = connection;

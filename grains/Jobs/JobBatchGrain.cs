@@ -29,7 +29,7 @@ public sealed class JobBatchState
 /// </summary>
 [SiloTargetedPlacement, CollectionAgeLimit(Minutes = 2)]
 public sealed class JobBatchGrain(
-    [PersistentState("batch", JobStorage.Name)] IPersistentState<JobBatchState> state,
+    [PersistentState("batch", JobStorage.Batches)] IPersistentState<JobBatchState> state,
     IBatchRunner runner,
     AgentsSettings settings,
     ILocalSiloDetails silo) : Grain, IJobBatchGrain
@@ -128,6 +128,12 @@ public sealed class JobBatchGrain(
 /// <summary>The grain storage that holds jobs: memory when embedded, PostgreSQL in a cluster.</summary>
 public static class JobStorage
 {
-    /// <summary>The storage provider's name.</summary>
+    /// <summary>The storage provider of jobs' own state.</summary>
     public const string Name = "jobs";
+
+    /// <summary>
+    /// The storage provider of batch inputs: PostgreSQL in a cluster on a database, else the memory of the silo that
+    /// holds the batch (<see cref="Hosting.SiloLocalGrainStorage"/>).
+    /// </summary>
+    public const string Batches = "job-batches";
 }
