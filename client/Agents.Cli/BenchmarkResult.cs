@@ -33,6 +33,9 @@ public sealed record BenchmarkResult(
     /// <summary>The started silos' CPU seconds over the measured run, summed.</summary>
     public double? CpuSecondsTotal { get; init; }
 
+    /// <summary>CPU seconds of the benchmark's own process (the client: generating, storing and following) over the measured run.</summary>
+    public double? ClientCpuSeconds { get; init; }
+
     /// <summary><see cref="CpuSecondsTotal"/> divided by the tasks counted.</summary>
     public double? CpuSecondsPerTask { get; init; }
 

@@ -242,11 +242,13 @@ public static class Commands
 
                 // CPU of the started silos over the measured job alone: read after the warm-up and as the job ends.
                 var cpuBefore = launcher?.CpuSeconds();
+                var clientCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var startedAt = DateTimeOffset.UtcNow;
                 var clock = Stopwatch.StartNew();
                 var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
                 var seconds = clock.Elapsed.TotalSeconds;
                 var cpu = launcher is null ? null : SiloCpu(launcher, cpuBefore!, launcher.CpuSeconds());
+                var clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - clientCpuBefore).TotalSeconds;
                 if (benchCollection is not null)
                 {
                     await client.DropCollectionAsync(benchCollection, CancellationToken.None);
@@ -275,6 +277,7 @@ public static class Commands
                     CpuLimit = launcher?.Silos.FirstOrDefault()?.Cgroup?.Cores,
                     Silos = cpu,
                     CpuSecondsTotal = cpuTotal,
+                    ClientCpuSeconds = launcher is null ? null : clientCpu,
                     CpuSecondsPerTask = cpuTotal / Math.Max(1, status.CountedTasks),
                     RawPipelineSecondsPerTask = raw,
                     CpuOverRawPipeline = raw is > 0 ? cpuTotal / Math.Max(1, status.CountedTasks) / raw : null,

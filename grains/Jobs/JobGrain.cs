@@ -373,7 +373,9 @@ public sealed partial class JobGrain(
         .Order(StringComparer.Ordinal)
         .ToList();
 
-    private int Limit(string silo) => 2 * _capacity.GetValueOrDefault(silo, 2);
+    // Four batches per worker thread in flight: a silo always has the next ones queued, even while the silo that hosts
+    // this grain is busy (under a CPU cap, paused for most of each period) and cannot dispatch.
+    private int Limit(string silo) => 4 * _capacity.GetValueOrDefault(silo, 1);
 
     // The silo with the least work outstanding for its capacity; ties (often all idle) go to a random one of them.
     private string LeastLoaded(List<string> silos, Dictionary<string, int> planned)
@@ -457,7 +459,7 @@ public sealed partial class JobGrain(
         await Task.WhenAll(Enumerable.Range(0, S.BatchSizes.Count).Select(i => BatchGrain(i).ClearAsync()));
     }
 
-    // Each batch runs on the silo that holds it, at most twice that silo's worker threads at once; a batch whose silo
+    // Each batch runs on the silo that holds it, at most four per worker thread of that silo at once; a batch whose silo
     // has left runs wherever its input is placed again.
     private void Dispatch()
     {
