@@ -54,10 +54,23 @@ public static class CoordinatorThroughput
                 return 1;
             }
 
+            // What one write of such a job's state carries: the same lists a job of this many batches holds.
+            var state = new JobGrainState();
+            for (var i = 0; i < batches; i++)
+            {
+                state.BatchSizes.Add(batchSize);
+                state.Counted.Add(true);
+                state.BatchSilo.Add(i % silos);
+            }
+
+            state.Silos.AddRange(Enumerable.Range(0, silos).Select(i => $"127.0.0.1:{11111 + i}@123456789"));
+            var stateBytes = host.Services.GetRequiredService<Orleans.Serialization.Serializer>().SerializeToArray(state).Length;
+
             var rate = batches / seconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{batches} batches of {batchSize} in {seconds:F2} s: {rate:F0} batches/s ({rate * batchSize:F0} tasks/s), " +
-                $"{cpuSeconds / batches * 1e6:F0} us of CPU per batch (job grain and batch grains), {silos} silos' worth in flight; the client had stored and declared them in {appendSeconds:F2} s ({batches / appendSeconds:F0} batches/s)"));
+                $"{cpuSeconds / batches * 1e6:F0} us of CPU per batch (job grain and batch grains), {silos} silos' worth in flight; the client had stored and declared them in {appendSeconds:F2} s ({batches / appendSeconds:F0} batches/s); " +
+                $"the job's state is {stateBytes / 1024.0:F0} KB at {batches} batches ({(double)stateBytes / batches:F1} bytes a batch, sums aside)"));
             return 0;
         }
         finally
