@@ -112,6 +112,27 @@ public sealed partial class ScaleBenchmarkTests
         Assert.Empty(Groups(root).Except(before));
     }
 
+    [Fact]
+    public async Task AMessagingRunRecordsTheCappedSilosCpu()
+    {
+        var output = Path.Combine(Directory.CreateTempSubdirectory("agents-scale-msg-").FullName, "messaging.json");
+
+        var outcome = await CliProcess.RunAsync(
+            ["benchmark", "--mode", "cluster", "--nodes", "1", "--cpu-limit", "0.5", "--task-type", "messaging", "--tasks", "2000", "--output", output],
+            NoCluster, TimeSpan.FromMinutes(3));
+
+        Assert.True(outcome.ExitCode == 0, $"exit {outcome.ExitCode}\n{outcome.Stdout}\n{outcome.Stderr}");
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(output));
+        var result = json.RootElement;
+        Assert.Equal(0.5, result.GetProperty("cpuLimit").GetDouble());
+        var silo = Assert.Single(result.GetProperty("silos").EnumerateArray().ToList());
+        Assert.True(silo.GetProperty("cpuSeconds").GetDouble() > 0);
+        Assert.Equal(silo.GetProperty("cpuSeconds").GetDouble(), result.GetProperty("cpuSecondsTotal").GetDouble(), 3);
+        Assert.True(result.GetProperty("clientCpuSeconds").GetDouble() >= 0);
+        Assert.Equal(1.0, result.GetProperty("efficiency").GetDouble());
+        Assert.True(double.Parse(result.GetProperty("config").GetProperty("requestReplySiloCpuSeconds").GetString()!, CultureInfo.InvariantCulture) > 0);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-1")]
