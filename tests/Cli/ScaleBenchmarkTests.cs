@@ -125,12 +125,16 @@ public sealed partial class ScaleBenchmarkTests
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(output));
         var result = json.RootElement;
         Assert.Equal(0.5, result.GetProperty("cpuLimit").GetDouble());
+        // The batched phase of 2,000 messages lasts milliseconds, below the 10 ms CPU resolution: it may read 0.
         var silo = Assert.Single(result.GetProperty("silos").EnumerateArray().ToList());
-        Assert.True(silo.GetProperty("cpuSeconds").GetDouble() > 0);
+        Assert.True(silo.GetProperty("cpuSeconds").GetDouble() >= 0);
         Assert.Equal(silo.GetProperty("cpuSeconds").GetDouble(), result.GetProperty("cpuSecondsTotal").GetDouble(), 3);
         Assert.True(result.GetProperty("clientCpuSeconds").GetDouble() >= 0);
         Assert.Equal(1.0, result.GetProperty("efficiency").GetDouble());
-        Assert.True(double.Parse(result.GetProperty("config").GetProperty("requestReplySiloCpuSeconds").GetString()!, CultureInfo.InvariantCulture) > 0);
+        // Request/reply, unbatched, lasts long enough for the silo's CPU to register.
+        var config = result.GetProperty("config");
+        Assert.True(double.Parse(config.GetProperty("requestReplySiloCpuSeconds").GetString()!, CultureInfo.InvariantCulture) > 0);
+        Assert.Equal("1.000", config.GetProperty("requestReplyEfficiency").GetString());
     }
 
     [Theory]
