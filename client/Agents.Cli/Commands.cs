@@ -133,11 +133,6 @@ public static class Commands
                 throw new ArgumentException($"--nodes {parse.GetValue(nodes)} needs --mode cluster: a single-node run has one silo.");
             }
 
-            if (nodeCounts is { Count: > 1 } && (isVector || type == "messaging"))
-            {
-                throw new ArgumentException($"--nodes with a range runs text jobs once per node count; a {type} benchmark runs once: give one count.");
-            }
-
             var cores = parse.GetValue(cpuLimit) is { } limit ? CpuCgroup.ParseCores(limit) : (double?)null;
             var files = parse.GetValue(input) is { } dir ? DocumentSource.ListFiles(PathOf(dir, "--input")) : null;
             var outputPath = OutputFile(parse.GetValue(output), "--output");
@@ -184,7 +179,7 @@ public static class Commands
             {
                 // Real silo processes for each node count: start, run, collect, stop, one count after another.
                 var failures = 0;
-                double? oneNode = null;
+                var reference = new ScaleReference();
                 foreach (var count in nodeCounts!)
                 {
                     await using var launcher = await SiloLauncher.StartAsync(
@@ -201,22 +196,21 @@ public static class Commands
                     var path = outputPath is { } o && nodeCounts.Count > 1
                         ? Path.Combine(Path.GetDirectoryName(o) ?? "", $"{Path.GetFileNameWithoutExtension(o)}-{count}-nodes{Path.GetExtension(o)}")
                         : outputPath;
-                    var (exit, throughput) = await RunTypeAsync(joined, count, path, launcher, oneNode);
-                    oneNode = count == 1 ? throughput : oneNode;
+                    var exit = await RunTypeAsync(joined, count, path, launcher, reference);
                     failures += exit == 0 ? 0 : 1;
                 }
 
                 return failures == 0 ? 0 : 1;
             }
 
-            return (await RunTypeAsync(connection, nodeCounts?[0], outputPath, null, null)).Exit;
+            return await RunTypeAsync(connection, nodeCounts?[0], outputPath, null, new ScaleReference());
 
-            async Task<(int Exit, double? Throughput)> RunTypeAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, double? oneNode) =>
-                vectorOptions is not null ? (await RunVectorBenchmarkAsync(parse, vectorOptions, connection, settings, isCluster, outputPath, ct), null)
-                : type == "messaging" ? (await RunMessagingBenchmarkAsync(parse, taskCount, connection, settings, isCluster, outputPath, ct), null)
-                : await RunOnceAsync(connection, expected, outputPath, launcher, oneNode);
+            async Task<int> RunTypeAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference) =>
+                vectorOptions is not null ? await RunVectorBenchmarkAsync(parse, vectorOptions, connection, settings, isCluster, outputPath, expected, launcher, reference, ct)
+                : type == "messaging" ? await RunMessagingBenchmarkAsync(parse, taskCount, connection, settings, isCluster, outputPath, expected, launcher, reference, ct)
+                : await RunOnceAsync(connection, expected, outputPath, launcher, reference);
 
-            async Task<(int Exit, double? Throughput)> RunOnceAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, double? oneNode)
+            async Task<int> RunOnceAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference)
             {
                 await using var client = await AgentsClient.ConnectAsync(connection, ct);
                 var silos = await WaitForSilosAsync(client, expected, ct);
@@ -241,14 +235,14 @@ public static class Commands
                 var raw = launcher is not null && spec.TaskType == TaskTypes.TextProcessing ? RawPipelineSecondsPerTask(settings, documents) : (double?)null;
 
                 // CPU of the started silos over the measured job alone: read after the warm-up and as the job ends.
-                var cpuBefore = launcher?.CpuSeconds();
-                var clientCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var window = new CpuWindow(launcher);
+                window.Start();
                 var startedAt = DateTimeOffset.UtcNow;
                 var clock = Stopwatch.StartNew();
                 var (jobId, result) = await RunJobAsync(client, spec, documents, quiet, ct);
                 var seconds = clock.Elapsed.TotalSeconds;
-                var cpu = launcher is null ? null : SiloCpu(launcher, cpuBefore!, launcher.CpuSeconds());
-                var clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - clientCpuBefore).TotalSeconds;
+                window.Stop();
+                var cpu = window.Silos;
                 if (benchCollection is not null)
                 {
                     await client.DropCollectionAsync(benchCollection, CancellationToken.None);
@@ -256,8 +250,8 @@ public static class Commands
 
                 var status = result.Status;
                 var throughput = status.CountedTasks / seconds;
-                var cpuTotal = cpu?.Sum(s => s.CpuSeconds);
-                var report = new BenchmarkResult(
+                var cpuTotal = window.Total;
+                var report = window.Apply(new BenchmarkResult(
                     isCluster ? "cluster" : "single-node", spec.TaskType, status.TotalTasks, silos.Count, spec.Distribution.ToName(),
                     startedAt, seconds, throughput,
                     new LatencyMs(result.Latency.P50, result.Latency.P95, result.Latency.P99, result.Latency.Max),
@@ -272,17 +266,12 @@ public static class Commands
                         result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
                         result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
                         result.Totals.Embeddings, result.Totals.Embeddings / seconds),
-                    Metrics: isCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null)
+                    Metrics: isCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null), status.CountedTasks) with
                 {
-                    CpuLimit = launcher?.Silos.FirstOrDefault()?.Cgroup?.Cores,
-                    Silos = cpu,
-                    CpuSecondsTotal = cpuTotal,
-                    ClientCpuSeconds = launcher is null ? null : clientCpu,
-                    CpuSecondsPerTask = cpuTotal / Math.Max(1, status.CountedTasks),
                     RawPipelineSecondsPerTask = raw,
                     CpuOverRawPipeline = raw is > 0 ? cpuTotal / Math.Max(1, status.CountedTasks) / raw : null,
                     // Against the one-silo run of this invocation; a one-silo run is its own reference.
-                    Efficiency = expected == 1 && launcher is not null ? 1.0 : oneNode is { } one && one > 0 ? throughput / (silos.Count * one) : null,
+                    Efficiency = reference.Efficiency("throughput", expected, launcher is not null, silos.Count, throughput),
                 };
                 if (outputPath is { } path)
                 {
@@ -315,16 +304,18 @@ public static class Commands
                     }
                 }
 
-                return (report.Errors == 0 ? 0 : 1, throughput);
+                return report.Errors == 0 ? 0 : 1;
             }
         }));
         return command;
     }
 
-    /// <summary>Each started silo's CPU seconds between two readings (a silo gone by the second reading counts what it had).</summary>
-    private static List<SiloFigures> SiloCpu(SiloLauncher launcher, IReadOnlyList<double?> before, IReadOnlyList<double?> after) =>
-        launcher.Silos.Select((s, i) => new SiloFigures(
-            s.Process.Id, s.SiloPort, s.GatewayPort, Math.Round(Math.Max(0, (after[i] ?? before[i] ?? 0) - (before[i] ?? 0)), 3), s.Cgroup?.Path)).ToList();
+    /// <summary>The console's CPU part of a result: silo CPU per operation, the cap, the client's CPU and the efficiency.</summary>
+    private static string CpuSummary(BenchmarkResult report, string per) =>
+        (report.CpuSecondsPerTask is { } perOp ? $"; silo CPU {report.CpuSecondsTotal:F2} s ({perOp * 1000:F3} ms/{per})" : "") +
+        (report.CpuLimit is { } capped ? $" capped at {capped} cores each" : "") +
+        (report.ClientCpuSeconds is { } client ? $", client CPU {client:F2} s" : "") +
+        (report.Efficiency is { } efficiency ? $", efficiency {efficiency:F2}" : "");
 
     /// <summary>The aggregator's view once every silo has reported to it (waiting up to 15 s, a few metrics intervals).</summary>
     private static async Task<ClusterMetricsView> AggregatorViewAsync(AgentsClient client, int silos, CancellationToken ct)
@@ -638,43 +629,69 @@ public static class Commands
     }
 
     private static async Task<int> RunMessagingBenchmarkAsync(
-        ParseResult parse, int messages, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output, CancellationToken ct)
+        ParseResult parse, int messages, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output,
+        int? expected, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct)
     {
         var quiet = parse.GetValue(JsonOption);
         await using var client = await AgentsClient.ConnectAsync(connection, ct);
-        var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
+        var silos = await WaitForSilosAsync(client, expected, ct);
         var startedAt = DateTimeOffset.UtcNow;
-        var f = await MessagingBenchmark.RunAsync(client, messages, Math.Max(4, 2 * silos.Count), line => { if (!quiet) Console.WriteLine(line); }, ct);
+        // The headline phase (batched one-way) and request/reply each get a CPU window of their own.
+        var batched = new CpuWindow(launcher);
+        var ask = new CpuWindow(launcher);
+        var f = await MessagingBenchmark.RunAsync(client, messages, Math.Max(4, 2 * silos.Count), line => { if (!quiet) Console.WriteLine(line); }, ct, batched, ask);
         var config = MessagingBenchmark.Describe(f);
         config["messageBatchSize"] = settings.Performance.MessageBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         config["messageFlushInterval"] = settings.Performance.MessageFlushInterval.ToString();
-        var report = new BenchmarkResult(
+        var askEfficiency = reference.Efficiency("requestReply", expected, launcher is not null, silos.Count, f.AskPerSecond);
+        if (ask.Silos is not null)
+        {
+            config["requestReplySiloCpuSeconds"] = ask.Total!.Value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+            config["requestReplySiloCpuMsPerMessage"] = (ask.Total.Value * 1000 / Math.Max(1, f.AskMessages)).ToString("F4", System.Globalization.CultureInfo.InvariantCulture);
+            config["requestReplyClientCpuSeconds"] = ask.ClientCpuSeconds!.Value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (askEfficiency is { } e)
+        {
+            config["requestReplyEfficiency"] = e.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var report = batched.Apply(new BenchmarkResult(
             isCluster ? "cluster" : "single-node", "messaging", messages, silos.Count, "agent pairs", startedAt, f.BatchedSeconds, f.BatchedPerSecond,
-            f.BatchedLatency, 0, [], new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64), MachineInfo.Current(), config);
+            f.BatchedLatency, 0, [], new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64), MachineInfo.Current(), config), f.BatchedMessages) with
+        {
+            Efficiency = reference.Efficiency("throughput", expected, launcher is not null, silos.Count, f.BatchedPerSecond),
+        };
         if (output is not null)
         {
             await report.WriteAsync(output);
         }
 
         Console.WriteLine(quiet ? report.ToJson()
-            : $"messaging: batched {f.BatchedPerSecond:F0}/s (delivery p50 {f.BatchedLatency.P50:F2} ms p99 {f.BatchedLatency.P99:F2} ms); " +
-              $"request/reply {f.AskPerSecond:F0}/s (p50 {f.AskLatency.P50:F2} ms p99 {f.AskLatency.P99:F2} ms) = {f.AskPerSecond / f.RawPerSecond:F2} x raw grain calls {f.RawPerSecond:F0}/s; " +
+            : $"messaging on {report.Nodes} silo(s): batched {f.BatchedPerSecond:F0}/s (delivery p50 {f.BatchedLatency.P50:F2} ms p99 {f.BatchedLatency.P99:F2} ms)" +
+              CpuSummary(report, "message") + "; " +
+              $"request/reply {f.AskPerSecond:F0}/s (p50 {f.AskLatency.P50:F2} ms p99 {f.AskLatency.P99:F2} ms) = {f.AskPerSecond / f.RawPerSecond:F2} x raw grain calls {f.RawPerSecond:F0}/s" +
+              (ask.Total is { } askCpu ? $", silo CPU {askCpu:F2} s ({askCpu * 1000 / Math.Max(1, f.AskMessages):F4} ms/message), client CPU {ask.ClientCpuSeconds:F2} s" : "") +
+              (askEfficiency is { } ae ? $", efficiency {ae:F2}" : "") + "; " +
               $"at {f.PacedRate:F0}/s p50 {f.PacedLatency.P50:F2} ms p99 {f.PacedLatency.P99:F2} ms");
         return 0;
     }
 
     private static async Task<int> RunVectorBenchmarkAsync(
-        ParseResult parse, VectorBenchmark.Options options, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output, CancellationToken ct)
+        ParseResult parse, VectorBenchmark.Options options, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output,
+        int? expected, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct)
     {
         var quiet = parse.GetValue(JsonOption);
         await using var client = await AgentsClient.ConnectAsync(connection, ct);
-        var silos = await client.Cluster.GetGrain<Orleans.Runtime.IManagementGrain>(0).GetHosts(onlyActive: true);
+        var silos = await WaitForSilosAsync(client, expected, ct);
         var startedAt = DateTimeOffset.UtcNow;
+        // Over the measured phase only: the upserts for vector-store, the queries (not the ingest) for vector-search.
+        var window = new CpuWindow(launcher);
         var (seconds, operations, latencies, recall, bytesPerVector, perNode) =
-            await VectorBenchmark.RunAsync(client, options, line => { if (!quiet) Console.WriteLine(line); }, ct);
+            await VectorBenchmark.RunAsync(client, options, line => { if (!quiet) Console.WriteLine(line); }, ct, window);
         Array.Sort(latencies);
         double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
-        var report = new BenchmarkResult(
+        var report = window.Apply(new BenchmarkResult(
             isCluster ? "cluster" : "single-node", options.TaskType, operations, silos.Count, "hash", startedAt, seconds, operations / seconds,
             new LatencyMs(Percentile(0.50), Percentile(0.95), Percentile(0.99), latencies.LastOrDefault()),
             0, perNode, new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64, bytesPerVector), MachineInfo.Current(),
@@ -689,15 +706,19 @@ public static class Commands
                 ["dataset"] = options.Dataset ?? $"generated clustered, dimension {options.Dimension}",
                 ["simd"] = settings.EnableSimd ? "on" : "off",
             },
-            RecallAtK: recall, K: recall is null ? null : options.K);
+            RecallAtK: recall, K: recall is null ? null : options.K), operations) with
+        {
+            Efficiency = reference.Efficiency("throughput", expected, launcher is not null, silos.Count, operations / seconds),
+        };
         if (output is not null)
         {
             await report.WriteAsync(output);
         }
 
         Console.WriteLine(quiet ? report.ToJson()
-            : $"{report.TaskType}: {report.ThroughputPerSecond:F0}/s, latency p50 {report.LatencyMs.P50:F2} ms p95 {report.LatencyMs.P95:F2} ms p99 {report.LatencyMs.P99:F2} ms" +
-              (recall is { } r ? $", recall@{options.K} {r:F4}" : "") + $", {bytesPerVector:F0} bytes per vector in the shards");
+            : $"{report.TaskType} on {report.Nodes} silo(s): {report.ThroughputPerSecond:F0}/s, latency p50 {report.LatencyMs.P50:F2} ms p95 {report.LatencyMs.P95:F2} ms p99 {report.LatencyMs.P99:F2} ms" +
+              (recall is { } r ? $", recall@{options.K} {r:F4}" : "") + $", {bytesPerVector:F0} bytes per vector in the shards" +
+              CpuSummary(report, options.TaskType == "vector-search" ? "query" : "vector"));
         return 0;
     }
 

@@ -23,10 +23,14 @@ public static class MessagingBenchmark
         double AskPerSecond, LatencyMs AskLatency,
         double RawPerSecond, LatencyMs RawLatency,
         double PacedRate, LatencyMs PacedLatency,
-        int Pairs, int CrossSiloPairs);
+        int Pairs, int CrossSiloPairs, int BatchedMessages, int AskMessages, double AskSeconds);
 
-    /// <summary>Runs the four phases with <paramref name="messages"/> messages each (the paced one for 3 seconds).</summary>
-    public static async Task<Figures> RunAsync(AgentsClient client, int messages, int pairs, Action<string> say, CancellationToken ct)
+    /// <summary>
+    /// Runs the four phases with <paramref name="messages"/> messages each (the paced one for 3 seconds);
+    /// <paramref name="batchedCpu"/> and <paramref name="askCpu"/>, when given, are read over the batched and request/reply phases.
+    /// </summary>
+    public static async Task<Figures> RunAsync(
+        AgentsClient client, int messages, int pairs, Action<string> say, CancellationToken ct, CpuWindow? batchedCpu = null, CpuWindow? askCpu = null)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var (senders, receivers, crossSilo) = await PairAsync(client, run, pairs);
@@ -40,17 +44,21 @@ public static class MessagingBenchmark
         await Task.WhenAll(senders.Select((s, i) => client.Agent(s).SendBurstAsync(receivers[i], 1000, BodyBytes)));
         var before = await Task.WhenAll(senders.Select(s => client.Agent(s).GetStatsAsync()));
 
+        batchedCpu?.Start();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(senders.Select((s, i) => client.Agent(s).SendBurstAsync(receivers[i], perSender, BodyBytes)));
         var batchedSeconds = clock.Elapsed.TotalSeconds;
+        batchedCpu?.Stop();
         var after = await Task.WhenAll(senders.Select(s => client.Agent(s).GetStatsAsync()));
         var received = await Task.WhenAll(receivers.Select(r => client.Agent(r).GetStatsAsync()));
         var batches = after.Zip(before, (a, b) => a.Batches - b.Batches).Sum();
         say($"batched one-way: {total / batchedSeconds:F0} messages/s ({batches} deliveries)");
 
-        var (askRate, askLatency) = await BurstAsync(client, senders, receivers, perSender, raw: false);
+        askCpu?.Start();
+        var (askRate, askLatency, askSeconds) = await BurstAsync(client, senders, receivers, perSender, raw: false);
+        askCpu?.Stop();
         say($"request/reply: {askRate:F0}/s");
-        var (rawRate, rawLatency) = await BurstAsync(client, senders, receivers, perSender, raw: true);
+        var (rawRate, rawLatency, _) = await BurstAsync(client, senders, receivers, perSender, raw: true);
         say($"raw grain calls: {rawRate:F0}/s");
 
         var (pacedRate, pacedLatency) = await PacedAsync(client, senders[0], receivers[0], 1000, TimeSpan.FromSeconds(3), ct);
@@ -59,16 +67,16 @@ public static class MessagingBenchmark
         // Receivers' histograms hold the batched phase plus warm-up; their percentiles describe one-way delivery latency.
         var batchedLatency = new LatencyMs(received.Average(r => r.LatencyP50Ms), received.Max(r => r.LatencyP95Ms), received.Max(r => r.LatencyP99Ms), received.Max(r => r.LatencyP99Ms));
 
-        return new Figures(total / batchedSeconds, batchedSeconds, batchedLatency, batches, askRate, askLatency, rawRate, rawLatency, pacedRate, pacedLatency, pairs, crossSilo);
+        return new Figures(total / batchedSeconds, batchedSeconds, batchedLatency, batches, askRate, askLatency, rawRate, rawLatency, pacedRate, pacedLatency, pairs, crossSilo, total, total, askSeconds);
     }
 
-    private static async Task<(double Rate, LatencyMs Latency)> BurstAsync(AgentsClient client, string[] senders, string[] receivers, int perSender, bool raw)
+    private static async Task<(double Rate, LatencyMs Latency, double Seconds)> BurstAsync(AgentsClient client, string[] senders, string[] receivers, int perSender, bool raw)
     {
         var clock = Stopwatch.StartNew();
         var latencies = await Task.WhenAll(senders.Select((s, i) => client.Agent(s).AskBurstAsync(receivers[i], perSender, BodyBytes, InFlightPerSender, raw)));
         var seconds = clock.Elapsed.TotalSeconds;
         var all = latencies.SelectMany(l => l).Select(l => (double)l).ToArray();
-        return (all.Length / seconds, Percentiles(all));
+        return (all.Length / seconds, Percentiles(all), seconds);
     }
 
     private static async Task<(double Rate, LatencyMs Latency)> PacedAsync(AgentsClient client, string sender, string receiver, int perSecond, TimeSpan duration, CancellationToken ct)
@@ -146,6 +154,7 @@ public static class MessagingBenchmark
         ["batchedMessagesPerSecond"] = f.BatchedPerSecond.ToString("F0", CultureInfo.InvariantCulture),
         ["deliveries"] = f.Batches.ToString(CultureInfo.InvariantCulture),
         ["requestReplyPerSecond"] = f.AskPerSecond.ToString("F0", CultureInfo.InvariantCulture),
+        ["requestReplySeconds"] = f.AskSeconds.ToString("F3", CultureInfo.InvariantCulture),
         ["rawGrainCallsPerSecond"] = f.RawPerSecond.ToString("F0", CultureInfo.InvariantCulture),
         ["requestReplyVsRaw"] = (f.AskPerSecond / f.RawPerSecond).ToString("F2", CultureInfo.InvariantCulture),
         ["requestReplyP99Ms"] = f.AskLatency.P99.ToString("F2", CultureInfo.InvariantCulture),

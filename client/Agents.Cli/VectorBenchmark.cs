@@ -46,9 +46,9 @@ public static class VectorBenchmark
         }
     }
 
-    /// <summary>Runs the benchmark and returns its figures.</summary>
+    /// <summary>Runs the benchmark and returns its figures; <paramref name="cpu"/>, when given, is read over the measured phase only.</summary>
     public static async Task<(double Seconds, int Operations, double[] LatenciesMs, double? Recall, double BytesPerVector, IReadOnlyList<NodeFigures> PerNode)> RunAsync(
-        AgentsClient client, Options o, Action<string> say, CancellationToken ct)
+        AgentsClient client, Options o, Action<string> say, CancellationToken ct, CpuWindow? cpu = null)
     {
         var (points, queries, truth) = Load(o, say);
         var dimension = points[0].Length;
@@ -58,6 +58,8 @@ public static class VectorBenchmark
         {
             // The client streams batches of write_buffer_size bytes per shard, several in flight; each is timed to its acknowledgement.
             var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+            var store = o.TaskType == "vector-store" ? cpu : null;
+            store?.Start();
             var clock = Stopwatch.StartNew();
             await client.UpsertAsync(
                 name,
@@ -66,6 +68,7 @@ public static class VectorBenchmark
                 batchAcknowledged: t => latencies.Add(t.TotalMilliseconds),
                 ct);
             var upsertSeconds = clock.Elapsed.TotalSeconds;
+            store?.Stop();
             say($"{points.Count} vectors of {dimension} acknowledged durable in {upsertSeconds:F2} s ({points.Count / upsertSeconds:F0}/s)");
             var info = await WaitIndexedAsync(client, name, say, ct);
             // Heap bytes: floats, graph and codes. A quantized collection's floats are memory-mapped and reported apart.
@@ -84,6 +87,7 @@ public static class VectorBenchmark
             var results = new string[queries.Count][];
             var queryLatencies = new double[queries.Count];
             var next = -1;
+            cpu?.Start();
             clock.Restart();
             await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(async _ =>
             {
@@ -97,6 +101,7 @@ public static class VectorBenchmark
                 }
             }));
             var searchSeconds = clock.Elapsed.TotalSeconds;
+            cpu?.Stop();
             double found = 0;
             for (var q = 0; q < queries.Count; q++)
             {

@@ -112,6 +112,31 @@ public sealed partial class ScaleBenchmarkTests
         Assert.Empty(Groups(root).Except(before));
     }
 
+    [Fact]
+    public async Task AMessagingRunRecordsTheCappedSilosCpu()
+    {
+        var output = Path.Combine(Directory.CreateTempSubdirectory("agents-scale-msg-").FullName, "messaging.json");
+
+        var outcome = await CliProcess.RunAsync(
+            ["benchmark", "--mode", "cluster", "--nodes", "1", "--cpu-limit", "0.5", "--task-type", "messaging", "--tasks", "2000", "--output", output],
+            NoCluster, TimeSpan.FromMinutes(3));
+
+        Assert.True(outcome.ExitCode == 0, $"exit {outcome.ExitCode}\n{outcome.Stdout}\n{outcome.Stderr}");
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(output));
+        var result = json.RootElement;
+        Assert.Equal(0.5, result.GetProperty("cpuLimit").GetDouble());
+        // The batched phase of 2,000 messages lasts milliseconds, below the 10 ms CPU resolution: it may read 0.
+        var silo = Assert.Single(result.GetProperty("silos").EnumerateArray().ToList());
+        Assert.True(silo.GetProperty("cpuSeconds").GetDouble() >= 0);
+        Assert.Equal(silo.GetProperty("cpuSeconds").GetDouble(), result.GetProperty("cpuSecondsTotal").GetDouble(), 3);
+        Assert.True(result.GetProperty("clientCpuSeconds").GetDouble() >= 0);
+        Assert.Equal(1.0, result.GetProperty("efficiency").GetDouble());
+        // Request/reply, unbatched, lasts long enough for the silo's CPU to register.
+        var config = result.GetProperty("config");
+        Assert.True(double.Parse(config.GetProperty("requestReplySiloCpuSeconds").GetString()!, CultureInfo.InvariantCulture) > 0);
+        Assert.Equal("1.000", config.GetProperty("requestReplyEfficiency").GetString());
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-1")]
