@@ -55,7 +55,7 @@ public static class AgentsSiloBuilderExtensions
     /// Failure detection that declares a killed silo dead in about 2-3 s, so the cluster is serving again within 5 s
     /// (Orleans' defaults take 10-15 s): a probe a second, suspicion after two missed, death on two votes. Orleans adapts
     /// each probe's timeout to the answers it sees (0.5-4 s) and lengthens it while the prober itself is degraded, so a
-    /// loaded silo is not taken for a dead one; the soak run (README) held this on two saturated cores with no eviction.
+    /// loaded silo is not taken for a dead one; the soak run (docs/reliability.md) held this on two saturated cores with no eviction.
     /// The cost: a silo paused for more than ~4 s (a debugger, a stalled VM) is evicted and restarts. Any value can be
     /// overridden from configuration (<c>Membership__ProbeTimeout</c>, ...).
     /// </summary>
