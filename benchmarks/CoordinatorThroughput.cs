@@ -31,7 +31,7 @@ public static class CoordinatorThroughput
         var silos = Arg("--silos", 100);
         var data = Directory.CreateTempSubdirectory("agents-coordinator-");
         using var host = await SiloHost.BuildAsync(
-            new HostSettings { SiloPort = 0, GatewayPort = 0, DataDirectory = data.FullName } with { SiloPort = FreePort(), GatewayPort = FreePort() },
+            new HostSettings { DataDirectory = data.FullName }.WithFreePorts(),
             new AgentsSettings(),
             silo => silo.Services.AddSingleton<IBatchRunner>(new InstantBatchRunner(2 * silos)),
             embedded: true);
@@ -94,13 +94,6 @@ public static class CoordinatorThroughput
         await job.StartAsync();
         var result = await client.WaitAsync(id);
         return (result, appended, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Finishes every batch at once with a result the size of a real one.</summary>

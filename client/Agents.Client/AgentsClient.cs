@@ -55,8 +55,7 @@ public sealed partial class AgentsClient : IAsyncDisposable
         if (connection.IsEmbedded)
         {
             var embedded = connection.EmbeddedHost ?? new HostSettings();
-            var hostSettings = embedded with { SiloPort = embedded.SiloPort ?? FreePort(), GatewayPort = embedded.GatewayPort ?? FreePort() };
-            host = await SiloHost.BuildAsync(hostSettings, connection.Settings, embedded: true, cancellationToken: cancellationToken);
+            host = await SiloHost.BuildAsync(embedded.WithFreePorts(), connection.Settings, embedded: true, cancellationToken: cancellationToken);
         }
         else
         {
@@ -345,12 +344,5 @@ public sealed partial class AgentsClient : IAsyncDisposable
 
         _ = attempt.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
         throw new SiloUnavailableException("A silo left the cluster while this call was in flight; it is retried.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -71,6 +71,9 @@ public sealed record HostSettings
     /// <summary>The client gateway port in use.</summary>
     public int EffectiveGatewayPort => GatewayPort ?? GatewayPortBase + Instance;
 
+    /// <summary>These settings with free loopback ports wherever no silo or gateway port was given (an in-process silo).</summary>
+    public HostSettings WithFreePorts() => this with { SiloPort = SiloPort ?? FreeLoopbackPort(), GatewayPort = GatewayPort ?? FreeLoopbackPort() };
+
     /// <summary>True when no cluster is named: one in-process silo with localhost clustering.</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Cluster) && Gateways.Count == 0;
 
@@ -217,5 +220,12 @@ public sealed record HostSettings
         }
 
         return new IPEndPoint(ParseAddress(text[..colon], name), port);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
