@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Agents.Cli;
+using Agents.Inputs;
 using Agents.GrainInterfaces;
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine.Vectors;
 
 namespace Agents.Benchmarks;
 
@@ -101,8 +101,8 @@ public static class AnnComparison
         }
 
         var exactCount = Math.Min(options.ExactQueries, queries.Length);
-        var exactDot = TimeExact(arena, VectorMetric.Dot, queries, exactCount, options.Threads);
-        var exactL2 = TimeExact(arena, VectorMetric.L2, queries, exactCount, options.Threads);
+        var exactDot = TimeExact(arena, DistanceMetric.Dot, queries, exactCount, options.Threads);
+        var exactL2 = TimeExact(arena, DistanceMetric.L2, queries, exactCount, options.Threads);
 
         var report = new Report(
             N: n,
@@ -134,13 +134,13 @@ public static class AnnComparison
     {
         // A throwaway build over the first few thousand vectors gets the insert path to optimised code first; hnswlib
         // is ahead-of-time compiled C++, so timing our JIT warm-up would only measure the runtime, not the index.
-        var warm = new HnswIndex(arena, VectorMetric.L2, parameters);
+        var warm = new HnswIndex(arena, DistanceMetric.L2, parameters);
         for (var slot = 0; slot < Math.Min(arena.Count, 3000); slot++)
         {
             warm.Add(slot);
         }
 
-        var index = new HnswIndex(arena, VectorMetric.L2, parameters);
+        var index = new HnswIndex(arena, DistanceMetric.L2, parameters);
         var build = Stopwatch.StartNew();
         for (var slot = 0; slot < arena.Count; slot++)
         {
@@ -175,7 +175,7 @@ public static class AnnComparison
         Parallel.For(0, queries.Length, q =>
         {
             var top = new TopK(Math.Min(TruthDepth, arena.Count));
-            ExactSearch.Scan(arena, VectorMetric.L2, queries[q], 0, arena.Count, null, top);
+            ExactSearch.Scan(arena, DistanceMetric.L2, queries[q], 0, arena.Count, null, top);
             truth[q] = top.ToSortedArray().Select(r => r.Slot).ToArray();
         });
         return truth;
@@ -249,7 +249,7 @@ public static class AnnComparison
 
     // Flat scan throughput only (no recall): a full scan costs n·dim per query, so a subset of the queries gives a
     // stable rate without spending minutes; the FAISS side of compare_ann.py times the same subset.
-    private static double TimeExact(VectorArena arena, VectorMetric metric, float[][] queries, int count, int threads)
+    private static double TimeExact(VectorArena arena, DistanceMetric metric, float[][] queries, int count, int threads)
     {
         void One(int q)
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using Agents.Cli;
-using Agents.Grains.Embeddings;
-using Agents.Grains.Text;
+using Agents.Inputs;
+using Agents.Engine.Embeddings;
+using Agents.Engine.Text;
 
 namespace Agents.Benchmarks;
 

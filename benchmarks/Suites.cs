@@ -1,9 +1,10 @@
 using System.Text;
 using Agents.Client;
-using Agents.Grains.Configuration;
-using Agents.Grains.Embeddings;
-using Agents.Grains.Text;
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine;
+using Agents.Hosting;
+using Agents.Engine.Embeddings;
+using Agents.Engine.Text;
+using Agents.Engine.Vectors;
 using Agents.GrainInterfaces;
 using BenchmarkDotNet.Attributes;
 
@@ -31,7 +32,7 @@ public class EmbeddingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _texts = Enumerable.Range(0, Texts).Select(i => Cli.DocumentSource.Generate(i, 100)).ToArray();
+        _texts = Enumerable.Range(0, Texts).Select(i => Inputs.DocumentSource.Generate(i, 100)).ToArray();
         var tokenizer = WordPieceTokenizer.FromMiniLm();
         _embedder = new SentenceEmbedder(tokenizer, SentenceEmbedder.ReadMiniLmModel(), 1);
         _service = new EmbeddingService(EmbeddingOptions.For(Environment.ProcessorCount, Environment.ProcessorCount), tokenizer);
@@ -80,8 +81,8 @@ public class VectorBenchmarks
         }
 
         _queries = Enumerable.Range(0, 64).Select(_ => Sample()).ToArray();
-        _hnsw = new HnswIndex(_arena, VectorMetric.L2, new HnswParameters(EfConstruction: 100));
-        _int8 = new HnswIndex(_arena, VectorMetric.L2, new HnswParameters(EfConstruction: 100, Quantize: true));
+        _hnsw = new HnswIndex(_arena, DistanceMetric.L2, new HnswParameters(EfConstruction: 100));
+        _int8 = new HnswIndex(_arena, DistanceMetric.L2, new HnswParameters(EfConstruction: 100, Quantize: true));
         for (var slot = 0; slot < Points; slot++)
         {
             _hnsw.Add(slot);
@@ -95,7 +96,7 @@ public class VectorBenchmarks
     public int ExactScan()
     {
         var top = new TopK(10);
-        ExactSearch.Scan(_arena, VectorMetric.L2, Query, 0, _arena.Count, null, top);
+        ExactSearch.Scan(_arena, DistanceMetric.L2, Query, 0, _arena.Count, null, top);
         return top.Count;
     }
 
@@ -129,13 +130,13 @@ public class DistanceBenchmarks
     private readonly sbyte[] _cb = Enumerable.Range(0, 384).Select(i => (sbyte)((i * 13 % 255) - 127)).ToArray();
 
     [Benchmark(Baseline = true)]
-    public float L2Scalar() => DistanceKernels.ScoreScalar(VectorMetric.L2, _a, _b);
+    public float L2Scalar() => DistanceKernels.ScoreScalar(DistanceMetric.L2, _a, _b);
 
     [Benchmark]
-    public float L2Simd() => DistanceKernels.ScoreSimd(VectorMetric.L2, _a, _b);
+    public float L2Simd() => DistanceKernels.ScoreSimd(DistanceMetric.L2, _a, _b);
 
     [Benchmark]
-    public float DotSimd() => DistanceKernels.ScoreSimd(VectorMetric.Dot, _a, _b);
+    public float DotSimd() => DistanceKernels.ScoreSimd(DistanceMetric.Dot, _a, _b);
 
     [Benchmark]
     public int Int8DotSimd() => Int8Kernels.DotSimd(_ca, _cb);
@@ -153,7 +154,7 @@ public class MessagingBenchmarks
     [GlobalSetup]
     public async Task Setup()
     {
-        _client = await AgentsClient.ConnectAsync(ClusterConnection.Embedded(new AgentsSettings()));
+        _client = await EmbeddedCluster.ConnectAsync(ClusterConnection.Embedded(), new AgentsSettings());
         _sender = _client.Agent("bench-sender");
         await _sender.AskBurstAsync("bench-receiver", 100, 64, 16, raw: false);
     }
@@ -184,8 +185,8 @@ public class IngestSearchBenchmarks
     [GlobalSetup]
     public async Task Setup()
     {
-        _client = await AgentsClient.ConnectAsync(ClusterConnection.Embedded(new AgentsSettings()));
-        _documents = Enumerable.Range(0, Documents).Select(i => new JobTask(i, $"doc-{i}.txt", Encoding.UTF8.GetBytes(Cli.DocumentSource.Generate(i, 600)))).ToArray();
+        _client = await EmbeddedCluster.ConnectAsync(ClusterConnection.Embedded(), new AgentsSettings());
+        _documents = Enumerable.Range(0, Documents).Select(i => new JobTask(i, $"doc-{i}.txt", Encoding.UTF8.GetBytes(Inputs.DocumentSource.Generate(i, 600)))).ToArray();
         await _client.EmbedAsync(["warm the model"]);
     }
 

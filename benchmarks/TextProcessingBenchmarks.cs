@@ -1,7 +1,8 @@
 using System.Text;
 using Agents.Client;
-using Agents.Grains.Configuration;
-using Agents.Grains.Text;
+using Agents.Engine;
+using Agents.Hosting;
+using Agents.Engine.Text;
 using Agents.GrainInterfaces;
 using BenchmarkDotNet.Attributes;
 
@@ -29,10 +30,10 @@ public class TextProcessingBenchmarks
     public async Task Setup()
     {
         _documents = Enumerable.Range(0, Documents)
-            .Select(i => Encoding.UTF8.GetBytes(Cli.DocumentSource.Generate(i, 2048)))
+            .Select(i => Encoding.UTF8.GetBytes(Inputs.DocumentSource.Generate(i, 2048)))
             .ToArray();
         _pipeline = new TextPipeline(new TextPipelineOptions());
-        _client = await AgentsClient.ConnectAsync(ClusterConnection.Embedded(new AgentsSettings()));
+        _client = await EmbeddedCluster.ConnectAsync(ClusterConnection.Embedded(), new AgentsSettings());
     }
 
     [GlobalCleanup]

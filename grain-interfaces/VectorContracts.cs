@@ -57,7 +57,35 @@ public sealed record FilterCondition(string Field, FilterOperator Operator, stri
 
 /// <summary>Every condition must hold.</summary>
 [GenerateSerializer, Immutable]
-public sealed record PayloadFilter(FilterCondition[] Must);
+public sealed record PayloadFilter(FilterCondition[] Must)
+{
+    /// <summary>Checks the filter's shape; throws <see cref="ArgumentException"/> naming the bad condition.</summary>
+    public void Validate()
+    {
+        foreach (var c in Must)
+        {
+            if (string.IsNullOrWhiteSpace(c.Field))
+            {
+                throw new ArgumentException("A filter condition needs a field name.");
+            }
+
+            if (c.Operator == FilterOperator.In && (c.Values is null || c.Values.Length == 0))
+            {
+                throw new ArgumentException($"Filter on '{c.Field}' needs at least one value.");
+            }
+
+            if (c.Operator == FilterOperator.Range && c.Min is null && c.Max is null)
+            {
+                throw new ArgumentException($"Range filter on '{c.Field}' needs a minimum or a maximum.");
+            }
+
+            if (c.Min is { } min && c.Max is { } max && min > max)
+            {
+                throw new ArgumentException($"Range filter on '{c.Field}' has minimum {min} above maximum {max}.");
+            }
+        }
+    }
+}
 
 /// <summary>A k-nearest-neighbour query; the vector as little-endian float32 bytes.</summary>
 [GenerateSerializer, Immutable]

@@ -1,2 +1,10 @@
+global using Agents.Client;
+global using Agents.Engine;
+global using Agents.Engine.Embeddings;
+global using Agents.Engine.Text;
+global using Agents.Engine.Vectors;
+global using Agents.Engine.Vectors.Storage;
 global using Agents.GrainInterfaces;
+global using Agents.Hosting;
+global using Agents.Inputs;
 global using Xunit;

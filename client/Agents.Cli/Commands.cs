@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Text.Json;
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
+using Agents.Engine;
+using Agents.Hosting;
 using Agents.Grains.Vectors;
 
 namespace Agents.Cli;
@@ -185,11 +185,11 @@ public static class Commands
                     await using var launcher = await SiloLauncher.StartAsync(
                         new(count, connection.PostgreSql, parse.GetValue(pin), cores), line => { if (!quiet) Console.WriteLine(line); }, ct);
                     // A development cluster of the started silos is reached through their gateways.
-                    var joined = connection.PostgreSql is null ? connection with { Gateways = launcher.Gateways } : connection;
+                    var joined = connection.PostgreSql is null ? connection.WithGateways(launcher.Gateways) : connection;
                     if (connection.PostgreSql is null)
                     {
                         // A gateway's port opens before its silo is active; through the primary, wait until every silo is.
-                        await using var probe = await AgentsClient.ConnectAsync(connection with { Gateways = [launcher.Gateways[0]] }, ct);
+                        await using var probe = await connection.WithGateways([launcher.Gateways[0]]).ConnectAsync(ct);
                         await WaitForSilosAsync(probe, count, ct);
                     }
 
@@ -205,14 +205,14 @@ public static class Commands
 
             return await RunTypeAsync(connection, nodeCounts?[0], outputPath, null, new ScaleReference());
 
-            async Task<int> RunTypeAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference) =>
+            async Task<int> RunTypeAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference) =>
                 vectorOptions is not null ? await RunVectorBenchmarkAsync(parse, vectorOptions, connection, settings, isCluster, outputPath, expected, launcher, reference, ct)
                 : type == "messaging" ? await RunMessagingBenchmarkAsync(parse, taskCount, connection, settings, isCluster, outputPath, expected, launcher, reference, ct)
                 : await RunOnceAsync(connection, expected, outputPath, launcher, reference);
 
-            async Task<int> RunOnceAsync(ClusterConnection connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference)
+            async Task<int> RunOnceAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference)
             {
-                await using var client = await AgentsClient.ConnectAsync(connection, ct);
+                await using var client = await connection.ConnectAsync(ct);
                 var silos = await WaitForSilosAsync(client, expected, ct);
                 var documents = source.ToList();
                 string? benchCollection = null;
@@ -364,9 +364,9 @@ public static class Commands
         {
             try
             {
-                pipeline.Process(task.Content, Agents.Grains.Text.TextPipeline.ContentHash(task.Content));
+                pipeline.Process(task.Content, Agents.Engine.Text.TextPipeline.ContentHash(task.Content));
             }
-            catch (Agents.Grains.Text.DocumentRejectedException)
+            catch (Agents.Engine.Text.DocumentRejectedException)
             {
                 // A rejected document costs what its rejection costs, as it does in a silo.
             }
@@ -449,7 +449,7 @@ public static class Commands
         var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch };
         command.SetAction((parse, ct) => Run(parse, async () =>
         {
-            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            await using var client = await Connection(parse, out _).ConnectAsync(ct);
             var json = parse.GetValue(JsonOption);
             if (!parse.GetValue(watch))
             {
@@ -490,7 +490,7 @@ public static class Commands
             var name = CollectionName(parse, collection);
             var root = Path.GetFullPath(PathOf(parse.GetValue(input), "--input"));
             var files = DocumentSource.ListFiles(root);
-            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            await using var client = await Connection(parse, out _).ConnectAsync(ct);
             var json = parse.GetValue(JsonOption);
             var clock = Stopwatch.StartNew();
             var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), ct);
@@ -548,7 +548,7 @@ public static class Commands
 
             var files = DocumentSource.ListFiles(folder);
             var connection = Connection(parse, out _);
-            await using var client = await AgentsClient.ConnectAsync(connection, ct);
+            await using var client = await connection.ConnectAsync(ct);
             var json = parse.GetValue(JsonOption);
             if (parse.GetValue(detach) && !connection.IsEmbedded)
             {
@@ -570,7 +570,7 @@ public static class Commands
         var status = new Command("status", "Show a job's progress and result.") { id };
         status.SetAction((parse, ct) => Run(parse, async () =>
         {
-            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            await using var client = await Connection(parse, out _).ConnectAsync(ct);
             PrintResult(await client.GetResultAsync(parse.GetValue(id), ct), parse.GetValue(JsonOption));
             return 0;
         }));
@@ -579,7 +579,7 @@ public static class Commands
         var cancel = new Command("cancel", "Stop a job; batches in flight finish and are counted.") { cancelId };
         cancel.SetAction((parse, ct) => Run(parse, async () =>
         {
-            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            await using var client = await Connection(parse, out _).ConnectAsync(ct);
             PrintStatus(await client.CancelAsync(parse.GetValue(cancelId), ct), parse.GetValue(JsonOption));
             return 0;
         }));
@@ -589,7 +589,7 @@ public static class Commands
         list.SetAction((parse, ct) => Run(parse, async () =>
         {
             var most = AtLeast(parse.GetValue(max), "--max", 1);
-            await using var client = await AgentsClient.ConnectAsync(Connection(parse, out _), ct);
+            await using var client = await Connection(parse, out _).ConnectAsync(ct);
             var jobs = await client.ListAsync(most, ct);
             if (parse.GetValue(JsonOption))
             {
@@ -615,7 +615,7 @@ public static class Commands
     /// The connection of a benchmark, checked against its <c>--mode</c>: cluster needs one to join (or silos to start,
     /// <paramref name="startsSilos"/>), single-node none.
     /// </summary>
-    private static ClusterConnection ModeConnection(ParseResult parse, bool isCluster, bool startsSilos, out AgentsSettings settings)
+    private static Target ModeConnection(ParseResult parse, bool isCluster, bool startsSilos, out AgentsSettings settings)
     {
         var connection = Connection(parse, out settings);
         if (isCluster == connection.IsEmbedded && !(isCluster && startsSilos))
@@ -629,11 +629,11 @@ public static class Commands
     }
 
     private static async Task<int> RunMessagingBenchmarkAsync(
-        ParseResult parse, int messages, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output,
+        ParseResult parse, int messages, Target connection, AgentsSettings settings, bool isCluster, string? output,
         int? expected, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct)
     {
         var quiet = parse.GetValue(JsonOption);
-        await using var client = await AgentsClient.ConnectAsync(connection, ct);
+        await using var client = await connection.ConnectAsync(ct);
         var silos = await WaitForSilosAsync(client, expected, ct);
         var startedAt = DateTimeOffset.UtcNow;
         // The headline phase (batched one-way) and request/reply each get a CPU window of their own.
@@ -678,11 +678,11 @@ public static class Commands
     }
 
     private static async Task<int> RunVectorBenchmarkAsync(
-        ParseResult parse, VectorBenchmark.Options options, ClusterConnection connection, AgentsSettings settings, bool isCluster, string? output,
+        ParseResult parse, VectorBenchmark.Options options, Target connection, AgentsSettings settings, bool isCluster, string? output,
         int? expected, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct)
     {
         var quiet = parse.GetValue(JsonOption);
-        await using var client = await AgentsClient.ConnectAsync(connection, ct);
+        await using var client = await connection.ConnectAsync(ct);
         var silos = await WaitForSilosAsync(client, expected, ct);
         var startedAt = DateTimeOffset.UtcNow;
         // Over the measured phase only: the upserts for vector-store, the queries (not the ingest) for vector-search.
@@ -805,7 +805,7 @@ public static class Commands
     };
 
     /// <summary>The cluster to use: options over <c>P2P_*</c> variables; neither means embedded.</summary>
-    private static ClusterConnection Connection(ParseResult parse, out AgentsSettings settings)
+    private static Target Connection(ParseResult parse, out AgentsSettings settings)
     {
         var environment = AgentsConfiguration.ReadEnvironment();
         var host = HostSettings.FromEnvironment(environment);
@@ -825,11 +825,12 @@ public static class Commands
         if (!string.IsNullOrWhiteSpace(cluster))
         {
             // Checked before silo processes or a client are started with it.
-            PostgresConnection.Build(cluster, settings.Performance);
+            ClusterSchema.Connection(cluster, settings.Performance);
         }
 
         var gateways = parse.GetValue(GatewayOption) is { Length: > 0 } g ? g : host.Gateways;
-        return new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Settings = settings, EmbeddedHost = host, Tls = host.Tls };
+        var connection = new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Tls = host.Tls }.WithSettings(settings);
+        return new Target(connection, settings, host);
     }
 
     /// <summary>

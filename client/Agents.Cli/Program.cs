@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Agents.Cli;
-using Agents.Grains.Configuration;
+using Agents.Engine;
+using Agents.Hosting;
 
 return await Commands.Build().Parse(args).InvokeAsync();

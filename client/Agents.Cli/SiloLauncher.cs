@@ -36,10 +36,10 @@ public sealed class SiloLauncher : IAsyncDisposable
     public sealed record StartedSilo(Process Process, int Instance, CpuCgroup? Cgroup)
     {
         /// <summary>The silo-to-silo port.</summary>
-        public int SiloPort => Agents.Grains.Hosting.HostSettings.SiloPortBase + Instance;
+        public int SiloPort => HostSettings.SiloPortBase + Instance;
 
         /// <summary>The client gateway port.</summary>
-        public int GatewayPort => Agents.Grains.Hosting.HostSettings.GatewayPortBase + Instance;
+        public int GatewayPort => HostSettings.GatewayPortBase + Instance;
     }
 
     /// <summary>The started silos, the first being the primary (or the one that applied the schema).</summary>

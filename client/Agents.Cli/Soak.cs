@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using Agents.Grains.Configuration;
+using Agents.Engine;
+using Agents.Hosting;
 
 namespace Agents.Cli;
 
@@ -30,7 +31,7 @@ public static class Soak
     public sealed record Sample(double AtSeconds, double RssMb, double GcHeapMb, long Operations);
 
     /// <summary>The command.</summary>
-    public static Command Command(Func<ParseResult, ClusterConnection> connect, Option<bool> json)
+    public static Command Command(Func<ParseResult, Target> connect, Option<bool> json)
     {
         var duration = new Option<string>("--duration") { Description = "How long to run (e.g. 30s, 10m).", DefaultValueFactory = _ => "10m" };
         var nodes = new Option<int>("--nodes") { Description = "With --cluster: start this many silo processes here for the run.", DefaultValueFactory = _ => 0 };
@@ -50,7 +51,7 @@ public static class Soak
 
             var quiet = parse.GetValue(json);
             await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => { if (!quiet) Console.WriteLine(line); }, ct) : null;
-            await using var client = await AgentsClient.ConnectAsync(connection, ct);
+            await using var client = await connection.ConnectAsync(ct);
             // Embedded, the silo is this process; with --nodes, the started ones; otherwise the aggregator's figures.
             IReadOnlyList<int>? pids = launcher is not null ? launcher.ProcessIds : connection.IsEmbedded ? [Environment.ProcessId] : null;
             var result = await RunAsync(client, length, Math.Max(count, 1), pids, quiet ? _ => { } : Console.WriteLine, ct);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using Agents.Grains.Configuration;
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine;
+using Agents.Hosting;
+using Agents.Engine.Vectors;
 
 namespace Agents.Cli;
 
@@ -199,7 +200,7 @@ public static class VectorBenchmark
             var top = new TopK(k);
             for (var i = 0; i < points.Count; i++)
             {
-                top.Offer(i, DistanceKernels.Score(VectorMetric.L2, queries[q], points[i]));
+                top.Offer(i, DistanceKernels.Score(Agents.Engine.Vectors.DistanceMetric.L2, queries[q], points[i]));
             }
 
             truth[q] = top.ToSortedArray().Select(h => h.Slot).ToArray();

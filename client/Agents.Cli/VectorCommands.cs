@@ -12,7 +12,7 @@ public static class VectorCommands
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary><c>collection create|list|describe|drop</c>.</summary>
-    public static Command Collection(Func<ParseResult, ClusterConnection> connect, Option<bool> jsonOption)
+    public static Command Collection(Func<ParseResult, Target> connect, Option<bool> jsonOption)
     {
         var name = new Argument<string>("name") { Description = "The collection's name." };
         var dimension = new Option<int>("--dimension") { Description = "Floats per vector (1..4096).", Required = true };
@@ -29,7 +29,7 @@ public static class VectorCommands
             var spec = new CollectionSpec(Commands.CollectionName(parse, name), parse.GetValue(dimension), ShardRouter.ParseMetric(parse.GetValue(metric)),
                 parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
             ShardRouter.Validate(spec);
-            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await using var client = await connect(parse).ConnectAsync(ct);
             Print(await client.CreateCollectionAsync(spec, ct), parse.GetValue(jsonOption));
             return 0;
         }));
@@ -37,7 +37,7 @@ public static class VectorCommands
         var list = new Command("list", "List collections.");
         list.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
-            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await using var client = await connect(parse).ConnectAsync(ct);
             var specs = await client.ListCollectionsAsync(ct);
             if (parse.GetValue(jsonOption))
             {
@@ -61,7 +61,7 @@ public static class VectorCommands
         describe.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
             var collection = Commands.CollectionName(parse, describeName);
-            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await using var client = await connect(parse).ConnectAsync(ct);
             Print(await client.DescribeCollectionAsync(collection, ct), parse.GetValue(jsonOption));
             return 0;
         }));
@@ -71,7 +71,7 @@ public static class VectorCommands
         drop.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
             var collection = Commands.CollectionName(parse, dropName);
-            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await using var client = await connect(parse).ConnectAsync(ct);
             await client.DropCollectionAsync(collection, ct);
             Console.WriteLine($"collection {collection} dropped");
             return 0;
@@ -81,7 +81,7 @@ public static class VectorCommands
     }
 
     /// <summary><c>vectors upsert|search|delete</c>.</summary>
-    public static Command Vectors(Func<ParseResult, ClusterConnection> connect, Option<bool> jsonOption)
+    public static Command Vectors(Func<ParseResult, Target> connect, Option<bool> jsonOption)
     {
         var name = new Argument<string>("collection") { Description = "The collection's name." };
         var input = new Option<string>("--input") { Description = ".fvecs (ids 0..n-1) or .jsonl ({\"id\",\"vector\",\"payload\"} per line).", Required = true };
@@ -101,7 +101,7 @@ public static class VectorCommands
                 throw new InvalidDataException($"'{path}' holds no points.");
             }
 
-            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await using var client = await connect(parse).ConnectAsync(ct);
             var clock = Stopwatch.StartNew();
             var written = await client.UpsertAsync(collection, VectorFiles.ReadPoints(path), cancellationToken: ct);
             var seconds = clock.Elapsed.TotalSeconds;
@@ -149,7 +149,7 @@ public static class VectorCommands
 
             var conditions = parse.GetValue(filter) is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
             var payloadFilter = conditions is null ? null : new PayloadFilter(conditions);
-            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await using var client = await connect(parse).ConnectAsync(ct);
             var results = new List<object>();
             var clock = Stopwatch.StartNew();
             for (var q = 0; q < queries.Count; q++)
@@ -198,7 +198,7 @@ public static class VectorCommands
                 throw new ArgumentException($"--id '{badId}' has {badId.Length} characters; use 1..{ShardRouter.MaxIdLength}.");
             }
 
-            await using var client = await AgentsClient.ConnectAsync(connect(parse), ct);
+            await using var client = await connect(parse).ConnectAsync(ct);
             var n = await client.DeletePointsAsync(collection, parse.GetValue(ids)!, ct);
             Console.WriteLine($"{n} point(s) deleted");
             return 0;
@@ -208,10 +208,10 @@ public static class VectorCommands
     }
 
     private static async Task<int> SearchTextAsync(
-        ClusterConnection connection, string collection, string question, int k, int? ef, string[]? filters, bool json, CancellationToken ct)
+        Target connection, string collection, string question, int k, int? ef, string[]? filters, bool json, CancellationToken ct)
     {
         var conditions = filters is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
-        await using var client = await AgentsClient.ConnectAsync(connection, ct);
+        await using var client = await connection.ConnectAsync(ct);
         var hits = await client.SearchTextAsync(collection, question, k, ef, conditions is null ? null : new PayloadFilter(conditions), ct);
         if (json)
         {

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Agents.Grains.Vectors;
 
 namespace Agents.Client;
 

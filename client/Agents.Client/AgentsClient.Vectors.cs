@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
-using Agents.Grains.Vectors;
 
 namespace Agents.Client;
 
@@ -13,7 +12,7 @@ public sealed partial class AgentsClient
 {
     /// <summary>Points per upsert call to one shard of <paramref name="dimension"/>: as many as fit in <c>write_buffer_size</c>.</summary>
     public int UpsertBatchFor(int dimension) =>
-        (int)Math.Clamp(Connection.Settings.Performance.WriteBufferSize / (dimension * sizeof(float) + 64L), 1, 100_000);
+        (int)Math.Clamp(Connection.WriteBufferSize / (dimension * sizeof(float) + 64L), 1, 100_000);
 
     private readonly ConcurrentDictionary<string, CollectionSpec> _specs = new(StringComparer.Ordinal);
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using Agents.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -39,6 +38,13 @@ public sealed partial class AgentsClient : IAsyncDisposable
     /// <summary>Wraps a client someone else owns (a co-hosted silo, a test cluster); disposing this does not stop it.</summary>
     public static AgentsClient FromCluster(IClusterClient cluster) => new(null, cluster, new ClusterConnection());
 
+    /// <summary>
+    /// Takes over a started host that runs a silo or a client (the embedded mode of Agents.Hosting); disposing this
+    /// stops the host.
+    /// </summary>
+    public static AgentsClient FromHost(IHost host, ClusterConnection connection) =>
+        new(host, host.Services.GetRequiredService<IClusterClient>(), connection);
+
     /// <summary>The Orleans client, for operations this class does not wrap.</summary>
     public IClusterClient Cluster { get; }
 
@@ -48,53 +54,68 @@ public sealed partial class AgentsClient : IAsyncDisposable
     /// <summary>How long a call keeps retrying while the cluster recovers from a lost silo.</summary>
     public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Connects, or starts the embedded silo when <paramref name="connection"/> names no cluster.</summary>
+    /// <summary>
+    /// Connects to the cluster <paramref name="connection"/> names. A connection that names no cluster is refused:
+    /// a silo in this process comes from Agents.Hosting (<c>EmbeddedCluster.ConnectAsync</c>).
+    /// </summary>
     public static async Task<AgentsClient> ConnectAsync(ClusterConnection connection, CancellationToken cancellationToken = default)
     {
-        IHost host;
         if (connection.IsEmbedded)
         {
-            var embedded = connection.EmbeddedHost ?? new HostSettings();
-            host = await SiloHost.BuildAsync(embedded.WithFreePorts(), connection.Settings, embedded: true, cancellationToken: cancellationToken);
+            throw new ConfigurationException("No cluster given: name a PostgreSQL membership database or gateways, or host a silo in this process with Agents.Hosting.");
         }
-        else
+
+        // No appsettings file watchers: the client reads no configuration files.
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
+        configuration["hostBuilder:reloadConfigOnChange"] = "false";
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
-            var builder = SiloHost.CreateBuilder();
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            builder.UseOrleansClient(client =>
+            Configuration = configuration,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            client.AddActivityPropagation();
+            client.UseAgentsTls(connection.Tls);
+            client.Configure<ClusterOptions>(o =>
             {
-                client.AddActivityPropagation();
-                client.UseAgentsTls(connection.Tls);
-                client.Configure<ClusterOptions>(o =>
+                o.ClusterId = ClusterNames.ClusterId;
+                o.ServiceId = ClusterNames.ClusterId;
+            });
+            if (connection.PostgreSql is { } pg)
+            {
+                string connectionString;
+                try
                 {
-                    o.ClusterId = AgentsSiloBuilderExtensions.ClusterId;
-                    o.ServiceId = AgentsSiloBuilderExtensions.ClusterId;
-                });
-                if (connection.PostgreSql is { } pg)
-                {
-                    var connectionString = PostgresConnection.Build(pg, connection.Settings.Performance);
-                    client.UseAdoNetClustering(o =>
-                    {
-                        o.Invariant = PostgresConnection.Invariant;
-                        o.ConnectionString = connectionString;
-                    });
+                    connectionString = PostgresConnection.Build(pg, connection.ConnectionPoolSize, connection.KeepaliveInterval);
                 }
-                else
+                catch (ArgumentException e)
                 {
-                    var gateways = new HostSettings { Gateways = connection.Gateways }.GatewayEndpoints();
-                    client.UseStaticClustering(gateways.ToArray());
+                    throw new ConfigurationException(e.Message);
                 }
 
-                // A gateway that dies takes its pending calls with it; fail them sooner than the 30 s default so retries move on.
-                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
-                client.UseConnectionRetryFilter(async (_, ct) =>
+                client.UseAdoNetClustering(o =>
                 {
-                    await Task.Delay(500, ct);
-                    return !ct.IsCancellationRequested;
+                    o.Invariant = PostgresConnection.Invariant;
+                    o.ConnectionString = connectionString;
                 });
+            }
+            else
+            {
+                var gateways = connection.Gateways.Select(g => Endpoints.ParseEndpoint(g, "Gateway")).ToList();
+                client.UseStaticClustering(gateways.ToArray());
+            }
+
+            // A gateway that dies takes its pending calls with it; fail them sooner than the 30 s default so retries move on.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
+            client.UseConnectionRetryFilter(async (_, ct) =>
+            {
+                await Task.Delay(500, ct);
+                return !ct.IsCancellationRequested;
             });
-            host = builder.Build();
-        }
+        });
+        var host = builder.Build();
 
         await host.StartAsync(cancellationToken);
         return new AgentsClient(host, host.Services.GetRequiredService<IClusterClient>(), connection);

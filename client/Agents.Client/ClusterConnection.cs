@@ -1,6 +1,3 @@
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
-
 namespace Agents.Client;
 
 /// <summary>How to reach a cluster: embedded (a silo in this process), static gateways, or the PostgreSQL membership table.</summary>
@@ -12,24 +9,26 @@ public sealed record ClusterConnection
     /// <summary>Gateways as <c>host:port</c>.</summary>
     public IReadOnlyList<string> Gateways { get; init; } = [];
 
-    /// <summary>Settings of the embedded silo and of the client's database pool.</summary>
-    public AgentsSettings Settings { get; init; } = new();
+    /// <summary>Connections the client's pool to the membership database holds at most (<c>connection_pool_size</c>).</summary>
+    public int ConnectionPoolSize { get; init; } = 20;
+
+    /// <summary>TCP keepalive of the client's database connections (<c>keepalive_interval</c>).</summary>
+    public TimeSpan KeepaliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Bytes of points per upsert call the client sends at most (<c>write_buffer_size</c>).</summary>
+    public long WriteBufferSize { get; init; } = 8L << 20;
 
     /// <summary>Mutual TLS to the gateways (as the silos' <c>P2P_TLS_*</c>); null connects in plain TCP.</summary>
     public TlsSettings? Tls { get; init; }
 
-    /// <summary>Ports of the embedded silo; null picks free ports.</summary>
-    public HostSettings? EmbeddedHost { get; init; }
-
-    /// <summary>True when neither a database nor gateways are given.</summary>
+    /// <summary>True when neither a database nor gateways are given: the caller hosts a silo of its own (Agents.Hosting's embedded mode).</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(PostgreSql) && Gateways.Count == 0;
 
-    /// <summary>One in-process silo.</summary>
-    public static ClusterConnection Embedded(AgentsSettings? settings = null) => new() { Settings = settings ?? new() };
+    /// <summary>No cluster named: a silo in this process (see <c>Agents.Hosting.EmbeddedCluster</c>).</summary>
+    public static ClusterConnection Embedded() => new();
 
     /// <summary>A cluster found through its PostgreSQL membership table.</summary>
-    public static ClusterConnection Postgres(string connectionString, AgentsSettings? settings = null) =>
-        new() { PostgreSql = connectionString, Settings = settings ?? new() };
+    public static ClusterConnection Postgres(string connectionString) => new() { PostgreSql = connectionString };
 
     /// <summary>A cluster reached through static gateways.</summary>
     public static ClusterConnection Gateway(params string[] gateways) => new() { Gateways = gateways };

@@ -5,9 +5,12 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY grain-interfaces/Agents.GrainInterfaces.csproj grain-interfaces/
-COPY grains/Agents.Grains.csproj grains/
-COPY silo/Agents.Silo.csproj silo/
+COPY grains/Agents.Engine/Agents.Engine.csproj grains/Agents.Engine/
+COPY grains/Agents.Grains/Agents.Grains.csproj grains/Agents.Grains/
+COPY silo/Agents.Hosting/Agents.Hosting.csproj silo/Agents.Hosting/
+COPY silo/Agents.Silo/Agents.Silo.csproj silo/Agents.Silo/
 COPY client/Agents.Client/Agents.Client.csproj client/Agents.Client/
+COPY client/Agents.Inputs/Agents.Inputs.csproj client/Agents.Inputs/
 COPY client/Agents.Cli/Agents.Cli.csproj client/Agents.Cli/
 RUN dotnet restore client/Agents.Cli/Agents.Cli.csproj
 COPY grain-interfaces/ grain-interfaces/

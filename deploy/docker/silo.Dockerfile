@@ -6,14 +6,18 @@ WORKDIR /src
 # Project files first, so the restore layer is reused while only sources change.
 COPY Directory.Build.props Directory.Packages.props ./
 COPY grain-interfaces/Agents.GrainInterfaces.csproj grain-interfaces/
-COPY grains/Agents.Grains.csproj grains/
-COPY silo/Agents.Silo.csproj silo/
-RUN dotnet restore silo/Agents.Silo.csproj
+COPY grains/Agents.Engine/Agents.Engine.csproj grains/Agents.Engine/
+COPY grains/Agents.Grains/Agents.Grains.csproj grains/Agents.Grains/
+COPY client/Agents.Client/Agents.Client.csproj client/Agents.Client/
+COPY silo/Agents.Hosting/Agents.Hosting.csproj silo/Agents.Hosting/
+COPY silo/Agents.Silo/Agents.Silo.csproj silo/Agents.Silo/
+RUN dotnet restore silo/Agents.Silo/Agents.Silo.csproj
 COPY grain-interfaces/ grain-interfaces/
 COPY grains/ grains/
+COPY client/Agents.Client/ client/Agents.Client/
 COPY silo/ silo/
 COPY deploy/sql/ deploy/sql/
-RUN dotnet publish silo/Agents.Silo.csproj -c Release --no-restore -o /app
+RUN dotnet publish silo/Agents.Silo/Agents.Silo.csproj -c Release --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

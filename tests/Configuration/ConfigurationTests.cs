@@ -1,5 +1,5 @@
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
+using Agents.Engine;
+using Agents.Hosting;
 
 namespace Agents.Tests.Configuration;
 
@@ -56,7 +56,7 @@ public sealed class ConfigurationTests
               embedding_queue_limit: 64
               message_outbox_limit: 500
             """);
-        var options = Agents.Grains.Embeddings.EmbeddingModel.OptionsFor(s.Performance);
+        var options = EmbeddingModel.OptionsFor(s.Performance);
         Assert.Equal((1, 16, TimeSpan.FromMilliseconds(10), 64), (options.Sessions, options.MaxBatchSize, options.MaxWait, options.QueueLimit));
         Assert.Equal(500, s.Performance.MessageOutboxLimit);
         Assert.Equal(Environment.ProcessorCount, options.IntraOpThreads);
@@ -229,7 +229,7 @@ public sealed class ConfigurationTests
     {
         var performance = new PerformanceSettings { ConnectionPoolSize = 7, KeepaliveInterval = TimeSpan.FromSeconds(15) };
         var built = new Npgsql.NpgsqlConnectionStringBuilder(
-            PostgresConnection.Build("Host=127.0.0.1;Port=5432;Username=postgres;Password=secret", performance));
+            ClusterSchema.Connection("Host=127.0.0.1;Port=5432;Username=postgres;Password=secret", performance));
         Assert.Equal(7, built.MaxPoolSize);
         Assert.Equal(15, built.KeepAlive);
     }
@@ -237,7 +237,7 @@ public sealed class ConfigurationTests
     [Fact]
     public void BadConnectionStringIsRejectedWithoutEchoingIt()
     {
-        var e = Assert.Throws<ConfigurationException>(() => PostgresConnection.Build("Host=x;Passwrd=hunter2", new PerformanceSettings()));
+        var e = Assert.Throws<ConfigurationException>(() => ClusterSchema.Connection("Host=x;Passwrd=hunter2", new PerformanceSettings()));
         Assert.DoesNotContain("hunter2", e.Message, StringComparison.Ordinal);
     }
 

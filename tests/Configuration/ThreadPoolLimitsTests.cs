@@ -1,5 +1,5 @@
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
+using Agents.Engine;
+using Agents.Hosting;
 
 namespace Agents.Tests.Configuration;
 

@@ -162,7 +162,7 @@ public sealed class KillUnderLoadTests(PostgresServer postgres, ITestOutputHelpe
     }
 
     private static int InstanceOf(string silo) =>
-        int.Parse(silo.Split(':')[1].Split('@')[0], System.Globalization.CultureInfo.InvariantCulture) - Agents.Grains.Hosting.HostSettings.SiloPortBase;
+        int.Parse(silo.Split(':')[1].Split('@')[0], System.Globalization.CultureInfo.InvariantCulture) - HostSettings.SiloPortBase;
 
     private static PointInput Point(string id, Random random) =>
         new(id, Enumerable.Range(0, Dimension).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray());

@@ -1,7 +1,7 @@
 using System.Text;
 using Agents.Cli;
 using Agents.Client;
-using Agents.Grains.Hosting;
+using Agents.Hosting;
 using Agents.Tests.Infrastructure;
 using Orleans.Runtime;
 using Xunit.Abstractions;

@@ -26,7 +26,7 @@ public static class ClusterProcesses
     /// <summary>Connects through the gateway of the embedded silo process of <paramref name="instance"/> once it listens.</summary>
     public static async Task<AgentsClient> ConnectGatewayAsync(int instance, SiloProcess silo)
     {
-        var connection = new ClusterConnection { Gateways = [$"127.0.0.1:{Agents.Grains.Hosting.HostSettings.GatewayPortBase + instance}"] };
+        var connection = new ClusterConnection { Gateways = [$"127.0.0.1:{HostSettings.GatewayPortBase + instance}"] };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {

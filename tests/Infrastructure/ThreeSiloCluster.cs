@@ -1,5 +1,5 @@
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
+using Agents.Engine;
+using Agents.Hosting;
 using Agents.Grains.Jobs;
 using Orleans.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,8 +17,8 @@ public sealed class ThreeSiloCluster : IAsyncLifetime
     };
 
     /// <summary>Collections of this cluster live in a temporary folder, shared by its silos as one disk would be.</summary>
-    public Agents.Grains.Vectors.VectorStorage Storage { get; } =
-        Agents.Grains.Vectors.VectorStorage.Files(Directory.CreateTempSubdirectory("agents-vectors-").FullName);
+    public VectorStorage Storage { get; } =
+        VectorStorage.Files(Directory.CreateTempSubdirectory("agents-vectors-").FullName);
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Agents.Client;
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
+using Agents.Engine;
+using Agents.Hosting;
 using Agents.Grains.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
@@ -30,7 +30,7 @@ public sealed class MetricsPipelineTests : IAsyncLifetime
             silo.AddAgents(Settings);
             silo.AddMemoryGrainStorage(JobStorage.Name);
             silo.AddMemoryGrainStorage("PubSubStore");
-            silo.Services.AddSingleton(Agents.Grains.Vectors.VectorStorage.Files(Directory.CreateTempSubdirectory("agents-metrics-").FullName));
+            silo.Services.AddSingleton(VectorStorage.Files(Directory.CreateTempSubdirectory("agents-metrics-").FullName));
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();

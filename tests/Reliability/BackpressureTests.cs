@@ -1,7 +1,7 @@
 using System.Text;
-using Agents.Grains.Configuration;
+using Agents.Engine;
+using Agents.Hosting;
 using Agents.Grains.Embeddings;
-using Agents.Grains.Hosting;
 using Agents.Grains.Jobs;
 using Agents.Tests.Text;
 using Orleans.Hosting;

@@ -2,7 +2,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Agents.Cli;
 using Agents.Client;
-using Agents.Grains.Configuration;
+using Agents.Engine;
+using Agents.Hosting;
 using Agents.Tests.Infrastructure;
 
 namespace Agents.Tests.Reliability;

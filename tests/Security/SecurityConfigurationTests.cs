@@ -1,6 +1,6 @@
 using Agents.Client;
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
+using Agents.Engine;
+using Agents.Hosting;
 using Agents.Tests.Infrastructure;
 
 namespace Agents.Tests.Security;

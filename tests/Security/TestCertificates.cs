@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Agents.Grains.Hosting;
+using Agents.Hosting;
 
 namespace Agents.Tests.Security;
 

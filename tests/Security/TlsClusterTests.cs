@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Agents.Client;
-using Agents.Grains.Hosting;
+using Agents.Hosting;
 using Agents.Tests.Infrastructure;
 using Orleans.Runtime;
 using Xunit.Abstractions;

@@ -1,5 +1,5 @@
 using System.Text;
-using Agents.Grains.Text;
+using Agents.Engine.Text;
 using Xunit;
 
 namespace Agents.Tests.Text;

@@ -1,4 +1,4 @@
-using Agents.Grains.Text;
+using Agents.Engine.Text;
 
 namespace Agents.Tests.Text;
 

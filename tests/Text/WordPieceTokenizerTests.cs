@@ -1,4 +1,4 @@
-using Agents.Grains.Text;
+using Agents.Engine.Text;
 using Xunit;
 
 namespace Agents.Tests.Text;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Agents.Client;
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine.Vectors;
 using Agents.Tests.Infrastructure;
 
 namespace Agents.Tests.Vectors;
@@ -33,7 +33,7 @@ public sealed class CollectionClusterTests(ThreeSiloCluster fixture)
         }
 
         var q = Prepare(query);
-        return points.Select((p, i) => (p.Id, i, Score: DistanceKernels.ScoreScalar(metric, q, Prepare(p.Vector))))
+        return points.Select((p, i) => (p.Id, i, Score: DistanceKernels.ScoreScalar(Agents.Grains.Vectors.EngineMapping.ToEngine(metric), q, Prepare(p.Vector))))
             .Where(x => accept?.Invoke(x.i) ?? true)
             .OrderByDescending(x => x.Score).ThenBy(x => x.Id, StringComparer.Ordinal).Take(k).Select(x => x.Id).ToArray();
     }

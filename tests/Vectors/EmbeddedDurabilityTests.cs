@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Agents.Client;
-using Agents.Grains.Hosting;
+using Agents.Hosting;
 
 namespace Agents.Tests.Vectors;
 
@@ -13,20 +13,20 @@ public sealed class EmbeddedDurabilityTests
     public async Task PointsSurviveARestartOfTheEmbeddedSilo(bool quantize)
     {
         var dataDir = Directory.CreateTempSubdirectory("agents-embedded-").FullName;
-        var connection = new ClusterConnection { EmbeddedHost = new HostSettings { DataDirectory = dataDir } };
+        var host = new HostSettings { DataDirectory = dataDir };
         var random = new Random(21);
         var points = Enumerable.Range(0, 2500)
             .Select(i => new PointInput($"doc-{i}", Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble()).ToArray(), $$"""{"n":{{i}}}"""))
             .ToList();
 
-        await using (var first = await AgentsClient.ConnectAsync(connection))
+        await using (var first = await EmbeddedCluster.ConnectAsync(ClusterConnection.Embedded(), new AgentsSettings(), host))
         {
             await first.CreateCollectionAsync(new CollectionSpec("durable", 16, VectorMetric.L2, Shards: 2, Quantize: quantize));
             await first.UpsertAsync("durable", points);
             await first.DeletePointsAsync("durable", ["doc-7"]);
         }
 
-        await using var second = await AgentsClient.ConnectAsync(connection);
+        await using var second = await EmbeddedCluster.ConnectAsync(ClusterConnection.Embedded(), new AgentsSettings(), host);
         var info = await second.DescribeCollectionAsync("durable");
         Assert.Equal(2499, info.Points);
         Assert.Equal(quantize, info.Spec.Quantize);

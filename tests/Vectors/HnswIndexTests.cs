@@ -1,5 +1,5 @@
 using Agents.GrainInterfaces;
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine.Vectors;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -17,24 +17,24 @@ public sealed class HnswClusteredFixture
     /// <summary>Queries per recall measurement.</summary>
     public const int Queries = 200;
 
-    private readonly Dictionary<VectorMetric, (VectorArena Arena, HnswIndex Index, float[][] Queries)> _built = [];
+    private readonly Dictionary<DistanceMetric, (VectorArena Arena, HnswIndex Index, float[][] Queries)> _built = [];
     private readonly System.Threading.Lock _gate = new();
 
     /// <summary>The arena, graph and queries for <paramref name="metric"/> (cosine data normalised).</summary>
-    public (VectorArena Arena, HnswIndex Index, float[][] Queries) For(VectorMetric metric)
+    public (VectorArena Arena, HnswIndex Index, float[][] Queries) For(DistanceMetric metric)
     {
         lock (_gate)
         {
             if (!_built.TryGetValue(metric, out var set))
             {
-                var arena = HnswTestData.Clustered(Points, Dimension, clusters: 50, seed: 11, normalise: metric == VectorMetric.Cosine);
+                var arena = HnswTestData.Clustered(Points, Dimension, clusters: 50, seed: 11, normalise: metric == DistanceMetric.Cosine);
                 var index = new HnswIndex(arena, metric, new HnswParameters());
                 for (var slot = 0; slot < arena.Count; slot++)
                 {
                     index.Add(slot);
                 }
 
-                var queries = HnswTestData.ClusteredQueries(Queries, Dimension, clusters: 50, seed: 11, normalise: metric == VectorMetric.Cosine);
+                var queries = HnswTestData.ClusteredQueries(Queries, Dimension, clusters: 50, seed: 11, normalise: metric == DistanceMetric.Cosine);
                 set = (arena, index, queries);
                 _built[metric] = set;
             }
@@ -79,7 +79,7 @@ internal static class HnswTestData
     }
 
     /// <summary>The exact best <paramref name="k"/> slots among those <paramref name="accept"/> keeps.</summary>
-    public static int[] BruteForce(VectorArena arena, VectorMetric metric, ReadOnlySpan<float> query, int k, Func<int, bool>? accept = null)
+    public static int[] BruteForce(VectorArena arena, DistanceMetric metric, ReadOnlySpan<float> query, int k, Func<int, bool>? accept = null)
     {
         var scored = new List<(float Score, int Slot)>();
         for (var slot = 0; slot < arena.Count; slot++)
@@ -95,7 +95,7 @@ internal static class HnswTestData
     }
 
     /// <summary>Mean recall@k of the index against brute force over the slots <paramref name="accept"/> keeps.</summary>
-    public static double Recall(HnswIndex index, VectorArena arena, VectorMetric metric, float[][] queries, int k, int ef, Func<int, bool>? accept = null)
+    public static double Recall(HnswIndex index, VectorArena arena, DistanceMetric metric, float[][] queries, int k, int ef, Func<int, bool>? accept = null)
     {
         var hits = 0;
         var expected = 0;
@@ -154,10 +154,10 @@ internal static class HnswTestData
 public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelper output) : IClassFixture<HnswClusteredFixture>
 {
     [Theory]
-    [InlineData(VectorMetric.Cosine)]
-    [InlineData(VectorMetric.Dot)]
-    [InlineData(VectorMetric.L2)]
-    public void Recall_at_10_is_at_least_0_95_at_ef_64(VectorMetric metric)
+    [InlineData(DistanceMetric.Cosine)]
+    [InlineData(DistanceMetric.Dot)]
+    [InlineData(DistanceMetric.L2)]
+    public void Recall_at_10_is_at_least_0_95_at_ef_64(DistanceMetric metric)
     {
         var (arena, index, queries) = fixture.For(metric);
 
@@ -170,7 +170,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     [Fact]
     public void Results_are_best_first_distinct_and_scored_with_the_kernels()
     {
-        var (arena, index, queries) = fixture.For(VectorMetric.L2);
+        var (arena, index, queries) = fixture.For(DistanceMetric.L2);
 
         var results = index.Search(queries[0], 10, 64);
 
@@ -178,7 +178,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
         Assert.Equal(10, results.Select(r => r.Slot).Distinct().Count());
         for (var i = 0; i < results.Count; i++)
         {
-            Assert.Equal(DistanceKernels.Score(VectorMetric.L2, queries[0], arena[results[i].Slot]), results[i].Score, 3);
+            Assert.Equal(DistanceKernels.Score(DistanceMetric.L2, queries[0], arena[results[i].Slot]), results[i].Score, 3);
             Assert.True(i == 0 || results[i - 1].Score >= results[i].Score);
         }
     }
@@ -186,10 +186,10 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     [Fact]
     public void Filtered_search_keeps_recall_under_a_10_percent_filter()
     {
-        var (arena, index, queries) = fixture.For(VectorMetric.L2);
+        var (arena, index, queries) = fixture.For(DistanceMetric.L2);
         static bool Filter(int slot) => slot % 10 == 3;
 
-        var recall = HnswTestData.Recall(index, arena, VectorMetric.L2, queries, k: 10, ef: 64, Filter);
+        var recall = HnswTestData.Recall(index, arena, DistanceMetric.L2, queries, k: 10, ef: 64, Filter);
 
         output.WriteLine($"filtered recall@10: {recall:F4}");
         Assert.True(recall >= 0.9, $"filtered recall@10 {recall:F4}");
@@ -200,7 +200,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     [Fact]
     public void Deleted_slots_never_return_and_recall_survives_deletes_and_compaction()
     {
-        var (arena, index) = Build(VectorMetric.L2, 4_000, 32, seed: 21);
+        var (arena, index) = Build(DistanceMetric.L2, 4_000, 32, seed: 21);
         var queries = HnswTestData.ClusteredQueries(100, 32, clusters: 50, seed: 21, normalise: false);
         var random = new Random(5);
         var deleted = new HashSet<int>();
@@ -246,7 +246,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
             var hits = 0;
             foreach (var query in queries)
             {
-                var truth = HnswTestData.BruteForce(arena, VectorMetric.L2, query, 10, Live);
+                var truth = HnswTestData.BruteForce(arena, DistanceMetric.L2, query, 10, Live);
                 hits += index.Search(query, 10, 64).Count(r => truth.Contains(r.Slot));
             }
 
@@ -267,7 +267,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     [Fact]
     public void Save_then_load_gives_identical_results()
     {
-        var (arena, index) = Build(VectorMetric.Cosine, 4_000, 32, seed: 31);
+        var (arena, index) = Build(DistanceMetric.Cosine, 4_000, 32, seed: 31);
         for (var slot = 0; slot < 400; slot += 3)
         {
             index.Delete(slot);
@@ -281,7 +281,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
         Assert.Equal(index.Count, loaded.Count);
         Assert.Equal(index.DeletedCount, loaded.DeletedCount);
         Assert.Equal(index.MemoryBytes, loaded.MemoryBytes);
-        Assert.Equal(VectorMetric.Cosine, loaded.Metric);
+        Assert.Equal(DistanceMetric.Cosine, loaded.Metric);
         Assert.Equal(index.Parameters, loaded.Parameters);
         foreach (var query in queries)
         {
@@ -295,7 +295,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     public void Save_then_load_spanning_several_node_blocks()
     {
         // More slots than one 4,096-node block: a load allocates all blocks at once.
-        var (arena, index) = Build(VectorMetric.L2, 9_000, 8, seed: 5);
+        var (arena, index) = Build(DistanceMetric.L2, 9_000, 8, seed: 5);
         var loaded = HnswIndex.Load(new MemoryStream(SaveToArray(index)), arena);
         Assert.Equal(9_000, loaded.Count);
         var query = arena[8_999].ToArray();
@@ -306,7 +306,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     [Fact]
     public void Corrupt_or_truncated_streams_are_rejected()
     {
-        var (arena, index) = Build(VectorMetric.L2, 1_000, 16, seed: 41);
+        var (arena, index) = Build(DistanceMetric.L2, 1_000, 16, seed: 41);
         var bytes = SaveToArray(index);
 
         foreach (var position in new[] { 0, 5, 9, 20, bytes.Length / 2, bytes.Length - 9, bytes.Length - 1 })
@@ -340,7 +340,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
         const int dimension = 32;
         var source = HnswTestData.Clustered(4_000, dimension, clusters: 50, seed: 51, normalise: false);
         var arena = new VectorArena(dimension);
-        var index = new HnswIndex(arena, VectorMetric.L2, new HnswParameters(M: 8, EfConstruction: 64));
+        var index = new HnswIndex(arena, DistanceMetric.L2, new HnswParameters(M: 8, EfConstruction: 64));
         for (var slot = 0; slot < 500; slot++)
         {
             index.Add(arena.Add(source[slot]));
@@ -361,7 +361,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
                 for (var j = 0; j < results.Count; j++)
                 {
                     Assert.InRange(results[j].Slot, 0, index.Count - 1);
-                    Assert.Equal(DistanceKernels.Score(VectorMetric.L2, query, arena[results[j].Slot]), results[j].Score, 3);
+                    Assert.Equal(DistanceKernels.Score(DistanceMetric.L2, query, arena[results[j].Slot]), results[j].Score, 3);
                     Assert.True(j == 0 || results[j - 1].Score >= results[j].Score);
                     Assert.True(i % 3 != 0 || results[j].Slot % 2 == 0);
                 }
@@ -404,7 +404,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
         Assert.Equal("Ef", Assert.Throws<ArgumentException>(() => new HnswParameters(Ef: 0).Validate()).ParamName);
 
         var arena = new VectorArena(4);
-        var index = new HnswIndex(arena, VectorMetric.Dot, new HnswParameters());
+        var index = new HnswIndex(arena, DistanceMetric.Dot, new HnswParameters());
         Assert.Empty(index.Search([1, 0, 0, 0], 5, 10));
         Assert.Empty(HnswIndex.Load(new MemoryStream(SaveToArray(index)), arena).Search([1, 0, 0, 0], 5, 10));
 
@@ -421,9 +421,9 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
         Assert.True(index.MemoryBytes > 0);
     }
 
-    private static (VectorArena Arena, HnswIndex Index) Build(VectorMetric metric, int count, int dimension, int seed)
+    private static (VectorArena Arena, HnswIndex Index) Build(DistanceMetric metric, int count, int dimension, int seed)
     {
-        var arena = HnswTestData.Clustered(count, dimension, clusters: 50, seed, normalise: metric == VectorMetric.Cosine);
+        var arena = HnswTestData.Clustered(count, dimension, clusters: 50, seed, normalise: metric == DistanceMetric.Cosine);
         var index = new HnswIndex(arena, metric, new HnswParameters(M: 16, EfConstruction: 100));
         for (var slot = 0; slot < arena.Count; slot++)
         {

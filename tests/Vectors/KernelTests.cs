@@ -1,14 +1,14 @@
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine.Vectors;
 
 namespace Agents.Tests.Vectors;
 
 public sealed class KernelTests
 {
     [Theory]
-    [InlineData(VectorMetric.Cosine)]
-    [InlineData(VectorMetric.Dot)]
-    [InlineData(VectorMetric.L2)]
-    public void SimdEqualsTheScalarReferenceAtEveryLength(VectorMetric metric)
+    [InlineData(DistanceMetric.Cosine)]
+    [InlineData(DistanceMetric.Dot)]
+    [InlineData(DistanceMetric.L2)]
+    public void SimdEqualsTheScalarReferenceAtEveryLength(DistanceMetric metric)
     {
         var random = new Random(11);
         foreach (var length in Enumerable.Range(1, 70).Concat([127, 128, 129, 383, 384, 385, 1000, 1536, 4096]))
@@ -28,7 +28,7 @@ public sealed class KernelTests
     {
         var v = new float[] { 3, 4, 0, 0, 0, 0, 0, 0, 0, 12 };
         DistanceKernels.Normalize(v);
-        Assert.Equal(1f, DistanceKernels.ScoreScalar(VectorMetric.Dot, v, v), 5);
+        Assert.Equal(1f, DistanceKernels.ScoreScalar(DistanceMetric.Dot, v, v), 5);
         Assert.Equal(3f / 13, v[0], 5);
     }
 
@@ -36,7 +36,7 @@ public sealed class KernelTests
     public void UserScoreOfL2IsTheEuclideanDistance()
     {
         float[] a = [0, 0], b = [3, 4];
-        Assert.Equal(5f, DistanceKernels.ToUserScore(VectorMetric.L2, DistanceKernels.Score(VectorMetric.L2, a, b)), 5);
+        Assert.Equal(5f, DistanceKernels.ToUserScore(DistanceMetric.L2, DistanceKernels.Score(DistanceMetric.L2, a, b)), 5);
     }
 
     [Fact]
@@ -51,21 +51,21 @@ public sealed class KernelTests
 
         var query = Enumerable.Range(0, 16).Select(_ => (float)random.NextDouble()).ToArray();
         var top = new TopK(10);
-        ExactSearch.Scan(arena, VectorMetric.L2, query, 0, 2000, null, top);
-        ExactSearch.Scan(arena, VectorMetric.L2, query, 2000, 5000, slot => slot % 2 == 0 || slot < 2000, top);
+        ExactSearch.Scan(arena, DistanceMetric.L2, query, 0, 2000, null, top);
+        ExactSearch.Scan(arena, DistanceMetric.L2, query, 2000, 5000, slot => slot % 2 == 0 || slot < 2000, top);
         var expected = Enumerable.Range(0, 5000).Where(s => s < 2000 || s % 2 == 0)
-            .OrderByDescending(s => DistanceKernels.ScoreScalar(VectorMetric.L2, query, arena[s])).Take(10).ToArray();
+            .OrderByDescending(s => DistanceKernels.ScoreScalar(DistanceMetric.L2, query, arena[s])).Take(10).ToArray();
         Assert.Equal(expected, top.ToSortedArray().Select(h => h.Slot).ToArray());
     }
 
-    private static double Reference(VectorMetric metric, float[] a, float[] b)
+    private static double Reference(DistanceMetric metric, float[] a, float[] b)
     {
         double sum = 0;
         for (var i = 0; i < a.Length; i++)
         {
-            sum += metric == VectorMetric.L2 ? (a[i] - (double)b[i]) * (a[i] - (double)b[i]) : a[i] * (double)b[i];
+            sum += metric == DistanceMetric.L2 ? (a[i] - (double)b[i]) * (a[i] - (double)b[i]) : a[i] * (double)b[i];
         }
 
-        return metric == VectorMetric.L2 ? -sum : sum;
+        return metric == DistanceMetric.L2 ? -sum : sum;
     }
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using Agents.Cli;
 using Agents.Grains.Vectors;
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine.Vectors;
 
 namespace Agents.Tests.Vectors;
 

@@ -1,5 +1,5 @@
 using Agents.GrainInterfaces;
-using Agents.Grains.Vectors.Engine;
+using Agents.Engine.Vectors;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -47,12 +47,12 @@ public sealed class QuantizationTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(VectorMetric.Cosine)]
-    [InlineData(VectorMetric.Dot)]
-    [InlineData(VectorMetric.L2)]
-    public void QuantizedScoresTrackTheExactScores(VectorMetric metric)
+    [InlineData(DistanceMetric.Cosine)]
+    [InlineData(DistanceMetric.Dot)]
+    [InlineData(DistanceMetric.L2)]
+    public void QuantizedScoresTrackTheExactScores(DistanceMetric metric)
     {
-        var arena = HnswTestData.Clustered(2_000, 96, clusters: 20, seed: 3, normalise: metric == VectorMetric.Cosine);
+        var arena = HnswTestData.Clustered(2_000, 96, clusters: 20, seed: 3, normalise: metric == DistanceMetric.Cosine);
         var quantizer = ScalarQuantizer.Train(arena, metric, arena.Count);
         Assert.True(quantizer.Low < quantizer.High);
 
@@ -91,15 +91,15 @@ public sealed class QuantizationTests(ITestOutputHelper output)
     [Fact]
     public void Values_beyond_the_range_clip_to_the_end_codes()
     {
-        var quantizer = new ScalarQuantizer(VectorMetric.L2, 3, -1, 1);
+        var quantizer = new ScalarQuantizer(DistanceMetric.L2, 3, -1, 1);
         var codes = new sbyte[3];
         quantizer.Encode([-5, 0, 5], codes);
         Assert.Equal(new sbyte[] { -127, 0, 127 }, codes);
-        Assert.Throws<ArgumentException>(() => new ScalarQuantizer(VectorMetric.L2, 3, 1, -1));
-        Assert.Throws<ArgumentException>(() => new ScalarQuantizer(VectorMetric.L2, 3, float.NaN, 1));
+        Assert.Throws<ArgumentException>(() => new ScalarQuantizer(DistanceMetric.L2, 3, 1, -1));
+        Assert.Throws<ArgumentException>(() => new ScalarQuantizer(DistanceMetric.L2, 3, float.NaN, 1));
 
         // A constant sample still gives a usable quantizer.
-        var flat = new ScalarQuantizer(VectorMetric.Dot, 3, 0.5f, 0.5f);
+        var flat = new ScalarQuantizer(DistanceMetric.Dot, 3, 0.5f, 0.5f);
         Assert.True(flat.Step > 0);
     }
 
@@ -138,12 +138,12 @@ public sealed class QuantizationTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(VectorMetric.Cosine)]
-    [InlineData(VectorMetric.L2)]
-    public void QuantizedHnswKeepsRecallAtEf64AndHoldsAQuarterOfTheFloats(VectorMetric metric)
+    [InlineData(DistanceMetric.Cosine)]
+    [InlineData(DistanceMetric.L2)]
+    public void QuantizedHnswKeepsRecallAtEf64AndHoldsAQuarterOfTheFloats(DistanceMetric metric)
     {
         var (arena, index) = Build(metric, 10_000, 128, seed: 17, addFirst: true);
-        var queries = HnswTestData.ClusteredQueries(150, 128, clusters: 50, seed: 17, normalise: metric == VectorMetric.Cosine);
+        var queries = HnswTestData.ClusteredQueries(150, 128, clusters: 50, seed: 17, normalise: metric == DistanceMetric.Cosine);
 
         var recall = HnswTestData.Recall(index, arena, metric, queries, k: 10, ef: 64);
 
@@ -165,10 +165,10 @@ public sealed class QuantizationTests(ITestOutputHelper output)
     public void QuantizedHnswGrownOnePointAtATimeRetrainsAndKeepsRecall()
     {
         // Training on the first vector alone would give a useless range; it is learnt again as the arena grows.
-        var (arena, index) = Build(VectorMetric.L2, 6_000, 64, seed: 23, addFirst: false);
+        var (arena, index) = Build(DistanceMetric.L2, 6_000, 64, seed: 23, addFirst: false);
         var queries = HnswTestData.ClusteredQueries(100, 64, clusters: 50, seed: 23, normalise: false);
 
-        var recall = HnswTestData.Recall(index, arena, VectorMetric.L2, queries, k: 10, ef: 64);
+        var recall = HnswTestData.Recall(index, arena, DistanceMetric.L2, queries, k: 10, ef: 64);
 
         output.WriteLine($"quantized recall@10 after incremental growth: {recall:F4}");
         Assert.True(recall >= 0.95, $"recall@10 {recall:F4}");
@@ -177,11 +177,11 @@ public sealed class QuantizationTests(ITestOutputHelper output)
     [Fact]
     public void QuantizedFilteredSearchAndDeletes()
     {
-        var (arena, index) = Build(VectorMetric.L2, 5_000, 48, seed: 29, addFirst: true);
+        var (arena, index) = Build(DistanceMetric.L2, 5_000, 48, seed: 29, addFirst: true);
         var queries = HnswTestData.ClusteredQueries(80, 48, clusters: 50, seed: 29, normalise: false);
         static bool Filter(int slot) => slot % 10 == 4;
 
-        var filtered = HnswTestData.Recall(index, arena, VectorMetric.L2, queries, k: 10, ef: 64, Filter);
+        var filtered = HnswTestData.Recall(index, arena, DistanceMetric.L2, queries, k: 10, ef: 64, Filter);
         output.WriteLine($"quantized filtered recall@10: {filtered:F4}");
         Assert.True(filtered >= 0.9, $"filtered recall@10 {filtered:F4}");
 
@@ -193,7 +193,7 @@ public sealed class QuantizationTests(ITestOutputHelper output)
     [Fact]
     public void QuantizedSaveThenLoadGivesIdenticalResults()
     {
-        var (arena, index) = Build(VectorMetric.Dot, 3_000, 40, seed: 37, addFirst: true);
+        var (arena, index) = Build(DistanceMetric.Dot, 3_000, 40, seed: 37, addFirst: true);
         var queries = HnswTestData.ClusteredQueries(40, 40, clusters: 50, seed: 37, normalise: false);
         using var stream = new MemoryStream();
         index.Save(stream);
@@ -209,17 +209,17 @@ public sealed class QuantizationTests(ITestOutputHelper output)
         }
 
         // An empty quantized index saves and loads too (nothing trained yet).
-        var empty = new HnswIndex(new VectorArena(4), VectorMetric.L2, new HnswParameters(Quantize: true));
+        var empty = new HnswIndex(new VectorArena(4), DistanceMetric.L2, new HnswParameters(Quantize: true));
         using var emptyStream = new MemoryStream();
         empty.Save(emptyStream);
         emptyStream.Position = 0;
         Assert.Equal(0, HnswIndex.Load(emptyStream, new VectorArena(4)).Count);
     }
 
-    private static float[] Prepared(float[] query, VectorMetric metric)
+    private static float[] Prepared(float[] query, DistanceMetric metric)
     {
         var copy = (float[])query.Clone();
-        if (metric == VectorMetric.Cosine)
+        if (metric == DistanceMetric.Cosine)
         {
             DistanceKernels.Normalize(copy);
         }
@@ -227,9 +227,9 @@ public sealed class QuantizationTests(ITestOutputHelper output)
         return copy;
     }
 
-    private static (VectorArena Arena, HnswIndex Index) Build(VectorMetric metric, int count, int dimension, int seed, bool addFirst)
+    private static (VectorArena Arena, HnswIndex Index) Build(DistanceMetric metric, int count, int dimension, int seed, bool addFirst)
     {
-        var source = HnswTestData.Clustered(count, dimension, clusters: 50, seed, normalise: metric == VectorMetric.Cosine);
+        var source = HnswTestData.Clustered(count, dimension, clusters: 50, seed, normalise: metric == DistanceMetric.Cosine);
         var arena = source;
         var parameters = new HnswParameters(M: 16, EfConstruction: 100, Quantize: true);
         if (addFirst)

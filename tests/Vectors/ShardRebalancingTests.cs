@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Agents.Client;
-using Agents.Grains.Hosting;
+using Agents.Hosting;
 using Agents.Grains.Jobs;
 using Agents.Grains.Vectors;
 using Agents.Tests.Infrastructure;

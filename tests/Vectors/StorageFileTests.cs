@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using Agents.Grains.Vectors.Storage;
+using Agents.Engine.Vectors.Storage;
 using static Agents.Tests.Vectors.StorageTestData;
 
 namespace Agents.Tests.Vectors;

@@ -1,4 +1,4 @@
-using Agents.Grains.Vectors.Storage;
+using Agents.Engine.Vectors.Storage;
 using Agents.Tests.Infrastructure;
 using Npgsql;
 using static Agents.Tests.Vectors.StorageTestData;

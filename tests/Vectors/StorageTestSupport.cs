@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Agents.Grains.Vectors.Storage;
+using Agents.Engine.Vectors.Storage;
 
 namespace Agents.Tests.Vectors;
 

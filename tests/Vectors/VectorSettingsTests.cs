@@ -1,6 +1,6 @@
 using Agents.Client;
-using Agents.Grains.Configuration;
-using Agents.Grains.Hosting;
+using Agents.Engine;
+using Agents.Hosting;
 using Agents.Grains.Vectors;
 
 namespace Agents.Tests.Vectors;
@@ -16,17 +16,18 @@ public sealed class VectorSettingsTests
             .ToList();
     }
 
-    private static ClusterConnection Embedded(PerformanceSettings performance) => new()
+    private static Task<AgentsClient> Embedded(PerformanceSettings performance)
     {
-        Settings = new AgentsSettings { Performance = performance },
-        EmbeddedHost = new HostSettings { DataDirectory = Directory.CreateTempSubdirectory("agents-settings-").FullName },
-    };
+        var settings = new AgentsSettings { Performance = performance };
+        return EmbeddedCluster.ConnectAsync(
+            ClusterConnection.Embedded().WithSettings(settings), settings, new HostSettings { DataDirectory = Directory.CreateTempSubdirectory("agents-settings-").FullName });
+    }
 
     [Fact]
     public async Task VectorCacheSizeRefusesAnUpsertPastTheBoundAndWritesNothingOfIt()
     {
         // 128-d points cost 768 bytes each in the budget: 2 MB holds 2,730 of them.
-        await using var client = await AgentsClient.ConnectAsync(Embedded(new PerformanceSettings { VectorCacheSize = 2L << 20, WriteBufferSize = 16L << 20 }));
+        await using var client = await Embedded(new PerformanceSettings { VectorCacheSize = 2L << 20, WriteBufferSize = 16L << 20 });
         await client.CreateCollectionAsync(new CollectionSpec("bounded", 128, Shards: 1));
         Assert.Equal(2000, await client.UpsertAsync("bounded", Points(0, 2000, 128)));
 
@@ -44,7 +45,7 @@ public sealed class VectorSettingsTests
     [Fact]
     public async Task WriteBufferSizeSetsThePointsPerUpsertCall()
     {
-        await using var client = await AgentsClient.ConnectAsync(Embedded(new PerformanceSettings { WriteBufferSize = 64L << 10 }));
+        await using var client = await Embedded(new PerformanceSettings { WriteBufferSize = 64L << 10 });
         Assert.Equal(65536 / (128 * 4 + 64), client.UpsertBatchFor(128));
         await client.CreateCollectionAsync(new CollectionSpec("buffered", 128, Shards: 1));
         var calls = 0;

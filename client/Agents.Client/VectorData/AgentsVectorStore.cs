@@ -9,7 +9,7 @@ namespace Agents.Client.VectorData;
 /// Shards each collection is created with by <see cref="VectorStoreCollection{TKey, TRecord}.EnsureCollectionExistsAsync"/>;
 /// 0 (the default) lets the cluster choose two per active silo.
 /// </param>
-public sealed class AgentsVectorStore(AgentsClient client, int shards = Agents.Grains.Vectors.ShardRouter.ClusterDefaultShards) : VectorStore
+public sealed class AgentsVectorStore(AgentsClient client, int shards = ShardRouter.ClusterDefaultShards) : VectorStore
 {
     private readonly AgentsClient _client = client ?? throw new ArgumentNullException(nameof(client));
     /// <summary>The system name reported in metadata and exceptions.</summary>

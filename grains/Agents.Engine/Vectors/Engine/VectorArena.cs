@@ -1,0 +1,173 @@
+using System.IO.MemoryMappedFiles;
+
+namespace Agents.Engine.Vectors;
+
+/// <summary>
+/// Vectors of one dimension in contiguous float blocks, addressed by a dense slot number (0..Count-1). Slots are
+/// never moved, so indexes hold slot numbers; growth adds blocks rather than copying the whole set. One writer adds
+/// while any number of readers read slots below <see cref="Count"/>: the block table is replaced, never edited.
+/// </summary>
+/// <remarks>
+/// The blocks are managed arrays, or, for a quantized index whose searches touch only the few vectors they rescore,
+/// views of a memory-mapped scratch file (<see cref="MemoryMapped"/>): the operating system keeps the pages it needs
+/// and may evict the rest, so the heap holds no floats. The file is a cache of the durable store, unlinked as soon as
+/// it is open, so nothing is left behind by a crash.
+/// </remarks>
+public sealed unsafe class VectorArena : IDisposable
+{
+    // Small enough that the last, partly filled block costs little; large enough that lookups stay cheap.
+    private const int SlotsPerBlock = 1024;
+    private readonly FileStream? _file;
+    private readonly List<(MemoryMappedFile File, MemoryMappedViewAccessor View)> _views = [];
+    private float[][] _blocks = [];
+    private nint[] _mapped = [];
+    private int _count;
+
+    /// <summary>An empty arena for vectors of <paramref name="dimension"/> floats.</summary>
+    public VectorArena(int dimension)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        Dimension = dimension;
+    }
+
+    private VectorArena(int dimension, FileStream file)
+        : this(dimension) => _file = file;
+
+    /// <summary>
+    /// An empty arena whose blocks are mapped from a new scratch file in <paramref name="directory"/> (created if
+    /// missing) rather than held on the heap.
+    /// </summary>
+    public static VectorArena MemoryMapped(int dimension, string directory)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, $"{Guid.NewGuid():N}.vectors");
+        var options = OperatingSystem.IsWindows() ? FileOptions.DeleteOnClose : FileOptions.None;
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, options);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The open handle keeps the data; the name goes now so no crash can leave the file behind.
+            File.Delete(path);
+        }
+
+        return new VectorArena(dimension, file);
+    }
+
+    /// <summary>True when the blocks live in a memory-mapped file.</summary>
+    public bool IsMemoryMapped => _file is not null;
+
+    /// <summary>Floats per vector.</summary>
+    public int Dimension { get; }
+
+    /// <summary>Slots in use.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Bytes the blocks hold on the heap (none when memory-mapped).</summary>
+    public long AllocatedBytes => (long)_blocks.Length * SlotsPerBlock * Dimension * sizeof(float);
+
+    /// <summary>Bytes of the memory-mapped file (paged in and out by the operating system).</summary>
+    public long MappedBytes => (long)_mapped.Length * SlotsPerBlock * Dimension * sizeof(float);
+
+    /// <summary>The vector in slot <paramref name="slot"/>.</summary>
+    public Span<float> this[int slot]
+    {
+        get
+        {
+            if ((uint)slot >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(slot), $"Slot {slot} is not in use (count {Count}).");
+            }
+
+            if (_file is not null)
+            {
+                return new Span<float>((float*)Volatile.Read(ref _mapped)[slot / SlotsPerBlock] + ((long)(slot % SlotsPerBlock) * Dimension), Dimension);
+            }
+
+            return Volatile.Read(ref _blocks)[slot / SlotsPerBlock].AsSpan(slot % SlotsPerBlock * Dimension, Dimension);
+        }
+    }
+
+    /// <summary>Copies <paramref name="vector"/> into a new slot and returns it.</summary>
+    public int Add(ReadOnlySpan<float> vector)
+    {
+        if (vector.Length != Dimension)
+        {
+            throw new ArgumentException($"Vector has {vector.Length} dimensions; this arena holds {Dimension}.", nameof(vector));
+        }
+
+        var slot = _count;
+        if (_file is not null)
+        {
+            if (slot == _mapped.Length * SlotsPerBlock)
+            {
+                MapBlock();
+            }
+
+            vector.CopyTo(new Span<float>((float*)_mapped[slot / SlotsPerBlock] + ((long)(slot % SlotsPerBlock) * Dimension), Dimension));
+        }
+        else
+        {
+            if (slot == _blocks.Length * SlotsPerBlock)
+            {
+                var grown = new float[_blocks.Length + 1][];
+                _blocks.CopyTo(grown, 0);
+                grown[^1] = GC.AllocateUninitializedArray<float>(SlotsPerBlock * Dimension);
+                Volatile.Write(ref _blocks, grown);
+            }
+
+            vector.CopyTo(_blocks[slot / SlotsPerBlock].AsSpan(slot % SlotsPerBlock * Dimension, Dimension));
+        }
+
+        // Publish the slot only once its floats are in place.
+        Volatile.Write(ref _count, slot + 1);
+        return slot;
+    }
+
+    /// <summary>Unmaps and closes the scratch file of a memory-mapped arena; no slot may be read afterwards.</summary>
+    public void Dispose()
+    {
+        if (_file is null)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _mapped, []);
+        Volatile.Write(ref _count, 0);
+        foreach (var (file, view) in _views)
+        {
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            view.Dispose();
+            file.Dispose();
+        }
+
+        _views.Clear();
+        _file.Dispose();
+    }
+
+    private void MapBlock()
+    {
+        var blockBytes = (long)SlotsPerBlock * Dimension * sizeof(float);
+        var offset = _mapped.Length * blockBytes;
+
+        // Each block is its own view of the growing file, so the views already handed out stay valid.
+        var file = MemoryMappedFile.CreateFromFile(_file!, null, offset + blockBytes, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+        MemoryMappedViewAccessor view;
+        try
+        {
+            view = file.CreateViewAccessor(offset, blockBytes, MemoryMappedFileAccess.ReadWrite);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        byte* pointer = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _views.Add((file, view));
+        var grown = new nint[_mapped.Length + 1];
+        _mapped.CopyTo(grown, 0);
+        grown[^1] = (nint)(pointer + view.PointerOffset);
+        Volatile.Write(ref _mapped, grown);
+    }
+}

@@ -1,0 +1,10 @@
+global using Agents.Engine;
+global using Agents.GrainInterfaces;
+global using Microsoft.Extensions.Logging;
+global using Orleans;
+global using Orleans.Concurrency;
+global using Orleans.Runtime;
+global using Agents.Engine.Embeddings;
+global using Agents.Engine.Text;
+global using Agents.Engine.Vectors;
+global using Agents.Grains.Placement;

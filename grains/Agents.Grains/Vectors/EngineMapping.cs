@@ -1,0 +1,33 @@
+using Agents.Engine.Vectors;
+
+namespace Agents.Grains.Vectors;
+
+/// <summary>Maps the contracts' vector types onto the engine's.</summary>
+public static class EngineMapping
+{
+    /// <summary>The engine's metric for a collection's <see cref="VectorMetric"/>.</summary>
+    public static DistanceMetric ToEngine(this VectorMetric metric) => metric switch
+    {
+        VectorMetric.Cosine => DistanceMetric.Cosine,
+        VectorMetric.Dot => DistanceMetric.Dot,
+        VectorMetric.L2 => DistanceMetric.L2,
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown vector metric."),
+    };
+
+    /// <summary>True when every condition of <paramref name="filter"/> holds for <paramref name="fields"/>.</summary>
+    public static bool Matches(this PayloadFields fields, PayloadFilter filter)
+    {
+        foreach (var c in filter.Must)
+        {
+            var holds = c.Operator == FilterOperator.Range
+                ? fields.HasInRange(c.Field, c.Min, c.Max)
+                : c.Values is { } values && fields.HasAny(c.Field, values);
+            if (!holds)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,13 @@
+global using Agents.Client;
+global using Agents.Engine;
+global using Agents.GrainInterfaces;
+global using Agents.Grains;
+global using Microsoft.Extensions.Logging;
+global using Orleans;
+global using Orleans.Runtime;
+global using Agents.Engine.Embeddings;
+global using Agents.Engine.Text;
+global using Agents.Engine.Vectors;
+global using Agents.Engine.Vectors.Storage;
+global using Agents.Grains.Jobs;
+global using Agents.Grains.Placement;

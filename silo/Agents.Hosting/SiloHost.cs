@@ -1,0 +1,220 @@
+using System.Net;
+using Agents.Engine;
+using Agents.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
+using OpenTelemetry.Trace;
+using Orleans.Hosting;
+
+namespace Agents.Hosting;
+
+/// <summary>Builds the silo process from its command line and environment; used by the silo, the embedded CLI and tests.</summary>
+public static class SiloHost
+{
+    /// <summary>The silo's command-line usage.</summary>
+    public const string Usage =
+        "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--primary HOST:PORT] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N] [--dashboard-port N]";
+
+    /// <summary>Reads the silo's arguments over its <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
+    public static (HostSettings Host, AgentsSettings Settings) Parse(string[] args, IReadOnlyDictionary<string, string?> environment)
+    {
+        var host = HostSettings.FromEnvironment(environment);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ConfigurationException($"{args[i]} needs a value. Usage: {Usage}");
+            host = args[i] switch
+            {
+                "--instance" or "--InstanceId" => host with { Instance = HostSettings.ParseInstance(Value(), "--instance") },
+                "--cluster" => host with { Cluster = Value() },
+                "--primary" => host with { Primary = HostSettings.ParseEndpoint(Value(), "--primary") },
+                "--init-schema" => host with { InitSchema = true },
+                "--config" => host with { ConfigPath = Value() },
+                "--data-dir" => host with { DataDirectory = Value() },
+                "--metrics-port" => host with { MetricsPort = HostSettings.ParsePort(Value(), "--metrics-port") },
+                "--dashboard-port" => host with { DashboardPort = HostSettings.ParsePort(Value(), "--dashboard-port") },
+                "--address" => host with { AdvertisedAddress = HostSettings.ParseAddress(Value(), "--address") },
+                _ => throw new ConfigurationException($"Unknown argument '{args[i]}'. Usage: {Usage}"),
+            };
+        }
+
+        if (host.InitSchema && string.IsNullOrWhiteSpace(host.Cluster))
+        {
+            throw new ConfigurationException("--init-schema needs a cluster: give --cluster or P2P_CLUSTER.");
+        }
+
+        if (host.Primary is not null && !string.IsNullOrWhiteSpace(host.Cluster))
+        {
+            throw new ConfigurationException("--primary (P2P_PRIMARY) joins a development cluster without a database; a silo with --cluster (P2P_CLUSTER) joins through PostgreSQL: give one.");
+        }
+
+        // Certificate files are opened now, so a missing file or a wrong password stops start-up with its variable's name.
+        host.Tls?.Load(server: true);
+
+        var configPath = host.ConfigPath ?? DefaultConfigPath();
+        return (host, AgentsConfiguration.Load(configPath, environment));
+    }
+
+    /// <summary>The <c>performance.yaml</c> shipped beside the executable, if any.</summary>
+    public static string? DefaultConfigPath()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "performance.yaml");
+        return File.Exists(path) ? path : null;
+    }
+
+    /// <summary>The Prometheus port of instance 0 (the OpenTelemetry exporter's conventional port).</summary>
+    public const int MetricsPortBase = 9464;
+
+    /// <summary>
+    /// OpenTelemetry: our meter and Orleans' for Prometheus, served at <c>/metrics</c> by the silo's Kestrel (see
+    /// <see cref="MapHttpEndpoints"/>); traces of grain calls to an OTLP collector when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+    /// </summary>
+    private static void AddTelemetry(IHostApplicationBuilder builder)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry();
+        telemetry.WithMetrics(metrics => metrics
+            .AddMeter(AgentsMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddOtlpExporter());
+        }
+    }
+
+    /// <summary>
+    /// A host builder rooted at the executable's folder that does not watch its configuration files: a watcher on
+    /// the current directory costs CPU whenever anything there changes, and nothing here reloads.
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder()
+    {
+        var configuration = new ConfigurationManager();
+        configuration["hostBuilder:reloadConfigOnChange"] = "false";
+        return Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Configuration = configuration,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+    }
+
+    /// <summary>Applies the schema when asked, sets the thread pool, and builds a host running one silo.</summary>
+    public static async Task<IHost> BuildAsync(
+        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
+    {
+        var dashboardPort = host.DashboardPort ?? (embedded ? 0 : DashboardPortBase + host.Instance);
+        var metricsPort = host.MetricsPort ?? (embedded ? 0 : MetricsPortBase + host.Instance);
+        if (metricsPort > 0 && metricsPort == dashboardPort)
+        {
+            throw new ConfigurationException($"The metrics and the dashboard port (--metrics-port / P2P_METRICS_PORT, --dashboard-port / P2P_DASHBOARD_PORT) are both {metricsPort}: give them different ports.");
+        }
+
+        // Configuration errors first, before the schema touches the database.
+        host.Tls?.Load(server: true);
+        if (host.InitSchema && host.Cluster is { } cluster)
+        {
+            await ClusterSchema.ApplyAsync(ClusterSchema.Connection(cluster, settings.Performance), cancellationToken);
+        }
+
+        ThreadPoolLimits.Apply(settings.Performance);
+        IHostApplicationBuilder builder = dashboardPort > 0 || metricsPort > 0 ? CreateWebBuilder(host, metricsPort, dashboardPort) : CreateBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Agents", LogLevel.Information);
+        if (embedded)
+        {
+            // A command's own silo: its start-up stalls are the command's, not a cluster's health, and its log goes to
+            // stderr at warning level so the command's output stays its own.
+            builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+            builder.Logging.AddFilter("Agents", LogLevel.Warning);
+            builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+
+        if (metricsPort > 0)
+        {
+            AddTelemetry(builder);
+        }
+
+        builder.UseOrleans(silo =>
+        {
+            silo.UseAgentsClustering(host, settings).AddAgents(settings);
+            silo.UseAgentsTls(host.Tls);
+            if (dashboardPort > 0)
+            {
+                silo.AddDashboard();
+            }
+
+            // Host configuration can override the default failure detection (e.g. Membership__ProbeTimeout=00:00:02).
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Membership"));
+            configure?.Invoke(silo);
+        });
+        if (builder is WebApplicationBuilder web)
+        {
+            var app = web.Build();
+            MapHttpEndpoints(app, host.HttpAuth, metricsPort, dashboardPort);
+            return app;
+        }
+
+        return ((HostApplicationBuilder)builder).Build();
+    }
+
+    /// <summary>The dashboard's port for instance 0.</summary>
+    public const int DashboardPortBase = 8080;
+
+    /// <summary>As <see cref="CreateBuilder"/>, with Kestrel on the advertised address (loopback by default) at the metrics and dashboard ports in use.</summary>
+    private static WebApplicationBuilder CreateWebBuilder(HostSettings host, int metricsPort, int dashboardPort)
+    {
+        // As in CreateBuilder, no configuration file watcher; it has to be said before the builder reads its sources.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
+        builder.WebHost.UseKestrel(o =>
+        {
+            foreach (var port in new[] { metricsPort, dashboardPort }.Where(p => p > 0))
+            {
+                o.Listen(host.AdvertisedAddress, port);
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// One Kestrel, two ports: <c>/metrics</c> only on the metrics port, the dashboard only on the dashboard port, and
+    /// both behind HTTP Basic authentication when <paramref name="auth"/> is set.
+    /// </summary>
+    private static void MapHttpEndpoints(WebApplication app, HttpBasicAuthentication? auth, int metricsPort, int dashboardPort)
+    {
+        if (auth is not null)
+        {
+            app.Use(auth.InvokeAsync);
+        }
+
+        if (metricsPort > 0)
+        {
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(c => c.Connection.LocalPort == metricsPort && c.Request.Path == "/metrics");
+            // The metrics port serves nothing else, so the dashboard is not reachable through it.
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort != metricsPort)
+                {
+                    return next(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
+        }
+
+        if (dashboardPort > 0)
+        {
+            app.MapOrleansDashboard();
+        }
+    }
+}
