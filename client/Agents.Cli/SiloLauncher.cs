@@ -161,7 +161,7 @@ public sealed class SiloLauncher : IAsyncDisposable
 
     private StartedSilo Start(string silo, int index, Options options, int? primary, Action<string> say)
     {
-        var instance = FreeInstance(_silos.Select(s => s.Instance));
+        var instance = HostSettings.FreeInstance(_silos.Select(s => s.Instance));
         var arguments = new List<string>
         {
             silo, "--instance", instance.ToString(CultureInfo.InvariantCulture), "--metrics-port", "0", "--dashboard-port", "0",
@@ -260,33 +260,4 @@ public sealed class SiloLauncher : IAsyncDisposable
         }
     }
 
-    /// <summary>An instance number (100..998), not among <paramref name="taken"/>, whose silo and gateway ports are both free now.</summary>
-    public static int FreeInstance(IEnumerable<int>? taken = null)
-    {
-        var used = taken?.ToHashSet() ?? [];
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var instance = Random.Shared.Next(100, 999);
-            if (!used.Contains(instance) && IsFree(11111 + instance) && IsFree(30000 + instance))
-            {
-                return instance;
-            }
-        }
-
-        throw new InvalidOperationException("No free pair of silo and gateway ports was found.");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 }

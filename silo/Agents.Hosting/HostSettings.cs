@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Agents.Hosting;
 
@@ -184,6 +185,36 @@ public sealed record HostSettings
 
     /// <summary>Parses <c>host:port</c> (see <see cref="Endpoints.ParseEndpoint"/>).</summary>
     public static IPEndPoint ParseEndpoint(string text, string name) => Endpoints.ParseEndpoint(text, name);
+
+    /// <summary>An instance number (100..998), not among <paramref name="taken"/>, whose silo and gateway ports are both free now.</summary>
+    public static int FreeInstance(IEnumerable<int>? taken = null)
+    {
+        var used = taken?.ToHashSet() ?? [];
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var instance = Random.Shared.Next(100, 999);
+            if (!used.Contains(instance) && IsFree(SiloPortBase + instance) && IsFree(GatewayPortBase + instance))
+            {
+                return instance;
+            }
+        }
+
+        throw new InvalidOperationException("No free pair of silo and gateway ports was found.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 
     private static int FreeLoopbackPort()
     {

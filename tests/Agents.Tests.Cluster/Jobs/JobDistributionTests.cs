@@ -1,5 +1,4 @@
 using System.Text;
-using Agents.Cli;
 using Agents.Tests.Infrastructure;
 
 namespace Agents.Tests.Jobs;

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Agents.Cli;
 using Agents.Client;
 using Agents.Engine;
 using Agents.Hosting;

@@ -58,7 +58,7 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>An instance number whose silo and gateway ports are both free now (the command's own choice).</summary>
-    public static int FreeInstance() => Agents.Cli.SiloLauncher.FreeInstance();
+    public static int FreeInstance() => HostSettings.FreeInstance();
 
     /// <summary>SIGKILL: the process dies without a word to the cluster.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);

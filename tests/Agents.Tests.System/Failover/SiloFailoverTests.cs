@@ -1,5 +1,4 @@
 using System.Text;
-using Agents.Cli;
 using Agents.Client;
 using Agents.Hosting;
 using Agents.Tests.Infrastructure;

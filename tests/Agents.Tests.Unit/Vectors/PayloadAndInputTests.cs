@@ -1,5 +1,4 @@
 using System.Text;
-using Agents.Cli;
 using Agents.Grains.Vectors;
 using Agents.Engine.Vectors;
 

@@ -3,9 +3,6 @@ using Agents.Hosting;
 
 namespace Agents.Tests.Configuration;
 
-[CollectionDefinition(nameof(ProcessWide), DisableParallelization = true)]
-public sealed class ProcessWide;
-
 // Changes the process's thread pool, so it runs alone and puts the pool back.
 [Collection(nameof(ProcessWide))]
 public sealed class ThreadPoolLimitsTests

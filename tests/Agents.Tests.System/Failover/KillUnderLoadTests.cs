@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
-using Agents.Cli;
 using Agents.Client;
 using Agents.Tests.Infrastructure;
 using Xunit.Abstractions;

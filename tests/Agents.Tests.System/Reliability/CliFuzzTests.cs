@@ -8,7 +8,7 @@ using Agents.Cli;
 using Agents.Engine;
 using Agents.Hosting;
 using Agents.Engine.Vectors;
-using Agents.Tests.Configuration;
+using Agents.Tests;
 using Agents.Tests.Infrastructure;
 using Xunit.Abstractions;
 

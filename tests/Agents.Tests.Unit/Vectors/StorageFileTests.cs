@@ -454,5 +454,5 @@ public sealed class StorageSchemaScriptTests
 
     // The source file's own path, so the check works from any build output folder.
     private static string RepositoryRoot([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", ".."));
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", ".."));
 }
