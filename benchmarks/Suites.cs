@@ -10,7 +10,7 @@ using BenchmarkDotNet.Attributes;
 
 namespace Agents.Benchmarks;
 
-/// <summary>The seed's suite names, as BenchmarkDotNet categories (<c>--anyCategories cpu_intensive_tasks</c>).</summary>
+/// <summary>The suite names, as BenchmarkDotNet categories (<c>--anyCategories cpu_intensive_tasks</c>).</summary>
 public static class Suites
 {
     public const string CpuIntensiveTasks = "cpu_intensive_tasks";

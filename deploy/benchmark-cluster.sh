@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's cluster benchmark on one host: starts a throwaway PostgreSQL unless P2P_CLUSTER names one, then
+# The cluster benchmark on one host: starts a throwaway PostgreSQL unless P2P_CLUSTER names one, then
 # `p2p-ai-agents benchmark --mode cluster` starts the silo processes, runs the workload, and stops them.
 #   deploy/benchmark-cluster.sh --nodes 3 --tasks 10000 --distribution round-robin --output results/cluster-3-nodes.json
 #   deploy/benchmark-cluster.sh --nodes 1..2 --pin --task-type embedding --tasks 2000 --document-size 100 --output results/scale-embedding.json

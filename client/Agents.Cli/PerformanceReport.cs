@@ -8,7 +8,7 @@ namespace Agents.Cli;
 /// <c>p2p-ai-agents report --input DIR --output FILE.html</c>: every benchmark result JSON of a folder as one
 /// self-contained page (inline SVG charts and CSS, nothing fetched): throughput against nodes with the ideal line,
 /// scaling efficiency against nodes (cluster-mode results, one line per task type), latency percentiles, recall against queries/s, the per-node distribution of the largest cluster run, and memory;
-/// plus the terminal summary (the seed's analysis step).
+/// plus the terminal summary.
 /// </summary>
 public static class PerformanceReport
 {

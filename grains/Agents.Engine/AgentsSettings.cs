@@ -1,6 +1,6 @@
 namespace Agents.Engine;
 
-/// <summary>The seed's <c>performance:</c> section; each member has a real effect on a silo.</summary>
+/// <summary>The <c>performance:</c> section of performance.yaml; each member has a real effect on a silo.</summary>
 public sealed record PerformanceSettings
 {
     /// <summary>Batches a silo processes at once; also the thread pool's minimum worker threads.</summary>

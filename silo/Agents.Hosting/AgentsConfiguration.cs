@@ -18,7 +18,7 @@ public static class AgentsConfiguration
         "P2P_TLS_CERT", "P2P_TLS_CERT_PASSWORD", "P2P_TLS_CA", "P2P_HTTP_AUTH",
     };
 
-    // Keys of the seed that belong to capabilities this build does not have yet: rejected, never silently ignored.
+    // Recognised keys of capabilities this build does not have: rejected with the reason, never silently ignored.
     private static readonly IReadOnlyDictionary<string, string> Unsupported = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["bloom_filter_bits"] = "each shard keeps an exact in-memory index of its ids, so an approximate id filter would change nothing",
@@ -56,7 +56,7 @@ public static class AgentsConfiguration
 
     private static readonly IReadOnlyDictionary<string, Key> Aliases = new Dictionary<string, Key>(StringComparer.Ordinal)
     {
-        // The seed's name for the cache budget; the document cache is the cache of this build.
+        // Another name for the cache budget; the document cache is the cache of this build.
         ["P2P_CACHE_SIZE"] = Keys.Single(k => k.Name == "document_cache_size"),
     };
 
@@ -101,7 +101,7 @@ public static class AgentsConfiguration
         return result;
     }
 
-    /// <summary>Applies a YAML document of the seed's shape.</summary>
+    /// <summary>Applies a performance.yaml document (a <c>performance:</c> section of keys).</summary>
     public static AgentsSettings ApplyYaml(AgentsSettings settings, string yaml, string source = "performance.yaml")
     {
         var stream = new YamlStream();

@@ -13,7 +13,7 @@ public sealed class ConfigurationTests
         AgentsConfiguration.ApplyEnvironment(new AgentsSettings(), variables.ToDictionary(v => v.Name, v => (string?)v.Value));
 
     [Fact]
-    public void SeedShapedFileSetsEveryPerformanceKey()
+    public void FullPerformanceFileSetsEveryPerformanceKey()
     {
         var s = Yaml("""
             performance:
