@@ -19,7 +19,7 @@ public sealed class BackpressureTests
         var accepted = service.EmbedAsync(Enumerable.Range(0, 16).Select(i => $"text number {i}").ToArray());
 
         // At most one batch of four can have left the queue yet, so twelve wait and twenty more do not fit.
-        var refused = await Assert.ThrowsAsync<OverloadedException>(() => service.EmbedAsync(Enumerable.Range(0, 20).Select(i => $"more {i}").ToArray()));
+        var refused = await Assert.ThrowsAsync<EmbeddingQueueFullException>(() => service.EmbedAsync(Enumerable.Range(0, 20).Select(i => $"more {i}").ToArray()));
         Assert.Contains("limit 16", refused.Message, StringComparison.Ordinal);
         Assert.Contains("20 more were refused", refused.Message, StringComparison.Ordinal);
 
