@@ -103,7 +103,7 @@ public sealed partial class AgentsClient : IAsyncDisposable
             }
             else
             {
-                var gateways = connection.Gateways.Select(g => Endpoints.ParseEndpoint(g, "Gateway")).ToList();
+                var gateways = connection.Gateways.Select(Endpoints.ParseGateway).ToList();
                 client.UseStaticClustering(gateways.ToArray());
             }
 

@@ -38,4 +38,16 @@ public static class Endpoints
 
         return new IPEndPoint(ParseAddress(text[..colon], name), port);
     }
+
+    /// <summary>Parses a gateway, <c>host:port</c>; errors name the gateway as given.</summary>
+    public static IPEndPoint ParseGateway(string gateway)
+    {
+        var colon = gateway.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(gateway[(colon + 1)..], out var port) || port is <= 0 or > 65535)
+        {
+            throw new ConfigurationException($"Gateway '{gateway}' is not host:port.");
+        }
+
+        return new IPEndPoint(ParseAddress(gateway[..colon], $"Gateway '{gateway}'"), port);
+    }
 }

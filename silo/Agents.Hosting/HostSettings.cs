@@ -181,7 +181,7 @@ public sealed record HostSettings
             : throw new ConfigurationException($"{name}: '{text}' is not a port in [0, 65535].");
 
     /// <summary>Parses <c>host:port</c> gateways.</summary>
-    public IReadOnlyList<IPEndPoint> GatewayEndpoints() => Gateways.Select(g => Endpoints.ParseEndpoint(g, $"Gateway '{g}'")).ToList();
+    public IReadOnlyList<IPEndPoint> GatewayEndpoints() => Gateways.Select(Endpoints.ParseGateway).ToList();
 
     /// <summary>Parses <c>host:port</c> (see <see cref="Endpoints.ParseEndpoint"/>).</summary>
     public static IPEndPoint ParseEndpoint(string text, string name) => Endpoints.ParseEndpoint(text, name);
