@@ -104,18 +104,29 @@ public static class SiloHost
         });
     }
 
-    /// <summary>Applies the schema when asked, sets the thread pool, and builds a host running one silo.</summary>
-    public static async Task<IHost> BuildAsync(
-        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The HTTP ports of a silo (0: off): given ones, or the instance's conventional ports for a silo process, none for a
+    /// command's own embedded silo. Throws <see cref="ConfigurationException"/> when both are the same port.
+    /// </summary>
+    public static HttpPorts HttpPortsOf(HostSettings host, bool embedded = false)
     {
-        var dashboardPort = host.DashboardPort ?? (embedded ? 0 : DashboardPortBase + host.Instance);
-        var metricsPort = host.MetricsPort ?? (embedded ? 0 : MetricsPortBase + host.Instance);
-        if (metricsPort > 0 && metricsPort == dashboardPort)
+        var ports = new HttpPorts(
+            host.MetricsPort ?? (embedded ? 0 : MetricsPortBase + host.Instance),
+            host.DashboardPort ?? (embedded ? 0 : DashboardPortBase + host.Instance));
+        if (ports.Metrics > 0 && ports.Metrics == ports.Dashboard)
         {
-            throw new ConfigurationException($"The metrics and the dashboard port (--metrics-port / P2P_METRICS_PORT, --dashboard-port / P2P_DASHBOARD_PORT) are both {metricsPort}: give them different ports.");
+            throw new ConfigurationException($"The metrics and the dashboard port (--metrics-port / P2P_METRICS_PORT, --dashboard-port / P2P_DASHBOARD_PORT) are both {ports.Metrics}: give them different ports.");
         }
 
-        // Configuration errors first, before the schema touches the database.
+        return ports;
+    }
+
+    /// <summary>
+    /// What comes before the host: the certificate files are opened (so a bad one stops start-up naming its variable),
+    /// the PostgreSQL schema is applied when asked, and the thread pool takes <c>worker_threads</c>.
+    /// </summary>
+    public static async Task PrepareAsync(HostSettings host, AgentsSettings settings, CancellationToken cancellationToken = default)
+    {
         host.Tls?.Load(server: true);
         if (host.InitSchema && host.Cluster is { } cluster)
         {
@@ -123,44 +134,76 @@ public static class SiloHost
         }
 
         ThreadPoolLimits.Apply(settings.Performance);
-        IHostApplicationBuilder builder = dashboardPort > 0 || metricsPort > 0 ? CreateWebBuilder(host, metricsPort, dashboardPort) : CreateBuilder();
+    }
+
+    /// <summary>
+    /// The silo's host builder: Kestrel on the advertised address when it serves <c>/metrics</c> or the dashboard,
+    /// OpenTelemetry when it serves <c>/metrics</c>, and the product's log levels (an embedded silo logs warnings to
+    /// stderr, so a command's output stays its own).
+    /// </summary>
+    public static IHostApplicationBuilder CreateBuilder(HostSettings host, HttpPorts ports, bool embedded = false)
+    {
+        IHostApplicationBuilder builder = ports.Metrics > 0 || ports.Dashboard > 0 ? CreateWebBuilder(host, ports.Metrics, ports.Dashboard) : CreateBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Agents", LogLevel.Information);
         if (embedded)
         {
-            // A command's own silo: its start-up stalls are the command's, not a cluster's health, and its log goes to
-            // stderr at warning level so the command's output stays its own.
+            // A command's own silo: its start-up stalls are the command's, not a cluster's health.
             builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
             builder.Logging.AddFilter("Agents", LogLevel.Warning);
             builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
-        if (metricsPort > 0)
+        if (ports.Metrics > 0)
         {
             AddTelemetry(builder);
         }
 
-        builder.UseOrleans(silo =>
-        {
-            silo.UseAgentsClustering(host, settings).AddAgents(settings);
-            silo.UseAgentsTls(host.Tls);
-            if (dashboardPort > 0)
-            {
-                silo.AddDashboard();
-            }
+        return builder;
+    }
 
-            // Host configuration can override the default failure detection (e.g. Membership__ProbeTimeout=00:00:02).
-            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection("Membership"));
-            configure?.Invoke(silo);
-        });
+    /// <summary>Adds the Orleans dashboard when the silo serves one, and lets host configuration tune failure detection.</summary>
+    public static ISiloBuilder UseAgentsOperations(this ISiloBuilder silo, HttpPorts ports, IConfiguration configuration)
+    {
+        if (ports.Dashboard > 0)
+        {
+            silo.AddDashboard();
+        }
+
+        // Host configuration can override the default failure detection (e.g. Membership__ProbeTimeout=00:00:02).
+        silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Membership"));
+        return silo;
+    }
+
+    /// <summary>Builds the host, mapping <c>/metrics</c> and the dashboard on their ports when it serves HTTP.</summary>
+    public static IHost Build(IHostApplicationBuilder builder, HostSettings host, HttpPorts ports)
+    {
         if (builder is WebApplicationBuilder web)
         {
             var app = web.Build();
-            MapHttpEndpoints(app, host.HttpAuth, metricsPort, dashboardPort);
+            MapHttpEndpoints(app, host.HttpAuth, ports.Metrics, ports.Dashboard);
             return app;
         }
 
         return ((HostApplicationBuilder)builder).Build();
+    }
+
+    /// <summary>
+    /// The steps of <c>silo/Agents.Silo/Program.cs</c> in one call, for embedded mode and tests: prepares, then
+    /// builds a host running one silo (<paramref name="configure"/> adds to it).
+    /// </summary>
+    public static async Task<IHost> BuildAsync(
+        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
+    {
+        var ports = HttpPortsOf(host, embedded);
+        await PrepareAsync(host, settings, cancellationToken);
+        var builder = CreateBuilder(host, ports, embedded);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseAgentsClustering(host, settings).AddAgents(settings).UseAgentsTls(host.Tls).UseAgentsOperations(ports, builder.Configuration);
+            configure?.Invoke(silo);
+        });
+        return Build(builder, host, ports);
     }
 
     /// <summary>The dashboard's port for instance 0.</summary>
@@ -218,3 +261,6 @@ public static class SiloHost
         }
     }
 }
+
+/// <summary>The ports a silo serves HTTP on: Prometheus <c>/metrics</c> and the Orleans dashboard (0: off).</summary>
+public sealed record HttpPorts(int Metrics, int Dashboard);
