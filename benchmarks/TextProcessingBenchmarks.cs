@@ -32,7 +32,7 @@ public class TextProcessingBenchmarks
         _documents = Enumerable.Range(0, Documents)
             .Select(i => Encoding.UTF8.GetBytes(Inputs.DocumentSource.Generate(i, 2048)))
             .ToArray();
-        _pipeline = new TextPipeline(new TextPipelineOptions());
+        _pipeline = new TextPipeline(new TextSettings());
         _client = await EmbeddedCluster.ConnectAsync(ClusterConnection.Embedded(), new AgentsSettings());
     }
 

@@ -46,7 +46,7 @@ public sealed record PerformanceSettings
     public TimeSpan EmbeddingMaxWait { get; init; } = TimeSpan.FromMilliseconds(2);
 }
 
-/// <summary>The <c>text:</c> section: how documents are chunked and summarised.</summary>
+/// <summary>The <c>text:</c> section: how documents are chunked and summarised; the one settings type of the text pipeline.</summary>
 public sealed record TextSettings
 {
     /// <summary>WordPiece tokens per chunk: 254 by default, so a chunk with [CLS] and [SEP] fills the embedding model's 256.</summary>
@@ -62,13 +62,31 @@ public sealed record TextSettings
     public long MaxDocumentSize { get; init; } = 10L * 1024 * 1024;
 
     /// <summary>The text pipeline these settings describe (a silo's, or a benchmark's baseline of the same).</summary>
-    public Text.TextPipeline CreatePipeline() => new(new Text.TextPipelineOptions
+    public Text.TextPipeline CreatePipeline() => new(this);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first property whose value is out of range.</summary>
+    public void Validate()
     {
-        ChunkTokens = ChunkTokens,
-        ChunkOverlap = ChunkOverlap,
-        MaxKeywords = MaxKeywords,
-        MaxDocumentBytes = (int)MaxDocumentSize,
-    });
+        if (ChunkTokens <= 0)
+        {
+            throw new ArgumentException($"{nameof(ChunkTokens)} must be greater than 0 but is {ChunkTokens}.", nameof(ChunkTokens));
+        }
+
+        if (ChunkOverlap < 0 || ChunkOverlap >= ChunkTokens)
+        {
+            throw new ArgumentException($"{nameof(ChunkOverlap)} must be at least 0 and less than {nameof(ChunkTokens)} ({ChunkTokens}) but is {ChunkOverlap}.", nameof(ChunkOverlap));
+        }
+
+        if (MaxKeywords < 0)
+        {
+            throw new ArgumentException($"{nameof(MaxKeywords)} must be at least 0 but is {MaxKeywords}.", nameof(MaxKeywords));
+        }
+
+        if (MaxDocumentSize is <= 0 or > int.MaxValue)
+        {
+            throw new ArgumentException($"{nameof(MaxDocumentSize)} must be between 1 and {int.MaxValue} bytes but is {MaxDocumentSize}.", nameof(MaxDocumentSize));
+        }
+    }
 }
 
 /// <summary>Everything <c>performance.yaml</c> and the <c>P2P_*</c> variables set.</summary>

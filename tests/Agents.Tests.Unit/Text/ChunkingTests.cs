@@ -11,7 +11,7 @@ public sealed class ChunkingTests
     [Fact]
     public void WindowsStartEveryStrideTokensAndTheLastIsShorter()
     {
-        var pipeline = TextTestData.With(new TextPipelineOptions { ChunkTokens = 16, ChunkOverlap = 4 });
+        var pipeline = TextTestData.With(new TextSettings { ChunkTokens = 16, ChunkOverlap = 4 });
 
         var document = pipeline.Process(s_catDocument);
 
@@ -25,7 +25,7 @@ public sealed class ChunkingTests
     [Fact]
     public void ConsecutiveChunksShareExactlyTheOverlapTokens()
     {
-        var pipeline = TextTestData.With(new TextPipelineOptions { ChunkTokens = 16, ChunkOverlap = 4 });
+        var pipeline = TextTestData.With(new TextSettings { ChunkTokens = 16, ChunkOverlap = 4 });
         var document = pipeline.Process(s_catDocument);
         var ids = pipeline.Tokenizer.EncodeIds(s_catDocument);
 
@@ -47,7 +47,7 @@ public sealed class ChunkingTests
     [Fact]
     public void CharacterSpansCoverTheWordsOfTheirTokens()
     {
-        var pipeline = TextTestData.With(new TextPipelineOptions { ChunkTokens = 10, ChunkOverlap = 3 });
+        var pipeline = TextTestData.With(new TextSettings { ChunkTokens = 10, ChunkOverlap = 3 });
         const string text = "Tokenization of unaffable résumés, e.g. 3.14 percent, is tricky; embeddings need chunk boundaries that map back to text.";
 
         var document = pipeline.Process(text);
@@ -81,16 +81,16 @@ public sealed class ChunkingTests
     [Fact]
     public void DocumentOfExactlyOneWindowIsOneChunk()
     {
-        var pipeline = TextTestData.With(new TextPipelineOptions { ChunkTokens = 104, ChunkOverlap = 10 });
+        var pipeline = TextTestData.With(new TextSettings { ChunkTokens = 104, ChunkOverlap = 10 });
 
         Assert.Single(pipeline.Process(s_catDocument).Chunks);
-        Assert.Equal(2, TextTestData.With(new TextPipelineOptions { ChunkTokens = 103, ChunkOverlap = 10 }).Process(s_catDocument).Chunks.Count);
+        Assert.Equal(2, TextTestData.With(new TextSettings { ChunkTokens = 103, ChunkOverlap = 10 }).Process(s_catDocument).Chunks.Count);
     }
 
     [Fact]
     public void ZeroOverlapTilesTheTokens()
     {
-        var pipeline = TextTestData.With(new TextPipelineOptions { ChunkTokens = 50, ChunkOverlap = 0 });
+        var pipeline = TextTestData.With(new TextSettings { ChunkTokens = 50, ChunkOverlap = 0 });
 
         var chunks = pipeline.Process(s_catDocument).Chunks;
 

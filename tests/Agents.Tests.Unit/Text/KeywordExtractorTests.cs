@@ -27,8 +27,8 @@ public sealed class KeywordExtractorTests
     [Fact]
     public void MaxKeywordsLimitsAndZeroDisables()
     {
-        Assert.Equal(new[] { "vector databases", "similarity search" }, TextTestData.With(new TextPipelineOptions { MaxKeywords = 2 }).Process(VectorText).Keywords.Select(k => k.Term));
-        Assert.Empty(TextTestData.With(new TextPipelineOptions { MaxKeywords = 0 }).Process(VectorText).Keywords);
+        Assert.Equal(new[] { "vector databases", "similarity search" }, TextTestData.With(new TextSettings { MaxKeywords = 2 }).Process(VectorText).Keywords.Select(k => k.Term));
+        Assert.Empty(TextTestData.With(new TextSettings { MaxKeywords = 0 }).Process(VectorText).Keywords);
     }
 
     [Fact]

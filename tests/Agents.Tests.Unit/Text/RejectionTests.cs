@@ -40,7 +40,7 @@ public sealed class RejectionTests
     [Fact]
     public void OversizedDocumentIsRejectedWithSizeAndLimit()
     {
-        var pipeline = TextTestData.With(new TextPipelineOptions { MaxDocumentBytes = 100 });
+        var pipeline = TextTestData.With(new TextSettings { MaxDocumentSize = 100 });
         var exactly = new string('a', 98) + "é";
 
         // 98 + 2 bytes is exactly the limit; one more byte is over it, for strings and bytes alike.
@@ -48,7 +48,7 @@ public sealed class RejectionTests
         var error = Assert.Throws<DocumentRejectedException>(() => pipeline.Process(exactly + "b"));
         Assert.Contains("101 bytes", error.Message);
         Assert.Contains("100", error.Message);
-        Assert.Contains(nameof(TextPipelineOptions.MaxDocumentBytes), error.Message);
+        Assert.Contains(nameof(TextSettings.MaxDocumentSize), error.Message);
         Assert.Throws<DocumentRejectedException>(() => pipeline.Process(Encoding.UTF8.GetBytes(exactly + "b")));
     }
 
