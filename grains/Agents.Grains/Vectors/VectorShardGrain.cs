@@ -5,9 +5,10 @@ using Agents.Engine.Vectors.Storage;
 namespace Agents.Grains.Vectors;
 
 /// <summary>
-/// One shard of a collection. An upsert is validated, written durably, then applied in memory and acknowledged;
-/// a background task catches the HNSW graph up, and searches cover the slots it has not reached with an exact scan,
-/// so a point is searchable the moment its upsert returns. Writes are serialised so memory follows the durable order.
+/// One shard of a collection, its points held by a <see cref="LocalShard"/>. An upsert is validated, written durably,
+/// then applied in memory and acknowledged; a background task catches the HNSW graph up, and searches cover the slots it
+/// has not reached with an exact scan, so a point is searchable the moment its upsert returns. Writes are serialised so
+/// memory follows the durable order.
 /// When the active silos change, a shard whose <see cref="ShardPlacement"/> target is now another silo migrates there
 /// once membership has been quiet for a moment, and reloads from the store and its saved graph.
 /// </summary>
@@ -25,12 +26,7 @@ public sealed partial class VectorShardGrain(
     /// <summary>Points per upsert call.</summary>
     public const int MaxBatch = 100_000;
 
-    // A filter matching at most this share of the points is answered by an exact scan of the matches.
-    private const double SelectiveFilter = 0.05;
     private const int SnapshotEvery = 20_000;
-
-    /// <summary>Tombstones a shard keeps at least before it compacts (and then only once they are twice the live points).</summary>
-    public const int CompactAfterDeadSlots = 100_000;
 
     private static readonly TimeSpan IngestQuiet = TimeSpan.FromMilliseconds(50);
 
@@ -48,18 +44,9 @@ public sealed partial class VectorShardGrain(
     private bool _migrating;
     private readonly SemaphoreSlim _writes = new(1, 1);
     private long _lastUpsert;
-    private readonly object _indexLock = new();
-    private readonly Dictionary<string, int> _slotById = new(StringComparer.Ordinal);
-    private readonly List<string?> _idBySlot = [];
-    private readonly List<byte[]> _payloadBySlot = [];
-    private readonly List<PayloadFields> _fieldsBySlot = [];
     private CollectionSpec _spec = null!;
     private IShardStore _store = null!;
-    private VectorArena _arena = null!;
-    private HnswIndex? _graph;
-    private bool[] _dead = new bool[1024];
-    private int _indexed;
-    private int _liveCount;
+    private LocalShard _points = null!;
     private int _snapshotAt;
     private Task _indexing = Task.CompletedTask;
     private string _collection = "";
@@ -80,69 +67,29 @@ public sealed partial class VectorShardGrain(
         }
 
         _store = await storage.OpenShardAsync(_collection, _shard, _spec.Dimension, cancellationToken);
-        _arena = _spec.Quantize ? VectorArena.MemoryMapped(_spec.Dimension, storage.MappedDirectory) : new VectorArena(_spec.Dimension);
+        _points = new LocalShard(
+            _spec.Dimension, _spec.Metric.ToEngine(), _spec.Index == "hnsw" ? GraphParameters : null, _spec.Quantize ? storage.MappedDirectory : null);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var points = new Dictionary<string, StoredPoint>(StringComparer.Ordinal);
+        var points = new List<StoredPoint>();
         await foreach (var point in _store.LoadAsync(cancellationToken))
         {
-            points[point.Id] = point;
+            points.Add(point);
         }
 
-        var snapshot = _spec.Index == "hnsw" ? await _store.LoadSnapshotAsync(cancellationToken) : null;
-        if (snapshot is { } saved && ShardSnapshot.TryRead(saved.Snapshot, out var slotIds, out var graphBytes))
+        var snapshot = _points.HasGraph ? await _store.LoadSnapshotAsync(cancellationToken) : null;
+        if (_points.Restore(points, snapshot?.Snapshot) is { } rejected)
         {
-            // Rebuild the arena in the graph's slot order; points deleted since are dead slots.
-            foreach (var id in slotIds)
-            {
-                if (id is not null && points.Remove(id, out var point))
-                {
-                    AddToMemory(point.Id, point.Vector, point.Payload);
-                }
-                else
-                {
-                    AddDeadSlot();
-                }
-            }
-
-            try
-            {
-                using var graphStream = new MemoryStream(graphBytes);
-                _graph = HnswIndex.Load(graphStream, _arena);
-            }
-            catch (InvalidDataException e)
-            {
-                // A damaged saved graph costs a re-index, never data: the points come from the store.
-                LogSnapshotRejected(logger, this.GetPrimaryKeyString(), e.Message);
-                _graph = new HnswIndex(_arena, _spec.Metric.ToEngine(), GraphParameters);
-            }
-
-            _indexed = _graph.Count;
-            for (var slot = 0; slot < _indexed; slot++)
-            {
-                if (_dead[slot] && !_graph.IsDeleted(slot))
-                {
-                    _graph.Delete(slot);
-                }
-            }
-
-            _snapshotAt = _indexed;
+            // A damaged saved graph costs a re-index, never data: the points come from the store.
+            LogSnapshotRejected(logger, this.GetPrimaryKeyString(), rejected);
         }
 
-        foreach (var point in points.Values)
-        {
-            AddToMemory(point.Id, point.Vector, point.Payload);
-        }
+        _snapshotAt = _points.IndexedCount;
 
         // Already durable, so loaded whatever the budget says; it counts against later upserts.
-        _reserved = (long)_arena.Count * BytesPerPoint;
+        _reserved = (long)_points.SlotCount * BytesPerPoint;
         budget.ForceReserve(_reserved);
-        if (_spec.Index == "hnsw")
-        {
-            _graph ??= new HnswIndex(_arena, _spec.Metric.ToEngine(), GraphParameters);
-            StartIndexing();
-        }
-
-        LogLoaded(logger, this.GetPrimaryKeyString(), _liveCount, _indexed, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        StartIndexing();
+        LogLoaded(logger, this.GetPrimaryKeyString(), _points.LiveCount, _points.IndexedCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         _seenMembership = membership.CurrentSnapshot.Version;
         _membershipChangedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         this.RegisterGrainTimer(RebalanceAsync, new GrainTimerCreationOptions(RebalanceCheck, RebalanceCheck) { Interleave = true });
@@ -155,7 +102,7 @@ public sealed partial class VectorShardGrain(
         {
             // A move waits for no indexing: the saved graph covers what is indexed and the new silo indexes the rest.
             Volatile.Write(ref _migrating, true);
-            LogMoving(logger, this.GetPrimaryKeyString(), silo.SiloAddress.ToParsableString(), _liveCount);
+            LogMoving(logger, this.GetPrimaryKeyString(), silo.SiloAddress.ToParsableString(), _points?.LiveCount ?? 0);
         }
 
         budget.Release(_reserved);
@@ -195,7 +142,7 @@ public sealed partial class VectorShardGrain(
             // the finalizers rather than pulled from under it.
             if (_indexing.IsCompleted)
             {
-                _arena?.Dispose();
+                _points?.Dispose();
             }
         }
     }
@@ -224,9 +171,15 @@ public sealed partial class VectorShardGrain(
 
             _reserved += bytes;
             AgentsMetrics.VectorsStored.Add(points.Count);
+            var dead = _points.DeadSlots;
             foreach (var (point, fields) in points)
             {
-                AddToMemory(point.Id, point.Vector, point.Payload, fields);
+                _points.Upsert(point, fields);
+            }
+
+            if (_points.DeadSlots > dead)
+            {
+                CompactIfDue();
             }
         }
         finally
@@ -245,7 +198,7 @@ public sealed partial class VectorShardGrain(
         await _writes.WaitAsync();
         try
         {
-            var existing = ids.Distinct(StringComparer.Ordinal).Where(_slotById.ContainsKey).ToList();
+            var existing = ids.Distinct(StringComparer.Ordinal).Where(_points.Contains).ToList();
             if (existing.Count == 0)
             {
                 return 0;
@@ -254,10 +207,10 @@ public sealed partial class VectorShardGrain(
             await _store.AppendDeletesAsync(existing);
             foreach (var id in existing)
             {
-                Kill(_slotById[id]);
-                _slotById.Remove(id);
+                _points.Delete(id);
             }
 
+            CompactIfDue();
             return existing.Count;
         }
         finally
@@ -268,55 +221,22 @@ public sealed partial class VectorShardGrain(
 
     /// <inheritdoc />
     public Task<VectorPoint?> GetAsync(string id) =>
-        Task.FromResult(_slotById.TryGetValue(id, out var slot)
-            ? new VectorPoint(id, MemoryMarshal.AsBytes(_arena[slot]).ToArray(), _payloadBySlot[slot])
+        Task.FromResult(_points.Get(id) is { } point
+            ? new VectorPoint(id, MemoryMarshal.AsBytes(point.Vector.AsSpan()).ToArray(), point.Payload)
             : null);
 
     /// <inheritdoc />
     public Task<SearchHit[]> SearchAsync(SearchRequest request)
     {
         var query = ReadQuery(request);
-        if (request.Filter is { } f)
-        {
-            f.Validate();
-        }
-
-        var k = request.K;
         var filter = request.Filter;
-        Func<int, bool> accept = filter is null
-            ? slot => !_dead[slot]
-            : slot => !_dead[slot] && _fieldsBySlot[slot].Matches(filter);
-        var count = _arena.Count;
-        var top = new TopK(k);
-        var indexed = Volatile.Read(ref _indexed);
-        if (filter is not null && SelectiveMatches(filter, count) is { } matches)
-        {
-            // Few points pass: score exactly those, evaluating the filter once.
-            ExactSearch.ScanSlots(_arena, _spec.Metric.ToEngine(), query, matches, top);
-        }
-        else if (_graph is null || indexed == 0)
-        {
-            ExactSearch.Scan(_arena, _spec.Metric.ToEngine(), query, 0, count, accept, top);
-        }
-        else
-        {
-            var ef = Math.Max(request.Ef ?? _spec.Ef, k);
-            foreach (var hit in _graph.Search(query, k, ef, accept))
-            {
-                top.Offer(hit.Slot, hit.Score);
-            }
-
-            // The graph has not reached these yet: cover them exactly so an acknowledged upsert is always found.
-            ExactSearch.Scan(_arena, _spec.Metric.ToEngine(), query, indexed, count, accept, top);
-        }
-
-        var hits = top.ToSortedArray();
+        filter?.Validate();
+        var hits = _points.Search(query, request.K, request.Ef, filter is null ? null : fields => fields.Matches(filter));
         AgentsMetrics.Searches.Add(1);
         var result = new SearchHit[hits.Length];
         for (var i = 0; i < hits.Length; i++)
         {
-            var (slot, score) = hits[i];
-            result[i] = new SearchHit(_idBySlot[slot]!, DistanceKernels.ToUserScore(_spec.Metric.ToEngine(), score), _payloadBySlot[slot]);
+            result[i] = new SearchHit(hits[i].Id, hits[i].Score, hits[i].Payload);
         }
 
         return Task.FromResult(result);
@@ -324,8 +244,8 @@ public sealed partial class VectorShardGrain(
 
     /// <inheritdoc />
     public Task<ShardInfo> DescribeAsync() => Task.FromResult(new ShardInfo(
-        _shard, silo.SiloAddress.ToParsableString(), _liveCount, Math.Min(_liveCount, Volatile.Read(ref _indexed)),
-        _arena.AllocatedBytes, (_graph?.MemoryBytes ?? 0) + (_graph?.CodeBytes ?? 0), _arena.MappedBytes));
+        _shard, silo.SiloAddress.ToParsableString(), _points.LiveCount, Math.Min(_points.LiveCount, _points.IndexedCount),
+        _points.VectorBytes, _points.IndexBytes, _points.MappedBytes));
 
     /// <inheritdoc />
     public async Task DropAsync()
@@ -337,9 +257,7 @@ public sealed partial class VectorShardGrain(
             Volatile.Write(ref _dropped, true);
             await _indexing;
             await _store.DropAsync();
-            _slotById.Clear();
-            _liveCount = 0;
-            Array.Fill(_dead, true);
+            _points.Clear();
         }
         finally
         {
@@ -402,27 +320,6 @@ public sealed partial class VectorShardGrain(
     private long BytesPerPoint => VectorMemoryBudget.BytesPerPoint(_spec.Dimension, _spec.Quantize);
 
     private HnswParameters GraphParameters => new(_spec.M, _spec.EfConstruction, _spec.Ef, Quantize: _spec.Quantize);
-
-    /// <summary>The live slots passing <paramref name="filter"/> when they are at most the selective share, else null.</summary>
-    private List<int>? SelectiveMatches(PayloadFilter filter, int count)
-    {
-        var limit = Math.Max(1, (int)(count * SelectiveFilter));
-        var matches = new List<int>();
-        for (var slot = 0; slot < count; slot++)
-        {
-            if (!_dead[slot] && _fieldsBySlot[slot].Matches(filter))
-            {
-                if (matches.Count == limit)
-                {
-                    return null;
-                }
-
-                matches.Add(slot);
-            }
-        }
-
-        return matches;
-    }
 
     private float[] ReadQuery(SearchRequest request)
     {
@@ -542,79 +439,29 @@ public sealed partial class VectorShardGrain(
         return points;
     }
 
-    private void AddToMemory(string id, float[] vector, byte[] payload, PayloadFields? fields = null)
+    /// <summary>After overwrites or deletes: once the dead slots call for it, reloads without them (see OnDeactivateAsync).</summary>
+    private void CompactIfDue()
     {
-        if (_slotById.TryGetValue(id, out var old))
+        if (!_compacting && _points.NeedsCompaction)
         {
-            // An overwrite: the old slot dies, the new one lives.
-            Kill(old);
-        }
-
-        _liveCount++;
-
-        var slot = _arena.Add(vector);
-        EnsureDeadCapacity(slot);
-        _idBySlot.Add(id);
-        _payloadBySlot.Add(payload);
-        _fieldsBySlot.Add(fields ?? PayloadFields.Parse(payload));
-        _slotById[id] = slot;
-    }
-
-    private void AddDeadSlot()
-    {
-        var slot = _arena.Add(new float[_spec.Dimension]);
-        EnsureDeadCapacity(slot);
-        _dead[slot] = true;
-        _idBySlot.Add(null);
-        _payloadBySlot.Add([]);
-        _fieldsBySlot.Add(PayloadFields.Empty);
-    }
-
-    private void EnsureDeadCapacity(int slot)
-    {
-        if (slot >= _dead.Length)
-        {
-            Array.Resize(ref _dead, Math.Max(slot + 1, _dead.Length * 2));
-        }
-    }
-
-    private void Kill(int slot)
-    {
-        _dead[slot] = true;
-        _liveCount--;
-        var dead = _arena.Count - _liveCount;
-        if (!_compacting && dead >= CompactAfterDeadSlots && dead >= 2 * _liveCount)
-        {
-            // Overwrites and deletes leave tombstones; past twice the live points, reload without them (see OnDeactivateAsync).
             _compacting = true;
-            LogCompacting(logger, this.GetPrimaryKeyString(), _liveCount, dead);
+            LogCompacting(logger, this.GetPrimaryKeyString(), _points.LiveCount, _points.DeadSlots);
             DeactivateOnIdle();
-        }
-
-        _idBySlot[slot] = null;
-        _payloadBySlot[slot] = [];
-        _fieldsBySlot[slot] = PayloadFields.Empty;
-        if (_graph is not null && slot < Volatile.Read(ref _indexed))
-        {
-            lock (_indexLock)
-            {
-                _graph.Delete(slot);
-            }
         }
     }
 
     private void StartIndexing()
     {
-        if (_graph is null || _dropped || _migrating || !_indexing.IsCompleted || Volatile.Read(ref _indexed) >= _arena.Count)
+        if (!_points.HasUnindexed || _dropped || _migrating || !_indexing.IsCompleted)
         {
             return;
         }
 
-        var graph = _graph;
+        var points = _points;
         _indexing = Task.Run(async () =>
         {
             // One writer: slots are added in order; a slot that died before its turn is added and tombstoned.
-            while (Volatile.Read(ref _indexed) < _arena.Count && !Volatile.Read(ref _dropped) && !Volatile.Read(ref _migrating))
+            while (points.HasUnindexed && !Volatile.Read(ref _dropped) && !Volatile.Read(ref _migrating))
             {
                 // Ingest first: while upserts keep arriving, the graph waits (searches cover the gap exactly).
                 if (System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastUpsert)) < IngestQuiet)
@@ -623,23 +470,13 @@ public sealed partial class VectorShardGrain(
                     continue;
                 }
 
-                var slot = _indexed;
-                lock (_indexLock)
-                {
-                    graph.Add(slot);
-                    if (_dead[slot])
-                    {
-                        graph.Delete(slot);
-                    }
-
-                    Volatile.Write(ref _indexed, slot + 1);
-                }
+                points.IndexNext();
             }
         });
         _indexing.ContinueWith(
             async _ =>
             {
-                if (_indexed - _snapshotAt >= SnapshotEvery)
+                if (_points.IndexedCount - _snapshotAt >= SnapshotEvery)
                 {
                     await SaveSnapshotAsync(CancellationToken.None);
                 }
@@ -651,21 +488,13 @@ public sealed partial class VectorShardGrain(
 
     private async Task SaveSnapshotAsync(CancellationToken cancellationToken)
     {
-        if (_dropped || _graph is null || _indexed == _snapshotAt)
+        if (_dropped || _points is null || _points.IndexedCount == _snapshotAt || _points.WriteSnapshot() is not { } snapshot)
         {
             return;
         }
 
-        byte[] bytes;
-        int covered;
-        lock (_indexLock)
-        {
-            covered = _indexed;
-            bytes = ShardSnapshot.Write(_idBySlot.Take(covered), _graph);
-        }
-
-        await _store.SaveSnapshotAsync(bytes, covered, cancellationToken);
-        _snapshotAt = covered;
+        await _store.SaveSnapshotAsync(snapshot.Snapshot, snapshot.Covered, cancellationToken);
+        _snapshotAt = snapshot.Covered;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard {Shard} on {Silo} belongs on {Target} now; moving when idle")]

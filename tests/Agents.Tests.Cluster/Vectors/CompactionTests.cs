@@ -1,5 +1,5 @@
 using Agents.Client;
-using Agents.Grains.Vectors;
+using Agents.Engine.Vectors;
 using Agents.Tests.Infrastructure;
 
 namespace Agents.Tests.Vectors;
@@ -20,7 +20,7 @@ public sealed class CompactionTests(ThreeSiloCluster fixture)
             new($"p{id}", [id, round + 1, 1, 1, 1, 1, 1, 1], $$"""{"round":{{round}}}""");
 
         // Enough rounds that the tombstones pass the compaction threshold (and twice the live points) once.
-        var rounds = VectorShardGrain.CompactAfterDeadSlots / ids + 2;
+        var rounds = LocalShard.CompactAfterDeadSlots / ids + 2;
         long largest = 0;
         for (var round = 0; round < rounds; round++)
         {

@@ -1,7 +1,6 @@
 using System.Text;
-using Agents.Engine.Vectors;
 
-namespace Agents.Grains.Vectors;
+namespace Agents.Engine.Vectors;
 
 /// <summary>
 /// A shard's saved index: the point id of every graph slot (null for dead slots) and the HNSW graph, so a shard that
