@@ -149,13 +149,13 @@ public class MessagingBenchmarks
 {
     private const int Messages = 1000;
     private AgentsClient _client = null!;
-    private IAgentGrain _sender = null!;
+    private IAgentBenchmarkGrain _sender = null!;
 
     [GlobalSetup]
     public async Task Setup()
     {
         _client = await EmbeddedCluster.ConnectAsync(ClusterConnection.Embedded(), new AgentsSettings());
-        _sender = _client.Agent("bench-sender");
+        _sender = await _client.AgentBenchmarkAsync("bench-sender");
         await _sender.AskBurstAsync("bench-receiver", 100, 64, 16, raw: false);
     }
 
@@ -169,7 +169,7 @@ public class MessagingBenchmarks
     public async Task<int> AgentRequestReply() => (await _sender.AskBurstAsync("bench-receiver", Messages, 64, 16, raw: false)).Length;
 
     [Benchmark(OperationsPerInvoke = Messages)]
-    public async Task BatchedOneWay() => await _sender.SendBurstAsync("bench-receiver", Messages, 64);
+    public async Task<long> BatchedOneWay() => await _sender.SendBurstAsync("bench-receiver", Messages, 64);
 }
 
 /// <summary>e2e_workflows: embedding the chunks of 20 documents directly (baseline) against ingesting them into a collection and asking 5 questions.</summary>

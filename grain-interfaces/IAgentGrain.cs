@@ -93,17 +93,4 @@ public interface IAgentGrain : IGrainWithStringKey
 
     /// <summary>Counts and latency of what this agent received and sent.</summary>
     Task<AgentStats> GetStatsAsync();
-
-    /// <summary>Benchmark driver: sends <paramref name="count"/> one-way messages to <paramref name="to"/> and flushes.</summary>
-    Task SendBurstAsync(string to, int count, int bodyBytes);
-
-    /// <summary>
-    /// Benchmark driver: <paramref name="count"/> request/replies (<c>echo</c>) to <paramref name="to"/>, or, when
-    /// <paramref name="raw"/>, as many plain grain calls to it with the same body and concurrency: the baseline.
-    /// Returns each call's latency in milliseconds.
-    /// </summary>
-    Task<float[]> AskBurstAsync(string to, int count, int bodyBytes, int inFlight, bool raw);
-
-    /// <summary>A plain grain call that returns its argument (the raw baseline of <see cref="AskBurstAsync"/>).</summary>
-    Task<byte[]> PingAsync(byte[] body);
 }

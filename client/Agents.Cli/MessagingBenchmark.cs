@@ -6,8 +6,9 @@ namespace Agents.Cli;
 /// <summary>
 /// <c>benchmark --task-type messaging</c>: agents in pairs (on different silos when there are several) measured four
 /// ways in one run: batched one-way sends (<c>message_batch_size</c> per delivery), unbatched request/reply, raw
-/// Orleans grain calls between the same grains with the same body and concurrency (the baseline), and request/reply
-/// paced at 1,000 messages/s (the latency figure).
+/// Orleans grain calls between the same silos with the same body and concurrency (the baseline), and request/reply
+/// paced at 1,000 messages/s (the latency figure). Each sending agent's bursts are driven by an
+/// <see cref="IAgentBenchmarkGrain"/> on its silo.
 /// </summary>
 public static class MessagingBenchmark
 {
@@ -34,31 +35,30 @@ public static class MessagingBenchmark
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var (senders, receivers, crossSilo) = await PairAsync(client, run, pairs);
+        var drivers = await Task.WhenAll(senders.Select(s => client.AgentBenchmarkAsync(s)));
         say($"{pairs} agent pairs, {crossSilo} of them across silos; {messages} messages per phase, {BodyBytes}-byte bodies");
         var perSender = Math.Max(1, messages / pairs);
         var total = perSender * pairs;
 
         // Warm-up: every path once, so the timed phases measure warm code.
-        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).AskBurstAsync(receivers[i], 200, BodyBytes, InFlightPerSender, raw: false)));
-        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).AskBurstAsync(receivers[i], 200, BodyBytes, InFlightPerSender, raw: true)));
-        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).SendBurstAsync(receivers[i], 1000, BodyBytes)));
-        var before = await Task.WhenAll(senders.Select(s => client.Agent(s).GetStatsAsync()));
+        await Task.WhenAll(drivers.Select((d, i) => d.AskBurstAsync(receivers[i], 200, BodyBytes, InFlightPerSender, raw: false)));
+        await Task.WhenAll(drivers.Select((d, i) => d.AskBurstAsync(receivers[i], 200, BodyBytes, InFlightPerSender, raw: true)));
+        await Task.WhenAll(drivers.Select((d, i) => d.SendBurstAsync(receivers[i], 1000, BodyBytes)));
 
         batchedCpu?.Start();
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(senders.Select((s, i) => client.Agent(s).SendBurstAsync(receivers[i], perSender, BodyBytes)));
+        var deliveries = await Task.WhenAll(drivers.Select((d, i) => d.SendBurstAsync(receivers[i], perSender, BodyBytes)));
         var batchedSeconds = clock.Elapsed.TotalSeconds;
         batchedCpu?.Stop();
-        var after = await Task.WhenAll(senders.Select(s => client.Agent(s).GetStatsAsync()));
         var received = await Task.WhenAll(receivers.Select(r => client.Agent(r).GetStatsAsync()));
-        var batches = after.Zip(before, (a, b) => a.Batches - b.Batches).Sum();
+        var batches = deliveries.Sum();
         say($"batched one-way: {total / batchedSeconds:F0} messages/s ({batches} deliveries)");
 
         askCpu?.Start();
-        var (askRate, askLatency, askSeconds) = await BurstAsync(client, senders, receivers, perSender, raw: false);
+        var (askRate, askLatency, askSeconds) = await BurstAsync(drivers, receivers, perSender, raw: false);
         askCpu?.Stop();
         say($"request/reply: {askRate:F0}/s");
-        var (rawRate, rawLatency, _) = await BurstAsync(client, senders, receivers, perSender, raw: true);
+        var (rawRate, rawLatency, _) = await BurstAsync(drivers, receivers, perSender, raw: true);
         say($"raw grain calls: {rawRate:F0}/s");
 
         var (pacedRate, pacedLatency) = await PacedAsync(client, senders[0], receivers[0], 1000, TimeSpan.FromSeconds(3), ct);
@@ -70,10 +70,10 @@ public static class MessagingBenchmark
         return new Figures(total / batchedSeconds, batchedSeconds, batchedLatency, batches, askRate, askLatency, rawRate, rawLatency, pacedRate, pacedLatency, pairs, crossSilo, total, total, askSeconds);
     }
 
-    private static async Task<(double Rate, LatencyMs Latency, double Seconds)> BurstAsync(AgentsClient client, string[] senders, string[] receivers, int perSender, bool raw)
+    private static async Task<(double Rate, LatencyMs Latency, double Seconds)> BurstAsync(IAgentBenchmarkGrain[] drivers, string[] receivers, int perSender, bool raw)
     {
         var clock = Stopwatch.StartNew();
-        var latencies = await Task.WhenAll(senders.Select((s, i) => client.Agent(s).AskBurstAsync(receivers[i], perSender, BodyBytes, InFlightPerSender, raw)));
+        var latencies = await Task.WhenAll(drivers.Select((d, i) => d.AskBurstAsync(receivers[i], perSender, BodyBytes, InFlightPerSender, raw)));
         var seconds = clock.Elapsed.TotalSeconds;
         var all = latencies.SelectMany(l => l).Select(l => (double)l).ToArray();
         return (all.Length / seconds, Percentiles(all), seconds);

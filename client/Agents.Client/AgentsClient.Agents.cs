@@ -17,6 +17,16 @@ public sealed partial class AgentsClient
     }
 
     /// <summary>
+    /// The messaging benchmark's driver for agent <paramref name="id"/>, on the silo where the agent lives (activating
+    /// the agent to find it): it sends and asks as that agent.
+    /// </summary>
+    public async Task<IAgentBenchmarkGrain> AgentBenchmarkAsync(string id)
+    {
+        var silo = (await Agent(id).GetProfileAsync()).Silo;
+        return Cluster.GetGrain<IAgentBenchmarkGrain>(AgentBenchmarkKey.Of(silo, id));
+    }
+
+    /// <summary>
     /// Sends a message from agent <paramref name="from"/> to agent <paramref name="to"/> and returns once the receiver
     /// has it. A send that fails because a silo died, or because the sender's outbox is full, is retried until
     /// <see cref="RetryFor"/> passes; a retry after a lost acknowledgement can deliver the message twice (at least once).

@@ -4,8 +4,8 @@ using Agents.Engine;
 namespace Agents.Grains.Jobs;
 
 /// <summary>
-/// The control plane of a job: places its batches on the active silos, dispatches each to the silo that holds its input
-/// and counts each batch once in durable state. Documents never pass through here: a client stores each batch on the
+/// The control plane of a job: its API, the loop that dispatches each batch to the silo that holds its input, and the
+/// durable state (which silo gets a batch: <see cref="SiloChoice"/>; each batch counted once: <see cref="JobTally"/>). Documents never pass through here: a client stores each batch on the
 /// silo this grain chose (<see cref="JobBatchGrain"/>) and this grain only learns that it is stored and, later, its sums.
 /// A batch whose silo dies is run again where its input reloads; a job whose own silo dies resumes where its state left
 /// off when it is next called (clients poll it), so no task is lost or counted twice. An idle job leaves memory after two
@@ -21,34 +21,24 @@ public sealed partial class JobGrain(
     AgentsSettings settings,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
-    /// <summary>Failures kept with their messages; the count covers all of them.</summary>
-    public const int FailuresKept = 100;
-
     /// <summary>Most batches one <see cref="IJobGrain.PlaceBatchesAsync"/> or <see cref="IJobGrain.AddBatchesAsync"/> call takes.</summary>
     public const int MaxBatchesPerCall = 10_000;
 
     /// <summary>Most tasks one batch holds.</summary>
     public const int MaxTasksPerBatch = 100_000;
 
-    private const int KeywordsKept = 500;
     private const int MaxAttempts = 20;
-
-    // The in-flight slot of batches whose silo has left the cluster: they run wherever their input is placed again.
-    private const string Elsewhere = "";
     private static readonly TimeSpan PersistInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan SuspectFor = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(5);
 
     private readonly Dictionary<string, Queue<int>> _pending = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _uncounted = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _capacity = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTime> _suspects = new(StringComparer.Ordinal);
+    private readonly SiloChoice _silos = new();
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<int, int> _attempts = [];
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private HashSet<string> _active = [];
-    private MembershipVersion _activeVersion = MembershipVersion.MinValue;
+    private MembershipVersion? _activeVersion;
+    private JobTally _tally = null!;
     private int _pendingCount;
     private int _running;
     private bool _appending;
@@ -62,11 +52,13 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // The state is loaded by now (not yet when the constructor ran).
+        _tally = new JobTally(S);
         for (var i = 0; i < S.BatchSizes.Count; i++)
         {
             if (!S.Counted[i])
             {
-                _uncounted[SiloOf(i)] = _uncounted.GetValueOrDefault(SiloOf(i)) + 1;
+                _silos.Holds(SiloOf(i));
             }
         }
 
@@ -128,27 +120,8 @@ public sealed partial class JobGrain(
             throw new ArgumentException($"Batches {firstBatch}..{firstBatch + count - 1} cannot be placed: ask for 1 to {MaxBatchesPerCall} batches from 0 on.");
         }
 
-        var now = DateTime.UtcNow;
-        var silos = ActiveSilos().Where(s => _suspects.GetValueOrDefault(s) < now).ToList();
-        if (silos.Count == 0)
-        {
-            throw new OverloadedException("No active silo can take a batch now; try again once the cluster has one.");
-        }
-
-        var placed = new string[count];
-        var planned = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < count; i++)
-        {
-            placed[i] = S.Spec!.Distribution switch
-            {
-                Distribution.RoundRobin => silos[(firstBatch + i) % silos.Count],
-                Distribution.Random => silos[Random.Shared.Next(silos.Count)],
-                _ => LeastLoaded(silos, planned),
-            };
-            planned[placed[i]] = planned.GetValueOrDefault(placed[i]) + 1;
-        }
-
-        return Task.FromResult(placed);
+        RefreshActiveSilos();
+        return Task.FromResult(_silos.Place(S.Spec!.Distribution, firstBatch, count, DateTime.UtcNow));
     }
 
     /// <inheritdoc />
@@ -220,7 +193,7 @@ public sealed partial class JobGrain(
                 S.BatchSizes.Add(b.Tasks);
                 S.Counted.Add(false);
                 S.BatchSilo.Add(silo);
-                _uncounted[b.Silo] = _uncounted.GetValueOrDefault(b.Silo) + 1;
+                _silos.Holds(b.Silo);
                 Enqueue(b.Index);
             }
 
@@ -307,16 +280,7 @@ public sealed partial class JobGrain(
         }
 
         EnsureRunning();
-
-        var counted = S.Succeeded + S.Failed;
-        var latency = new LatencySummary(
-            LatencyHistogram.Quantile(S.Latency, 0.50), LatencyHistogram.Quantile(S.Latency, 0.95),
-            LatencyHistogram.Quantile(S.Latency, 0.99), S.LatencyMax, counted == 0 ? 0 : S.LatencySum / counted);
-        var keywords = S.Keywords.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal)
-            .Take(20).Select(k => new KeywordCount(k.Key, k.Value)).ToList();
-        return Task.FromResult<JobResult?>(new JobResult(
-            Status(), S.Totals, S.PerSilo.Values.OrderBy(s => s.Silo, StringComparer.Ordinal).ToList(),
-            latency, S.Failures.ToList(), keywords, S.TaskIdSum));
+        return Task.FromResult<JobResult?>(_tally.Result(Status()));
     }
 
     /// <inheritdoc />
@@ -367,23 +331,15 @@ public sealed partial class JobGrain(
         _pendingCount++;
     }
 
-    private List<string> ActiveSilos() => membership.CurrentSnapshot.Members.Values
-        .Where(m => m.Status == SiloStatus.Active)
-        .Select(m => m.SiloAddress.ToParsableString())
-        .Order(StringComparer.Ordinal)
-        .ToList();
-
-    // Four batches per worker thread in flight: a silo always has the next ones queued, even while the silo that hosts
-    // this grain is busy (under a CPU cap, paused for most of each period) and cannot dispatch.
-    private int Limit(string silo) => 4 * _capacity.GetValueOrDefault(silo, 1);
-
-    // The silo with the least work outstanding for its capacity; ties (often all idle) go to a random one of them.
-    private string LeastLoaded(List<string> silos, Dictionary<string, int> planned)
+    // The active silos change only with the membership version: read them again only then.
+    private void RefreshActiveSilos()
     {
-        double Load(string s) => (double)(_uncounted.GetValueOrDefault(s) + planned.GetValueOrDefault(s)) / Limit(s);
-        var lowest = silos.Min(Load);
-        var least = silos.Where(s => Load(s) <= lowest).ToList();
-        return least[Random.Shared.Next(least.Count)];
+        var snapshot = membership.CurrentSnapshot;
+        if (snapshot.Version != _activeVersion)
+        {
+            _silos.SetActive(snapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString()));
+            _activeVersion = snapshot.Version;
+        }
     }
 
     private JobStatus Status() => new(
@@ -469,25 +425,20 @@ public sealed partial class JobGrain(
         }
 
         var now = DateTime.UtcNow;
-        var snapshot = membership.CurrentSnapshot;
-        if (snapshot.Version != _activeVersion)
-        {
-            (_active, _activeVersion) = (ActiveSilos().ToHashSet(StringComparer.Ordinal), snapshot.Version);
-        }
-
+        RefreshActiveSilos();
         foreach (var (silo, queue) in _pending)
         {
-            var slot = _active.Contains(silo) ? silo : Elsewhere;
-            if (slot != Elsewhere && _suspects.GetValueOrDefault(silo) > now)
+            var slot = _silos.SlotOf(silo);
+            if (_silos.IsSuspect(slot, now))
             {
                 continue;
             }
 
-            while (queue.Count > 0 && _inFlight.GetValueOrDefault(slot) < Limit(slot))
+            while (queue.Count > 0 && _silos.HasRoom(slot))
             {
                 var batch = queue.Dequeue();
                 _pendingCount--;
-                _inFlight[slot] = _inFlight.GetValueOrDefault(slot) + 1;
+                _silos.Start(slot);
                 _running++;
                 _ = RunBatchAsync(batch, slot);
             }
@@ -506,9 +457,9 @@ public sealed partial class JobGrain(
             // A lost silo is not the batch's fault: wait for membership to decide (the batch then reloads on another
             // silo), and do not count the attempt.
             var siloLost = IsSiloFailure(e);
-            if (siloLost && slot != Elsewhere)
+            if (siloLost)
             {
-                _suspects[slot] = DateTime.UtcNow + SuspectFor;
+                _silos.Suspect(slot, DateTime.UtcNow + SuspectFor);
             }
 
             var n = siloLost ? _attempts.GetValueOrDefault(index) : _attempts[index] = _attempts.GetValueOrDefault(index) + 1;
@@ -526,7 +477,7 @@ public sealed partial class JobGrain(
         }
         finally
         {
-            _inFlight[slot]--;
+            _silos.Finish(slot);
             _running--;
             _wake.TrySetResult();
         }
@@ -538,59 +489,16 @@ public sealed partial class JobGrain(
 
     private void Count(int index, BatchResult result)
     {
-        _capacity[result.Silo] = Math.Max(1, result.Capacity);
-        if (S.Counted[index])
+        _silos.Reported(result.Silo, result.Capacity);
+        if (_tally.Count(index, result))
         {
-            return;
+            _silos.Counted(SiloOf(index));
+            _dirty = true;
         }
-
-        S.Counted[index] = true;
-        _uncounted[SiloOf(index)]--;
-        S.CompletedBatches++;
-        S.Succeeded += result.Succeeded;
-        S.Failed += result.Failures.Length;
-        S.Totals = S.Totals.Add(result.Totals);
-        S.TaskIdSum += result.TaskIdSum;
-        foreach (var failure in result.Failures.Take(FailuresKept - S.Failures.Count))
-        {
-            S.Failures.Add(failure);
-        }
-
-        var share = S.PerSilo.GetValueOrDefault(result.Silo) ?? new SiloShare(result.Silo, 0, 0, 0);
-        S.PerSilo[result.Silo] = share with
-        {
-            Batches = share.Batches + 1,
-            Tasks = share.Tasks + result.Succeeded + result.Failures.Length,
-            BusySeconds = share.BusySeconds + result.BusySeconds,
-        };
-        foreach (var ms in result.TaskMilliseconds)
-        {
-            LatencyHistogram.Record(S.Latency, ms);
-            S.LatencySum += ms;
-            S.LatencyMax = Math.Max(S.LatencyMax, ms);
-        }
-
-        foreach (var keyword in result.Keywords)
-        {
-            S.Keywords[keyword.Term] = S.Keywords.GetValueOrDefault(keyword.Term) + keyword.Documents;
-        }
-
-        if (S.Keywords.Count > 2 * KeywordsKept)
-        {
-            // Bounded state: keep the most frequent terms (the top of the list is what a user reads).
-            S.Keywords = S.Keywords.OrderByDescending(k => k.Value).Take(KeywordsKept).ToDictionary();
-        }
-
-        _dirty = true;
     }
 
-    private void FailBatch(int index, Exception error)
-    {
-        var first = S.BatchSizes.Take(index).Sum();
-        var ids = Enumerable.Range(first, S.BatchSizes[index]).ToArray();
-        var failures = ids.Select(id => new TaskFailure(id, $"task {id}", $"batch {index} failed {MaxAttempts} times: {error.Message}")).ToArray();
-        Count(index, new BatchResult(index, "none", 1, 0, TextTotals.Zero, failures, [], [], ids.Sum(id => (long)id), 0));
-    }
+    private void FailBatch(int index, Exception error) =>
+        Count(index, _tally.Failed(index, $"batch {index} failed {MaxAttempts} times: {error.Message}"));
 
     private Task PersistIfDirtyAsync(CancellationToken cancellationToken)
     {

@@ -93,9 +93,13 @@ public sealed class AgentMessagingTests(ThreeSiloCluster fixture)
         Assert.Equal("""["summarise","translate"]""", Encoding.UTF8.GetString(await Client.Agent(a).AskAsync(b, "capabilities", [])));
         var unknown = await Assert.ThrowsAsync<NotSupportedException>(() => Client.Agent(a).AskAsync(b, "dance", []));
         Assert.Contains("dance", unknown.Message, StringComparison.Ordinal);
-        var latencies = await Client.Agent(a).AskBurstAsync(b, 200, 64, inFlight: 8, raw: false);
+        var driver = await Client.AgentBenchmarkAsync(a);
+        var latencies = await driver.AskBurstAsync(b, 200, 64, inFlight: 8, raw: false);
         Assert.Equal(200, latencies.Length);
         Assert.All(latencies, l => Assert.True(l > 0));
+        var raw = await driver.AskBurstAsync(b, 200, 64, inFlight: 8, raw: true);
+        Assert.Equal(200, raw.Length);
+        Assert.All(raw, l => Assert.True(l > 0));
     }
 
     [Fact]
@@ -178,7 +182,8 @@ public sealed class AgentMessagingTests(ThreeSiloCluster fixture)
     public async Task AFullInboxDropsItsOldestMessagesAndCountsThem()
     {
         var (a, b) = await PairOnTwoSilosAsync("full");
-        await Client.Agent(a).SendBurstAsync(b, 100_010, 1);
+        var deliveries = await (await Client.AgentBenchmarkAsync(a)).SendBurstAsync(b, 100_010, 1);
+        Assert.InRange(deliveries, 1, 100_010);
 
         var stats = await Client.Agent(b).GetStatsAsync();
         Assert.Equal((100_010L, 100_000L, 10L), (stats.Received, stats.InboxLength, stats.Dropped));
