@@ -26,7 +26,7 @@ public static class VectorCommands
         var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize };
         create.SetAction((parse, ct) => Commands.Run(parse, async () =>
         {
-            var spec = new CollectionSpec(Commands.CollectionName(parse, name), parse.GetValue(dimension), ShardRouter.ParseMetric(parse.GetValue(metric)),
+            var spec = new CollectionSpec(Commands.CollectionName(parse, name), parse.GetValue(dimension), MetricNames.Parse(parse.GetValue(metric)),
                 parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
             ShardRouter.Validate(spec);
             await using var client = await connect(parse).ConnectAsync(ct);
@@ -47,7 +47,7 @@ public static class VectorCommands
             {
                 foreach (var s in specs)
                 {
-                    Console.WriteLine($"{s.Name}  dimension {s.Dimension}  {ShardRouter.MetricName(s.Metric)}  {s.Index}  {s.Shards} shards");
+                    Console.WriteLine($"{s.Name}  dimension {s.Dimension}  {s.Metric.ToName()}  {s.Index}  {s.Shards} shards");
                 }
 
                 Console.WriteLine($"{specs.Count} collection(s)");
@@ -237,7 +237,7 @@ public static class VectorCommands
         }
 
         var s = info.Spec;
-        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {ShardRouter.MetricName(s.Metric)}, {s.Index} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
+        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {s.Metric.ToName()}, {s.Index} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
         foreach (var shard in info.Shards)
         {
             Console.WriteLine($"  shard {shard.Shard} on {shard.Silo}: {shard.Points} points, {shard.Indexed} indexed, {shard.VectorBytes / 1048576.0:F1} MB vectors, {shard.IndexBytes / 1048576.0:F1} MB graph{(shard.MappedBytes > 0 ? $", {shard.MappedBytes / 1048576.0:F1} MB memory-mapped" : "")}");
