@@ -103,18 +103,6 @@ public static partial class ShardRouter
         }
     }
 
-    /// <summary>Parses <c>cosine</c>, <c>dot</c> or <c>l2</c>.</summary>
-    public static VectorMetric ParseMetric(string? text) => text?.Trim().ToLowerInvariant() switch
-    {
-        "cosine" => VectorMetric.Cosine,
-        "dot" => VectorMetric.Dot,
-        "l2" or "euclid" or "euclidean" => VectorMetric.L2,
-        _ => throw new ArgumentException($"Metric '{text}' is unknown: use cosine, dot or l2."),
-    };
-
-    /// <summary>The command-line name of a metric.</summary>
-    public static string MetricName(VectorMetric metric) => metric.ToString().ToLowerInvariant();
-
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex NamePattern();
 }

@@ -14,6 +14,24 @@ public static class EngineMapping
         _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown vector metric."),
     };
 
+    /// <summary>The name the collection catalogue stores for <paramref name="metric"/>.</summary>
+    public static string ToCatalogName(this VectorMetric metric) => metric switch
+    {
+        VectorMetric.Cosine => "cosine",
+        VectorMetric.Dot => "dot",
+        VectorMetric.L2 => "l2",
+        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown vector metric."),
+    };
+
+    /// <summary>The metric of a catalogue entry, from the name <see cref="ToCatalogName"/> stored.</summary>
+    public static VectorMetric MetricFromCatalog(string name) => name switch
+    {
+        "cosine" => VectorMetric.Cosine,
+        "dot" => VectorMetric.Dot,
+        "l2" => VectorMetric.L2,
+        _ => throw new InvalidDataException($"The collection catalogue holds an unknown metric '{name}'."),
+    };
+
     /// <summary>True when every condition of <paramref name="filter"/> holds for <paramref name="fields"/>.</summary>
     public static bool Matches(this PayloadFields fields, PayloadFilter filter)
     {

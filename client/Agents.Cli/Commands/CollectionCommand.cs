@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace Agents.Cli;
+
+/// <summary><c>collection create|list|describe|drop</c>: vector collections.</summary>
+internal static class CollectionCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var name = new Argument<string>("name") { Description = "The collection's name." };
+        var dimension = new Option<int>("--dimension") { Description = "Floats per vector (1..4096).", Required = true };
+        var metric = new Option<string>("--metric") { Description = "cosine, dot or l2.", DefaultValueFactory = _ => "cosine" };
+        var shards = new Option<int>("--shards") { Description = "Shard grains; 0 (the default) is two per active silo, fixed at creation.", DefaultValueFactory = _ => ShardRouter.ClusterDefaultShards };
+        var index = new Option<string>("--index") { Description = "hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
+        var m = new Option<int>("--m") { Description = "HNSW links per node.", DefaultValueFactory = _ => 16 };
+        var efc = new Option<int>("--ef-construction") { Description = "HNSW build breadth.", DefaultValueFactory = _ => 200 };
+        var ef = new Option<int>("--ef") { Description = "HNSW default search breadth.", DefaultValueFactory = _ => 64 };
+        var quantize = new Option<bool>("--quantize") { Description = "HNSW on int8 codes, rescored on the full vectors (kept memory-mapped)." };
+        var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize };
+        create.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var spec = new CollectionSpec(OptionChecks.CollectionName(parse, name), parse.GetValue(dimension), MetricNames.Parse(parse.GetValue(metric)),
+                parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
+            ShardRouter.Validate(spec);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            Print(await client.CreateCollectionAsync(spec, ct), parse.GetValue(GlobalOptions.Json));
+            return 0;
+        }));
+
+        var list = new Command("list", "List collections.");
+        list.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            var specs = await client.ListCollectionsAsync(ct);
+            if (parse.GetValue(GlobalOptions.Json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(specs, GlobalOptions.JsonOutput));
+            }
+            else
+            {
+                foreach (var s in specs)
+                {
+                    Console.WriteLine($"{s.Name}  dimension {s.Dimension}  {s.Metric.ToName()}  {s.Index}  {s.Shards} shards");
+                }
+
+                Console.WriteLine($"{specs.Count} collection(s)");
+            }
+
+            return 0;
+        }));
+
+        var describeName = new Argument<string>("name") { Description = "The collection's name." };
+        var describe = new Command("describe", "Show a collection's schema and point count.") { describeName };
+        describe.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var collection = OptionChecks.CollectionName(parse, describeName);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            Print(await client.DescribeCollectionAsync(collection, ct), parse.GetValue(GlobalOptions.Json));
+            return 0;
+        }));
+
+        var dropName = new Argument<string>("name") { Description = "The collection's name." };
+        var drop = new Command("drop", "Delete a collection and its points.") { dropName };
+        drop.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var collection = OptionChecks.CollectionName(parse, dropName);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            await client.DropCollectionAsync(collection, ct);
+            Console.WriteLine($"collection {collection} dropped");
+            return 0;
+        }));
+
+        return new Command("collection", "Create, list, describe and drop vector collections.") { create, list, describe, drop };
+    }
+
+    private static void Print(CollectionInfo info, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(info, GlobalOptions.JsonOutput));
+            return;
+        }
+
+        var s = info.Spec;
+        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {s.Metric.ToName()}, {s.Index} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
+        foreach (var shard in info.Shards)
+        {
+            Console.WriteLine($"  shard {shard.Shard} on {shard.Silo}: {shard.Points} points, {shard.Indexed} indexed, {shard.VectorBytes / 1048576.0:F1} MB vectors, {shard.IndexBytes / 1048576.0:F1} MB graph{(shard.MappedBytes > 0 ? $", {shard.MappedBytes / 1048576.0:F1} MB memory-mapped" : "")}");
+        }
+    }
+}

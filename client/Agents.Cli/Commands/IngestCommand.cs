@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Agents.Cli;
+
+/// <summary><c>ingest</c>: chunk, embed and upsert a folder of text files into a collection.</summary>
+internal static class IngestCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var collection = new Argument<string>("collection") { Description = "The collection to fill (created, cosine 384-d, if missing)." };
+        var input = new Option<string>("--input") { Description = "A folder of text files, read recursively.", Required = true };
+        var command = new Command("ingest", "Chunk, embed and upsert a folder of text files, spread over the cluster.") { collection, input };
+        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var name = OptionChecks.CollectionName(parse, collection);
+            var root = Path.GetFullPath(OptionChecks.PathOf(parse.GetValue(input), "--input"));
+            var files = DocumentSource.ListFiles(root);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            var json = parse.GetValue(GlobalOptions.Json);
+            var clock = Stopwatch.StartNew();
+            var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), ct);
+            var result = await ProgressReporter.FollowAsync(client, jobId, json, ct);
+            var seconds = clock.Elapsed.TotalSeconds;
+            var status = result.Status;
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    jobId,
+                    collection = parse.GetValue(collection),
+                    documents = status.SucceededTasks,
+                    failed = status.FailedTasks,
+                    chunks = result.Totals.Embeddings,
+                    seconds,
+                    documentsPerSecond = status.SucceededTasks / seconds,
+                    embeddingsPerSecond = result.Totals.Embeddings / seconds,
+                    failures = result.Failures,
+                }));
+            }
+            else
+            {
+                Console.WriteLine($"{status.SucceededTasks} documents ({result.Totals.Embeddings} chunks) ingested into {parse.GetValue(collection)} in {seconds:F1} s: " +
+                    $"{status.SucceededTasks / seconds:F1} documents/s, {result.Totals.Embeddings / seconds:F1} embeddings/s" +
+                    (status.FailedTasks > 0 ? $"; {status.FailedTasks} failed" : ""));
+                foreach (var failure in result.Failures.Take(10))
+                {
+                    Console.WriteLine($"  {failure.Name}: {failure.Error}");
+                }
+            }
+
+            return status.FailedTasks == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace Agents.Cli;
+
+/// <summary><c>jobs status|list|cancel</c>.</summary>
+internal static class JobsCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var id = new Argument<Guid>("job-id") { Description = "The job's id." };
+        var status = new Command("status", "Show a job's progress and result.") { id };
+        status.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            JobView.PrintResult(await client.GetResultAsync(parse.GetValue(id), ct), parse.GetValue(GlobalOptions.Json));
+            return 0;
+        }));
+
+        var cancelId = new Argument<Guid>("job-id") { Description = "The job's id." };
+        var cancel = new Command("cancel", "Stop a job; batches in flight finish and are counted.") { cancelId };
+        cancel.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            JobView.PrintStatus(await client.CancelAsync(parse.GetValue(cancelId), ct), parse.GetValue(GlobalOptions.Json));
+            return 0;
+        }));
+
+        var max = new Option<int>("--max") { Description = "Most jobs listed.", DefaultValueFactory = _ => 50 };
+        var list = new Command("list", "List the newest jobs.") { max };
+        list.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var most = OptionChecks.AtLeast(parse.GetValue(max), "--max", 1);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            var jobs = await client.ListAsync(most, ct);
+            if (parse.GetValue(GlobalOptions.Json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(jobs, GlobalOptions.JsonOutput));
+            }
+            else
+            {
+                foreach (var job in jobs)
+                {
+                    Console.WriteLine($"{job.JobId}  {job.State,-9}  {job.TaskType,-16} {job.CountedTasks}/{job.TotalTasks}  {job.CreatedAt:u}  {job.Label}");
+                }
+
+                Console.WriteLine($"{jobs.Count} job(s)");
+            }
+
+            return 0;
+        }));
+
+        return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
+    }
+}

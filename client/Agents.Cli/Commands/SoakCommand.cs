@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace Agents.Cli;
+
+/// <summary><c>soak</c>: steady mixed load for a set time; the load and its measurement are <see cref="Soak"/>.</summary>
+internal static class SoakCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var duration = new Option<string>("--duration") { Description = "How long to run (e.g. 30s, 10m).", DefaultValueFactory = _ => "10m" };
+        var nodes = new Option<int>("--nodes") { Description = "With --cluster: start this many silo processes here for the run.", DefaultValueFactory = _ => 0 };
+        var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
+        var command = new Command("soak", "Steady mixed load for a set time; reports operations/s, errors and the slope of silo memory.") { duration, nodes, output };
+        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var length = ValueParsers.TryParseDuration(parse.GetValue(duration), out var d) && d > TimeSpan.Zero
+                ? d
+                : throw new ArgumentException($"--duration: '{parse.GetValue(duration)}' is not a positive duration such as 30s or 10m.");
+            var connection = GlobalOptions.Connection(parse);
+            var count = parse.GetValue(nodes);
+            if (count < 0 || (count > 0 && connection.PostgreSql is null))
+            {
+                throw new ArgumentException("--nodes starts silo processes, which needs --cluster \"<postgres connection string>\" and a count of at least 1.");
+            }
+
+            var quiet = parse.GetValue(GlobalOptions.Json);
+            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => { if (!quiet) Console.WriteLine(line); }, ct) : null;
+            await using var client = await connection.ConnectAsync(ct);
+            // Embedded, the silo is this process; with --nodes, the started ones; otherwise the aggregator's figures.
+            IReadOnlyList<int>? pids = launcher is not null ? launcher.ProcessIds : connection.IsEmbedded ? [Environment.ProcessId] : null;
+            var result = await Soak.RunAsync(client, length, Math.Max(count, 1), pids, quiet ? _ => { } : Console.WriteLine, ct);
+            var text = JsonSerializer.Serialize(result, GlobalOptions.JsonOutput);
+            if (parse.GetValue(output) is { } path)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                await File.WriteAllTextAsync(path, text, ct);
+            }
+
+            if (quiet)
+            {
+                Console.WriteLine(text);
+            }
+            else
+            {
+                Console.WriteLine($"soak {result.Seconds:F0} s on {result.Nodes} node(s): {string.Join(", ", result.OperationsPerSecond.Select(o => $"{o.Key} {o.Value:F1}/s"))}");
+                Console.WriteLine($"errors {result.Errors}; silo memory {result.RssStartMb:F0} -> {result.RssEndMb:F0} MB, slope after warm-up {result.RssSlopeMbPerMinute:F2} MB/min (managed heap {result.GcHeapSlopeMbPerMinute:F2} MB/min); the collection's vectors and graph {result.CollectionStartMb:F0} -> {result.CollectionEndMb:F0} MB");
+            }
+
+            return result.Errors == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+}

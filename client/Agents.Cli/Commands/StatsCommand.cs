@@ -1,0 +1,45 @@
+using System.CommandLine;
+
+namespace Agents.Cli;
+
+/// <summary><c>stats</c>: per-node and cluster metrics from the aggregator grain, once or refreshed.</summary>
+internal static class StatsCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var watch = new Option<bool>("--watch") { Description = "Refresh every 2 seconds until interrupted." };
+        var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch };
+        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            var json = parse.GetValue(GlobalOptions.Json);
+            if (!parse.GetValue(watch))
+            {
+                StatsView.Print(await client.GetMetricsAsync(ct), json);
+                return 0;
+            }
+
+            while (!ct.IsCancellationRequested)
+            {
+                if (!json && ProgressReporter.IsInteractive)
+                {
+                    Spectre.Console.AnsiConsole.Clear();
+                }
+
+                StatsView.Print(await client.GetMetricsAsync(ct), json);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}

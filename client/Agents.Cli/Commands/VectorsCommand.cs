@@ -1,0 +1,159 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Agents.Grains.Vectors;
+
+namespace Agents.Cli;
+
+/// <summary><c>vectors upsert|search|delete</c>: the points of a collection.</summary>
+internal static class VectorsCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var name = new Argument<string>("collection") { Description = "The collection's name." };
+        var input = new Option<string>("--input") { Description = ".fvecs (ids 0..n-1) or .jsonl ({\"id\",\"vector\",\"payload\"} per line).", Required = true };
+        var upsert = new Command("upsert", "Upsert points from a file; returns once they are durable.") { name, input };
+        upsert.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var collection = OptionChecks.CollectionName(parse, name);
+            var path = OptionChecks.PathOf(parse.GetValue(input), "--input");
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"Vector file '{path}' does not exist.");
+            }
+
+            // Read through once before anything starts, so a bad point is named by its line and nothing is half written.
+            if (VectorFiles.ReadPoints(path).LongCount() == 0)
+            {
+                throw new InvalidDataException($"'{path}' holds no points.");
+            }
+
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            var clock = Stopwatch.StartNew();
+            var written = await client.UpsertAsync(collection, VectorFiles.ReadPoints(path), cancellationToken: ct);
+            var seconds = clock.Elapsed.TotalSeconds;
+            Console.WriteLine(parse.GetValue(GlobalOptions.Json)
+                ? JsonSerializer.Serialize(new { upserted = written, seconds, perSecond = written / seconds }, GlobalOptions.JsonOutput)
+                : $"{written} points upserted into {collection} in {seconds:F2} s ({written / seconds:F0}/s)");
+            return 0;
+        }));
+
+        var searchName = new Argument<string>("collection") { Description = "The collection's name." };
+        var vector = new Option<string?>("--vector") { Description = "One query: comma-separated floats." };
+        var queryFile = new Option<string?>("--query-file") { Description = "Queries from an .fvecs file." };
+        var k = new Option<int>("-k", "--k") { Description = "Neighbours per query.", DefaultValueFactory = _ => 10 };
+        var ef = new Option<int?>("--ef") { Description = "HNSW search breadth (default: the collection's)." };
+        var filter = new Option<string[]>("--filter") { Description = "field=value, field=a|b, field>=n, field<=n, field=lo..hi (repeat: all must hold)." };
+        var output = new Option<string?>("--output") { Description = "Write ids and scores per query as JSON." };
+        var text = new Option<string?>("--text") { Description = "One query in plain words, embedded on the cluster (an ingested collection)." };
+        var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, text, k, ef, filter, output };
+        search.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var collection = OptionChecks.CollectionName(parse, searchName);
+            OptionChecks.InRange(parse.GetValue(k), "-k", 1, VectorShardGrain.MaxK);
+            OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, VectorShardGrain.MaxEf);
+            var outputPath = OptionChecks.OutputFile(parse.GetValue(output), "--output");
+            var given = new[] { (vector, "--vector"), (queryFile, "--query-file"), (text, "--text") }.Where(o => parse.GetValue(o.Item1) is not null).Select(o => o.Item2).ToList();
+            if (given.Count != 1)
+            {
+                throw new ArgumentException(given.Count == 0
+                    ? "Give a query: --text \"plain words\", --vector \"0.1,0.2,...\" or --query-file FILE.fvecs."
+                    : $"Give one query, not {string.Join(" and ", given)}.");
+            }
+
+            if (parse.GetValue(text) is { } question)
+            {
+                return string.IsNullOrWhiteSpace(question)
+                    ? throw new ArgumentException("--text is empty: give the words to search for.")
+                    : await SearchTextAsync(GlobalOptions.Connection(parse), collection, question, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(GlobalOptions.Json), ct);
+            }
+
+            var queries = parse.GetValue(vector) is { } v ? [VectorFiles.ParseVector(v)] : VectorFiles.ReadFvecs(OptionChecks.PathOf(parse.GetValue(queryFile), "--query-file")).ToList();
+            if (queries.Count == 0)
+            {
+                throw new InvalidDataException($"--query-file '{parse.GetValue(queryFile)}' holds no vectors.");
+            }
+
+            var conditions = parse.GetValue(filter) is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
+            var payloadFilter = conditions is null ? null : new PayloadFilter(conditions);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            var results = new List<object>();
+            var clock = Stopwatch.StartNew();
+            for (var q = 0; q < queries.Count; q++)
+            {
+                var hits = await client.SearchAsync(collection, queries[q], parse.GetValue(k), parse.GetValue(ef), payloadFilter, ct);
+                results.Add(new
+                {
+                    query = q,
+                    ids = hits.Select(h => h.Id).ToArray(),
+                    scores = hits.Select(h => h.Score).ToArray(),
+                    payloads = hits.Select(h => h.Payload.Length == 0 ? null : Encoding.UTF8.GetString(h.Payload)).ToArray(),
+                });
+                if (!parse.GetValue(GlobalOptions.Json) && outputPath is null)
+                {
+                    foreach (var h in hits)
+                    {
+                        Console.WriteLine($"{(queries.Count > 1 ? $"q{q} " : "")}{h.Id}\t{h.Score:F6}\t{(h.Payload.Length == 0 ? "" : Encoding.UTF8.GetString(h.Payload))}");
+                    }
+                }
+            }
+
+            var seconds = clock.Elapsed.TotalSeconds;
+            if (outputPath is { } path)
+            {
+                // As benchmark --output: the folder is made if it is not there.
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, GlobalOptions.JsonOutput), ct);
+                Console.WriteLine($"{queries.Count} queries in {seconds:F2} s ({queries.Count / seconds:F0}/s); results written to {path}");
+            }
+            else if (parse.GetValue(GlobalOptions.Json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(results, GlobalOptions.JsonOutput));
+            }
+
+            return 0;
+        }));
+
+        var deleteName = new Argument<string>("collection") { Description = "The collection's name." };
+        var ids = new Option<string[]>("--id") { Description = "A point id (repeatable).", Required = true };
+        var delete = new Command("delete", "Delete points by id.") { deleteName, ids };
+        delete.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        {
+            var collection = OptionChecks.CollectionName(parse, deleteName);
+            if (parse.GetValue(ids)!.FirstOrDefault(id => id.Length is 0 or > ShardRouter.MaxIdLength) is { } badId)
+            {
+                throw new ArgumentException($"--id '{badId}' has {badId.Length} characters; use 1..{ShardRouter.MaxIdLength}.");
+            }
+
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            var n = await client.DeletePointsAsync(collection, parse.GetValue(ids)!, ct);
+            Console.WriteLine($"{n} point(s) deleted");
+            return 0;
+        }));
+
+        return new Command("vectors", "Upsert, search and delete points of a collection.") { upsert, search, delete };
+    }
+
+    private static async Task<int> SearchTextAsync(
+        Target connection, string collection, string question, int k, int? ef, string[]? filters, bool json, CancellationToken ct)
+    {
+        var conditions = filters is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
+        await using var client = await connection.ConnectAsync(ct);
+        var hits = await client.SearchTextAsync(collection, question, k, ef, conditions is null ? null : new PayloadFilter(conditions), ct);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(hits, GlobalOptions.JsonOutput));
+            return 0;
+        }
+
+        foreach (var hit in hits)
+        {
+            var snippet = hit.Text is null ? "" : hit.Text.Length > 160 ? hit.Text[..160].ReplaceLineEndings(" ") + "…" : hit.Text.ReplaceLineEndings(" ");
+            Console.WriteLine($"{hit.Score:F4}  {hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}  {snippet}");
+        }
+
+        return 0;
+    }
+}
