@@ -19,6 +19,12 @@ public static partial class ShardRouter
     /// <summary>Longest point id accepted, in characters.</summary>
     public const int MaxIdLength = 256;
 
+    /// <summary>Largest k a search may ask for.</summary>
+    public const int MaxK = 10_000;
+
+    /// <summary>Largest HNSW search breadth a search may ask for.</summary>
+    public const int MaxEf = 100_000;
+
     /// <summary>The shard of <paramref name="id"/>: XxHash32 of its UTF-8 bytes, modulo the shard count (stable across processes).</summary>
     public static int ShardOf(string id, int shards)
     {
@@ -69,9 +75,9 @@ public static partial class ShardRouter
             throw new ArgumentException($"Shard count {spec.Shards} is out of range: use 1..{MaxShards} (or 0 for two per active silo).");
         }
 
-        if (spec.Index is not ("hnsw" or "flat"))
+        if (!Enum.IsDefined(spec.Index))
         {
-            throw new ArgumentException($"Index '{spec.Index}' is unknown: use hnsw or flat.");
+            throw new ArgumentException($"Index {(int)spec.Index} is unknown: use hnsw or flat.");
         }
 
         if (!Enum.IsDefined(spec.Metric))
@@ -79,12 +85,12 @@ public static partial class ShardRouter
             throw new ArgumentException($"Metric {(int)spec.Metric} is unknown: use cosine, dot or l2.");
         }
 
-        if (spec.Quantize && spec.Index != "hnsw")
+        if (spec.Quantize && spec.Index != VectorIndexKind.Hnsw)
         {
             throw new ArgumentException("quantize applies to the hnsw index (its graph runs on int8 codes); a flat index always scans the full vectors.");
         }
 
-        if (spec.Index == "hnsw")
+        if (spec.Index == VectorIndexKind.Hnsw)
         {
             if (spec.M is < 2 or > 128)
             {

@@ -15,7 +15,7 @@ namespace Agents.GrainInterfaces;
 /// </param>
 [GenerateSerializer, Immutable]
 public sealed record CollectionSpec(
-    string Name, int Dimension, VectorMetric Metric = VectorMetric.Cosine, int Shards = 0, string Index = "hnsw",
+    string Name, int Dimension, VectorMetric Metric = VectorMetric.Cosine, int Shards = 0, VectorIndexKind Index = VectorIndexKind.Hnsw,
     int M = 16, int EfConstruction = 200, int Ef = 64, bool Quantize = false);
 
 /// <summary>

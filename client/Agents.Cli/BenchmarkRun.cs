@@ -235,7 +235,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
             {
                 ["points"] = options.Points.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["shards"] = (options.Shards == ShardRouter.ClusterDefaultShards ? ShardRouter.DefaultShards(silos.Count) : options.Shards).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["index"] = options.Index,
+                ["index"] = options.Index.ToName(),
                 ["quantize"] = options.Quantize ? "int8, rescored on full vectors" : "off",
                 ["ef"] = options.Ef?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "collection default (64)",
                 ["concurrency"] = options.Concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),

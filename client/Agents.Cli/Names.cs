@@ -37,3 +37,18 @@ public static class MetricNames
     /// <summary>The command-line name of a metric.</summary>
     public static string ToName(this VectorMetric metric) => metric.ToString().ToLowerInvariant();
 }
+
+/// <summary>The command-line names of <see cref="VectorIndexKind"/>.</summary>
+public static class IndexKindNames
+{
+    /// <summary>Parses <c>hnsw</c> or <c>flat</c>; <paramref name="option"/> names where the value came from.</summary>
+    public static VectorIndexKind Parse(string? text, string option = "Index") => text?.Trim().ToLowerInvariant() switch
+    {
+        "hnsw" => VectorIndexKind.Hnsw,
+        "flat" => VectorIndexKind.Flat,
+        _ => throw new ArgumentException($"{option} '{text}' is unknown: use hnsw or flat."),
+    };
+
+    /// <summary>The command-line name of an index kind.</summary>
+    public static string ToName(this VectorIndexKind index) => index.ToString().ToLowerInvariant();
+}

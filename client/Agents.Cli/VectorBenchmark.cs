@@ -14,7 +14,7 @@ public static class VectorBenchmark
 {
     /// <summary>Options of a vector benchmark.</summary>
     public sealed record Options(
-        string TaskType, int Points, int Queries, int Dimension, int K, int? Ef, int Shards, string Index, int Concurrency, string? Dataset, int Seed = 42, bool Quantize = false);
+        string TaskType, int Points, int Queries, int Dimension, int K, int? Ef, int Shards, VectorIndexKind Index, int Concurrency, string? Dataset, int Seed = 42, bool Quantize = false);
 
     /// <summary>
     /// Checks what can be checked before anything starts: the data set's files are there, or the generated data fits in
@@ -126,7 +126,7 @@ public static class VectorBenchmark
         while (true)
         {
             var info = await client.DescribeCollectionAsync(name, ct);
-            if (info.Indexed >= info.Points || info.Spec.Index == "flat")
+            if (info.Indexed >= info.Points || info.Spec.Index == VectorIndexKind.Flat)
             {
                 say($"indexed {info.Indexed} points ({clock.Elapsed.TotalSeconds:F1} s after the last acknowledgement)");
                 return info;

@@ -63,16 +63,12 @@ internal static class BenchmarkCommand
             OptionChecks.AtLeast(parse.GetValue(warmup), "--warmup", 0);
             OptionChecks.AtLeast(parse.GetValue(queries), "--queries", 1);
             OptionChecks.InRange(parse.GetValue(dimension), "--dimension", 1, ShardRouter.MaxDimension);
-            OptionChecks.InRange(parse.GetValue(k), "-k", 1, VectorShardGrain.MaxK);
-            OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, VectorShardGrain.MaxEf);
+            OptionChecks.InRange(parse.GetValue(k), "-k", 1, ShardRouter.MaxK);
+            OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, ShardRouter.MaxEf);
             OptionChecks.InRange(parse.GetValue(shards), "--shards", ShardRouter.ClusterDefaultShards, ShardRouter.MaxShards);
             OptionChecks.AtLeast(parse.GetValue(concurrency), "--concurrency", 1);
-            if (parse.GetValue(index) is not ("hnsw" or "flat"))
-            {
-                throw new ArgumentException($"--index '{parse.GetValue(index)}' is unknown: use hnsw or flat.");
-            }
-
-            if (parse.GetValue(quantize) && parse.GetValue(index) != "hnsw")
+            var indexKind = IndexKindNames.Parse(parse.GetValue(index), "--index");
+            if (parse.GetValue(quantize) && indexKind != VectorIndexKind.Hnsw)
             {
                 throw new ArgumentException("--quantize applies to the hnsw index; a flat index always scans the full vectors.");
             }
@@ -111,7 +107,7 @@ internal static class BenchmarkCommand
             {
                 vectorOptions = new VectorBenchmark.Options(
                     type, taskCount, parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(ef), parse.GetValue(shards),
-                    parse.GetValue(index)!, parse.GetValue(concurrency), parse.GetValue(dataset) is { } d ? OptionChecks.PathOf(d, "--dataset") : null, Quantize: parse.GetValue(quantize));
+                    indexKind, parse.GetValue(concurrency), parse.GetValue(dataset) is { } d ? OptionChecks.PathOf(d, "--dataset") : null, Quantize: parse.GetValue(quantize));
                 VectorBenchmark.Check(vectorOptions);
             }
 

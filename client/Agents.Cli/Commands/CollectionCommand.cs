@@ -22,7 +22,7 @@ internal static class CollectionCommand
         create.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
         {
             var spec = new CollectionSpec(OptionChecks.CollectionName(parse, name), parse.GetValue(dimension), MetricNames.Parse(parse.GetValue(metric)),
-                parse.GetValue(shards), parse.GetValue(index)!, parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
+                parse.GetValue(shards), IndexKindNames.Parse(parse.GetValue(index)), parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
             ShardRouter.Validate(spec);
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
             Print(await client.CreateCollectionAsync(spec, ct), parse.GetValue(GlobalOptions.Json));
@@ -42,7 +42,7 @@ internal static class CollectionCommand
             {
                 foreach (var s in specs)
                 {
-                    Console.WriteLine($"{s.Name}  dimension {s.Dimension}  {s.Metric.ToName()}  {s.Index}  {s.Shards} shards");
+                    Console.WriteLine($"{s.Name}  dimension {s.Dimension}  {s.Metric.ToName()}  {s.Index.ToName()}  {s.Shards} shards");
                 }
 
                 Console.WriteLine($"{specs.Count} collection(s)");
@@ -84,7 +84,7 @@ internal static class CollectionCommand
         }
 
         var s = info.Spec;
-        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {s.Metric.ToName()}, {s.Index} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
+        Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {s.Metric.ToName()}, {s.Index.ToName()} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
         foreach (var shard in info.Shards)
         {
             Console.WriteLine($"  shard {shard.Shard} on {shard.Silo}: {shard.Points} points, {shard.Indexed} indexed, {shard.VectorBytes / 1048576.0:F1} MB vectors, {shard.IndexBytes / 1048576.0:F1} MB graph{(shard.MappedBytes > 0 ? $", {shard.MappedBytes / 1048576.0:F1} MB memory-mapped" : "")}");

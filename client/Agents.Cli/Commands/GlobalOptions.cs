@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Agents.Cli;
 
@@ -39,7 +40,12 @@ internal static class GlobalOptions
     public static readonly Option<bool> Json = new("--json") { Description = "Print machine-readable JSON.", Recursive = true };
 
     /// <summary>How <c>--json</c> output is written.</summary>
-    public static readonly JsonSerializerOptions JsonOutput = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    public static readonly JsonSerializerOptions JsonOutput = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        // Enums by their command-line names (cosine, hnsw, round-robin), as the options take them.
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
 
     /// <summary>Adds the options to <paramref name="root"/>; they apply to every subcommand.</summary>
     public static void AddTo(RootCommand root)

@@ -52,8 +52,8 @@ internal static class VectorsCommand
         search.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, searchName);
-            OptionChecks.InRange(parse.GetValue(k), "-k", 1, VectorShardGrain.MaxK);
-            OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, VectorShardGrain.MaxEf);
+            OptionChecks.InRange(parse.GetValue(k), "-k", 1, ShardRouter.MaxK);
+            OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, ShardRouter.MaxEf);
             var outputPath = OptionChecks.OutputFile(parse.GetValue(output), "--output");
             var given = new[] { (vector, "--vector"), (queryFile, "--query-file"), (text, "--text") }.Where(o => parse.GetValue(o.Item1) is not null).Select(o => o.Item2).ToList();
             if (given.Count != 1)

@@ -39,7 +39,7 @@ internal sealed class RecordModel<TRecord>
     private readonly Dictionary<string, ModelProperty> _byName;
 
     private RecordModel(
-        ModelProperty key, ModelProperty vector, IReadOnlyList<ModelProperty> data, int dimensions, VectorMetric metric, string index,
+        ModelProperty key, ModelProperty vector, IReadOnlyList<ModelProperty> data, int dimensions, VectorMetric metric, VectorIndexKind index,
         bool autoGenerateKey, bool isDynamic)
     {
         Key = key;
@@ -71,7 +71,7 @@ internal sealed class RecordModel<TRecord>
     public VectorMetric Metric { get; }
 
     /// <summary><c>hnsw</c> or <c>flat</c>.</summary>
-    public string Index { get; }
+    public VectorIndexKind Index { get; }
 
     /// <summary>A <see cref="Guid"/> key left empty gets a new Guid on upsert.</summary>
     public bool AutoGenerateKey { get; }
@@ -233,10 +233,10 @@ internal sealed class RecordModel<TRecord>
             $"Distance function '{other}' of vector property '{vector.Name}' is not supported by the Agents vector store: use CosineSimilarity, DotProductSimilarity or EuclideanDistance."),
     };
 
-    private static string MapIndex(VectorStoreVectorProperty vector) => vector.IndexKind switch
+    private static VectorIndexKind MapIndex(VectorStoreVectorProperty vector) => vector.IndexKind switch
     {
-        null or IndexKind.Hnsw => "hnsw",
-        IndexKind.Flat => "flat",
+        null or IndexKind.Hnsw => VectorIndexKind.Hnsw,
+        IndexKind.Flat => VectorIndexKind.Flat,
         var other => throw new NotSupportedException(
             $"Index kind '{other}' of vector property '{vector.Name}' is not supported by the Agents vector store: use Hnsw or Flat."),
     };

@@ -23,13 +23,29 @@ public static class EngineMapping
         _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown vector metric."),
     };
 
-    /// <summary>The metric of a catalogue entry, from the name <see cref="ToCatalogName"/> stored.</summary>
+    /// <summary>The metric of a catalogue entry, from the name <see cref="ToCatalogName(VectorMetric)"/> stored.</summary>
     public static VectorMetric MetricFromCatalog(string name) => name switch
     {
         "cosine" => VectorMetric.Cosine,
         "dot" => VectorMetric.Dot,
         "l2" => VectorMetric.L2,
         _ => throw new InvalidDataException($"The collection catalogue holds an unknown metric '{name}'."),
+    };
+
+    /// <summary>The name a catalogue entry stores for an index kind.</summary>
+    public static string ToCatalogName(this VectorIndexKind index) => index switch
+    {
+        VectorIndexKind.Hnsw => "hnsw",
+        VectorIndexKind.Flat => "flat",
+        _ => throw new ArgumentOutOfRangeException(nameof(index), index, "Unknown index kind."),
+    };
+
+    /// <summary>The index kind of a catalogue entry, from the name <see cref="ToCatalogName(VectorIndexKind)"/> stored.</summary>
+    public static VectorIndexKind IndexFromCatalog(string name) => name switch
+    {
+        "hnsw" => VectorIndexKind.Hnsw,
+        "flat" => VectorIndexKind.Flat,
+        _ => throw new InvalidDataException($"The collection catalogue holds an unknown index kind '{name}'."),
     };
 
     /// <summary>True when every condition of <paramref name="filter"/> holds for <paramref name="fields"/>.</summary>

@@ -17,12 +17,6 @@ public sealed partial class VectorShardGrain(
     VectorStorage storage, VectorMemoryBudget budget, ILocalSiloDetails silo, IClusterMembershipService membership, ILogger<VectorShardGrain> logger)
     : Grain, IVectorShardGrain
 {
-    /// <summary>Largest k a search may ask for.</summary>
-    public const int MaxK = 10_000;
-
-    /// <summary>Largest HNSW search breadth a search may ask for.</summary>
-    public const int MaxEf = 100_000;
-
     /// <summary>Points per upsert call.</summary>
     public const int MaxBatch = 100_000;
 
@@ -68,7 +62,7 @@ public sealed partial class VectorShardGrain(
 
         _store = await storage.OpenShardAsync(_collection, _shard, _spec.Dimension, cancellationToken);
         _points = new LocalShard(
-            _spec.Dimension, _spec.Metric.ToEngine(), _spec.Index == "hnsw" ? GraphParameters : null, _spec.Quantize ? storage.MappedDirectory : null);
+            _spec.Dimension, _spec.Metric.ToEngine(), _spec.Index == VectorIndexKind.Hnsw ? GraphParameters : null, _spec.Quantize ? storage.MappedDirectory : null);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var points = new List<StoredPoint>();
         await foreach (var point in _store.LoadAsync(cancellationToken))
@@ -324,14 +318,14 @@ public sealed partial class VectorShardGrain(
     private float[] ReadQuery(SearchRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.K is < 1 or > MaxK)
+        if (request.K is < 1 or > ShardRouter.MaxK)
         {
-            throw new ArgumentException($"k {request.K} is out of range: use 1..{MaxK}.");
+            throw new ArgumentException($"k {request.K} is out of range: use 1..{ShardRouter.MaxK}.");
         }
 
-        if (request.Ef is { } ef && ef is < 1 or > MaxEf)
+        if (request.Ef is { } ef && ef is < 1 or > ShardRouter.MaxEf)
         {
-            throw new ArgumentException($"ef {ef} is out of range: use 1..{MaxEf}.");
+            throw new ArgumentException($"ef {ef} is out of range: use 1..{ShardRouter.MaxEf}.");
         }
 
         if (request.Vector.Length != _spec.Dimension * sizeof(float))

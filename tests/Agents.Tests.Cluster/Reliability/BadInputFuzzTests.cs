@@ -83,7 +83,7 @@ public sealed class BadInputFuzzTests(ThreeSiloCluster fixture)
         for (var round = 0; round < 400; round++)
         {
             var name = new string(Enumerable.Range(0, random.Next(0, 70)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
-            var spec = new CollectionSpec(name, random.Next(-2, 5000), (VectorMetric)random.Next(0, 4), random.Next(-1, 300), random.Next(3) == 0 ? "ivf" : "flat");
+            var spec = new CollectionSpec(name, random.Next(-2, 5000), (VectorMetric)random.Next(0, 4), random.Next(-1, 300), random.Next(3) == 0 ? (VectorIndexKind)7 : VectorIndexKind.Flat);
             try
             {
                 await Client.CreateCollectionAsync(spec);

@@ -45,7 +45,7 @@ public sealed class CollectionClusterTests(ThreeSiloCluster fixture)
     public async Task FlatSearchAcrossShardsIsExact(VectorMetric metric)
     {
         var name = $"flat-{metric}-{Guid.NewGuid():N}"[..30];
-        var info = await Client.CreateCollectionAsync(new CollectionSpec(name, 24, metric, Shards: 3, Index: "flat"));
+        var info = await Client.CreateCollectionAsync(new CollectionSpec(name, 24, metric, Shards: 3, Index: VectorIndexKind.Flat));
         Assert.Equal(3, info.Shards.Count);
         var points = RandomPoints(1500, 24, 5);
         Assert.Equal(1500, await Client.UpsertAsync(name, points));
@@ -117,7 +117,7 @@ public sealed class CollectionClusterTests(ThreeSiloCluster fixture)
         DistanceKernels.Normalize(unit);
         Assert.Equal(unit, MemoryMarshal.Cast<byte, float>(point!.Vector).ToArray());
 
-        var flat = await Assert.ThrowsAsync<ArgumentException>(() => Client.CreateCollectionAsync(new CollectionSpec($"{name}f", 8, Index: "flat", Quantize: true)));
+        var flat = await Assert.ThrowsAsync<ArgumentException>(() => Client.CreateCollectionAsync(new CollectionSpec($"{name}f", 8, Index: VectorIndexKind.Flat, Quantize: true)));
         Assert.Contains("quantize applies to the hnsw index", flat.Message, StringComparison.Ordinal);
         await Client.DropCollectionAsync(name);
     }

@@ -175,7 +175,7 @@ public sealed class ShardRebalancingTests(ITestOutputHelper output)
         await using var cluster = await StartAsync(3, TempStorage());
         var client = AgentsClient.FromCluster(cluster.Client);
         var name = $"death-{Guid.NewGuid():N}"[..20];
-        await client.CreateCollectionAsync(new CollectionSpec(name, 16, VectorMetric.L2, Shards: 6, Index: "flat"));
+        await client.CreateCollectionAsync(new CollectionSpec(name, 16, VectorMetric.L2, Shards: 6, Index: VectorIndexKind.Flat));
         var random = new Random(2);
         await client.UpsertAsync(name, Enumerable.Range(0, 1200).Select(i => new PointInput($"d{i}", RandomVector(random, 16))));
         var before = (await client.DescribeCollectionAsync(name)).Shards.ToDictionary(s => s.Shard, s => s.Silo);

@@ -66,7 +66,7 @@ public sealed class VectorDataTests(ThreeSiloCluster fixture)
         var client = (AgentsClient)store.GetService(typeof(AgentsClient))!;
         var spec = (await client.DescribeCollectionAsync(name)).Spec;
         // No shard count given: two per active silo of the 3-silo cluster.
-        Assert.Equal((4, VectorMetric.Cosine, 6, "hnsw"), (spec.Dimension, spec.Metric, spec.Shards, spec.Index));
+        Assert.Equal((4, VectorMetric.Cosine, 6, VectorIndexKind.Hnsw), (spec.Dimension, spec.Metric, spec.Shards, spec.Index));
 
         await hotels.UpsertAsync(Hotels());
         Assert.Equal(6, (await client.DescribeCollectionAsync(name)).Points);
@@ -185,7 +185,7 @@ public sealed class VectorDataTests(ThreeSiloCluster fixture)
         var store = Store;
         var points = store.GetCollection<int, Point3>(NewName());
         await points.EnsureCollectionExistsAsync();
-        Assert.Equal((VectorMetric.L2, "flat"), (points is AgentsVectorStoreCollection<int, Point3> typed ? (typed.Spec.Metric, typed.Spec.Index) : default));
+        Assert.Equal((VectorMetric.L2, VectorIndexKind.Flat), (points is AgentsVectorStoreCollection<int, Point3> typed ? (typed.Spec.Metric, typed.Spec.Index) : default));
         await points.UpsertAsync([
             new Point3 { Id = 1, Label = "far", Vector = [3, 4, 0] },
             new Point3 { Id = 2, Label = "near", Vector = [0, 1, 0] },
