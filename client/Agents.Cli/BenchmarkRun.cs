@@ -30,7 +30,7 @@ internal sealed record BenchmarkPlan(
 internal sealed class BenchmarkRun(BenchmarkPlan plan)
 {
     /// <summary>Runs the plan, one node count after another.</summary>
-    public async Task<int> RunAsync(CancellationToken ct)
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var connection = plan.Connection;
         if (plan.StartsSilos)
@@ -40,39 +40,39 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
             var reference = new ScaleReference();
             foreach (var count in plan.NodeCounts!)
             {
-                await using var launcher = await SiloLauncher.StartAsync(new(count, connection.PostgreSql, plan.Pin, plan.CpuLimit), Say, ct);
+                await using var launcher = await SiloLauncher.StartAsync(new(count, connection.PostgreSql, plan.Pin, plan.CpuLimit), Say, cancellationToken);
                 // A development cluster of the started silos is reached through their gateways.
                 var joined = connection.PostgreSql is null ? connection.WithGateways(launcher.Gateways) : connection;
                 if (connection.PostgreSql is null)
                 {
                     // A gateway's port opens before its silo is active; through the primary, wait until every silo is.
-                    await using var probe = await connection.WithGateways([launcher.Gateways[0]]).ConnectAsync(ct);
-                    await WaitForSilosAsync(probe, count, ct);
+                    await using var probe = await connection.WithGateways([launcher.Gateways[0]]).ConnectAsync(cancellationToken);
+                    await WaitForSilosAsync(probe, count, cancellationToken);
                 }
 
                 var path = plan.Output is { } o && plan.NodeCounts.Count > 1
                     ? Path.Combine(Path.GetDirectoryName(o) ?? "", $"{Path.GetFileNameWithoutExtension(o)}-{count}-nodes{Path.GetExtension(o)}")
                     : plan.Output;
-                var exit = await RunTypeAsync(joined, count, path, launcher, reference, ct);
+                var exit = await RunTypeAsync(joined, count, path, launcher, reference, cancellationToken);
                 failures += exit == 0 ? 0 : 1;
             }
 
             return failures == 0 ? 0 : 1;
         }
 
-        return await RunTypeAsync(connection, plan.NodeCounts?[0], plan.Output, null, new ScaleReference(), ct);
+        return await RunTypeAsync(connection, plan.NodeCounts?[0], plan.Output, null, new ScaleReference(), cancellationToken);
     }
 
-    private async Task<int> RunTypeAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct) =>
-        plan.Vector is { } vector ? await RunVectorAsync(vector, connection, expected, outputPath, launcher, reference, ct)
-        : plan.Spec.TaskType == "messaging" ? await RunMessagingAsync(connection, expected, outputPath, launcher, reference, ct)
-        : await RunJobAsync(connection, expected, outputPath, launcher, reference, ct);
+    private async Task<int> RunTypeAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken) =>
+        plan.Vector is { } vector ? await RunVectorAsync(vector, connection, expected, outputPath, launcher, reference, cancellationToken)
+        : plan.Spec.TaskType == "messaging" ? await RunMessagingAsync(connection, expected, outputPath, launcher, reference, cancellationToken)
+        : await RunJobAsync(connection, expected, outputPath, launcher, reference, cancellationToken);
 
     /// <summary>A job of the plan's task type over its documents, after a warm-up job; e2e writes into a collection of its own.</summary>
-    private async Task<int> RunJobAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct)
+    private async Task<int> RunJobAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken)
     {
-        await using var client = await connection.ConnectAsync(ct);
-        var silos = await WaitForSilosAsync(client, expected, ct);
+        await using var client = await connection.ConnectAsync(cancellationToken);
+        var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var spec = plan.Spec;
         var documents = plan.Documents.ToList();
         string? benchCollection = null;
@@ -80,7 +80,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         {
             // e2e writes somewhere: a collection of its own, dropped afterwards.
             benchCollection = $"bench-e2e-{Guid.NewGuid():N}"[..24];
-            await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), ct);
+            await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), cancellationToken);
             spec = spec with { Collection = benchCollection };
         }
 
@@ -88,7 +88,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         {
             // Distinct documents (another seed), so the measured run meets none of them in the cache.
             var warmTasks = DocumentSource.GenerateTasks(warm, plan.DocumentSize, seed: 7919).ToList();
-            await JobSubmission.RunAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, ct);
+            await JobSubmission.RunAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, cancellationToken);
         }
 
         // The floor for a silo's CPU per task: the bare pipeline on this process's thread, on the run's own documents.
@@ -99,7 +99,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         window.Start();
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        var (jobId, result) = await JobSubmission.RunAsync(client, spec, documents, plan.Quiet, ct);
+        var (jobId, result) = await JobSubmission.RunAsync(client, spec, documents, plan.Quiet, cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
         window.Stop();
         var cpu = window.Silos;
@@ -126,7 +126,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
                 result.Totals.Tokens, result.Totals.Chunks, result.Totals.Sentences, result.Totals.Words,
                 result.TopKeywords.Select(k => k.Term).ToList(), result.TaskIdChecksum,
                 result.Totals.Embeddings, result.Totals.Embeddings / seconds),
-            Metrics: plan.IsCluster ? await AggregatorViewAsync(client, silos.Count, ct) : null), status.CountedTasks) with
+            Metrics: plan.IsCluster ? await AggregatorViewAsync(client, silos.Count, cancellationToken) : null), status.CountedTasks) with
         {
             RawPipelineSecondsPerTask = raw,
             CpuOverRawPipeline = raw is > 0 ? cpuTotal / Math.Max(1, status.CountedTasks) / raw : null,
@@ -168,15 +168,15 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
     }
 
     /// <summary>Agent messages: batched one-way, request/reply and paced, over agent pairs spread on the silos.</summary>
-    private async Task<int> RunMessagingAsync(Target connection, int? expected, string? output, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct)
+    private async Task<int> RunMessagingAsync(Target connection, int? expected, string? output, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken)
     {
-        await using var client = await connection.ConnectAsync(ct);
-        var silos = await WaitForSilosAsync(client, expected, ct);
+        await using var client = await connection.ConnectAsync(cancellationToken);
+        var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var startedAt = DateTimeOffset.UtcNow;
         // The headline phase (batched one-way) and request/reply each get a CPU window of their own.
         var batched = new CpuWindow(launcher);
         var ask = new CpuWindow(launcher);
-        var f = await MessagingBenchmark.RunAsync(client, plan.Tasks, Math.Max(4, 2 * silos.Count), Say, ct, batched, ask);
+        var f = await MessagingBenchmark.RunAsync(client, plan.Tasks, Math.Max(4, 2 * silos.Count), Say, cancellationToken, batched, ask);
         var config = MessagingBenchmark.Describe(f);
         config["messageBatchSize"] = plan.Settings.Performance.MessageBatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         config["messageFlushInterval"] = plan.Settings.Performance.MessageFlushInterval.ToString();
@@ -216,15 +216,15 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
 
     /// <summary>Vector upserts (vector-store) or searches (vector-search) on a collection of the benchmark's own.</summary>
     private async Task<int> RunVectorAsync(
-        VectorBenchmark.Options options, Target connection, int? expected, string? output, SiloLauncher? launcher, ScaleReference reference, CancellationToken ct)
+        VectorBenchmark.Options options, Target connection, int? expected, string? output, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken)
     {
-        await using var client = await connection.ConnectAsync(ct);
-        var silos = await WaitForSilosAsync(client, expected, ct);
+        await using var client = await connection.ConnectAsync(cancellationToken);
+        var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var startedAt = DateTimeOffset.UtcNow;
         // Over the measured phase only: the upserts for vector-store, the queries (not the ingest) for vector-search.
         var window = new CpuWindow(launcher);
         var (seconds, operations, latencies, recall, bytesPerVector, perNode) =
-            await VectorBenchmark.RunAsync(client, options, Say, ct, window);
+            await VectorBenchmark.RunAsync(client, options, Say, cancellationToken, window);
         Array.Sort(latencies);
         double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
         var report = window.Apply(new BenchmarkResult(
@@ -266,18 +266,18 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         (report.Efficiency is { } efficiency ? $", efficiency {efficiency:F2}" : "");
 
     /// <summary>The aggregator's view once every silo has reported to it (waiting up to 15 s, a few metrics intervals).</summary>
-    private static async Task<ClusterMetricsView> AggregatorViewAsync(AgentsClient client, int silos, CancellationToken ct)
+    private static async Task<ClusterMetricsView> AggregatorViewAsync(AgentsClient client, int silos, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (true)
         {
-            var view = await client.GetMetricsAsync(ct);
+            var view = await client.GetMetricsAsync(cancellationToken);
             if (view.Nodes.Count >= silos || DateTime.UtcNow > deadline)
             {
                 return view;
             }
 
-            await Task.Delay(250, ct);
+            await Task.Delay(250, cancellationToken);
         }
     }
 
@@ -323,7 +323,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
 
 
     /// <summary>The active silos, after waiting (up to a minute) for <paramref name="expected"/> of them when given.</summary>
-    private static async Task<Dictionary<SiloAddress, SiloStatus>> WaitForSilosAsync(AgentsClient client, int? expected, CancellationToken ct)
+    private static async Task<Dictionary<SiloAddress, SiloStatus>> WaitForSilosAsync(AgentsClient client, int? expected, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -339,7 +339,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
                 throw new ArgumentException($"--nodes {expected} was asked, but the cluster has {silos.Count} active silos.");
             }
 
-            await Task.Delay(500, ct);
+            await Task.Delay(500, cancellationToken);
         }
     }
 

@@ -31,7 +31,7 @@ public static class MessagingBenchmark
     /// <paramref name="batchedCpu"/> and <paramref name="askCpu"/>, when given, are read over the batched and request/reply phases.
     /// </summary>
     public static async Task<Figures> RunAsync(
-        AgentsClient client, int messages, int pairs, Action<string> say, CancellationToken ct, CpuWindow? batchedCpu = null, CpuWindow? askCpu = null)
+        AgentsClient client, int messages, int pairs, Action<string> say, CancellationToken cancellationToken, CpuWindow? batchedCpu = null, CpuWindow? askCpu = null)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var (senders, receivers, crossSilo) = await PairAsync(client, run, pairs);
@@ -61,7 +61,7 @@ public static class MessagingBenchmark
         var (rawRate, rawLatency, _) = await BurstAsync(drivers, receivers, perSender, raw: true);
         say($"raw grain calls: {rawRate:F0}/s");
 
-        var (pacedRate, pacedLatency) = await PacedAsync(client, senders[0], receivers[0], 1000, TimeSpan.FromSeconds(3), ct);
+        var (pacedRate, pacedLatency) = await PacedAsync(client, senders[0], receivers[0], 1000, TimeSpan.FromSeconds(3), cancellationToken);
         say($"paced request/reply at {pacedRate:F0}/s: p99 {pacedLatency.P99:F2} ms");
 
         // Receivers' histograms hold the batched phase plus warm-up; their percentiles describe one-way delivery latency.
@@ -79,7 +79,7 @@ public static class MessagingBenchmark
         return (all.Length / seconds, Percentiles(all), seconds);
     }
 
-    private static async Task<(double Rate, LatencyMs Latency)> PacedAsync(AgentsClient client, string sender, string receiver, int perSecond, TimeSpan duration, CancellationToken ct)
+    private static async Task<(double Rate, LatencyMs Latency)> PacedAsync(AgentsClient client, string sender, string receiver, int perSecond, TimeSpan duration, CancellationToken cancellationToken)
     {
         var agent = client.Agent(sender);
         var body = new byte[BodyBytes];
@@ -92,7 +92,7 @@ public static class MessagingBenchmark
             if (due > clock.Elapsed)
             {
                 // Sleep in whole milliseconds, then fire the calls that are due: the rate holds without a spinning core.
-                await Task.Delay(due - clock.Elapsed, ct);
+                await Task.Delay(due - clock.Elapsed, cancellationToken);
             }
 
             calls.Add(TimeOne());

@@ -52,7 +52,7 @@ public sealed class SiloLauncher : IAsyncDisposable
     public IReadOnlyList<string> Gateways => _silos.Select(s => $"127.0.0.1:{s.GatewayPort}").ToList();
 
     /// <summary>Starts the silos: the first alone (it holds the membership table or applies the schema), then the rest together.</summary>
-    public static async Task<SiloLauncher> StartAsync(Options options, Action<string> say, CancellationToken ct)
+    public static async Task<SiloLauncher> StartAsync(Options options, Action<string> say, CancellationToken cancellationToken)
     {
         var silo = Path.Combine(AppContext.BaseDirectory, "Agents.Silo.dll");
         if (!File.Exists(silo))
@@ -69,9 +69,9 @@ public sealed class SiloLauncher : IAsyncDisposable
         try
         {
             var primary = launcher.Start(silo, 0, options, primary: null, say);
-            await WaitListeningAsync(primary.Process, primary.GatewayPort, ct);
+            await WaitListeningAsync(primary.Process, primary.GatewayPort, cancellationToken);
             var rest = Enumerable.Range(1, options.Count - 1).Select(i => launcher.Start(silo, i, options, primary.SiloPort, say)).ToList();
-            await Task.WhenAll(rest.Select(s => WaitListeningAsync(s.Process, s.GatewayPort, ct)));
+            await Task.WhenAll(rest.Select(s => WaitListeningAsync(s.Process, s.GatewayPort, cancellationToken)));
             foreach (var s in launcher._silos.Where(s => s.Cgroup is { } g && !g.Contains(s.Process.Id)))
             {
                 throw new InvalidOperationException($"--cpu-limit: silo pid {s.Process.Id} is not in its cgroup '{s.Cgroup!.Path}'.");
@@ -236,7 +236,7 @@ public sealed class SiloLauncher : IAsyncDisposable
         return started;
     }
 
-    private static async Task WaitListeningAsync(Process process, int gatewayPort, CancellationToken ct)
+    private static async Task WaitListeningAsync(Process process, int gatewayPort, CancellationToken cancellationToken)
     {
         // Capped silos start slowly (the JIT runs on a fraction of a core): allow them two minutes.
         var deadline = DateTime.UtcNow.AddSeconds(120);
@@ -250,12 +250,12 @@ public sealed class SiloLauncher : IAsyncDisposable
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, gatewayPort, ct);
+                await probe.ConnectAsync(IPAddress.Loopback, gatewayPort, cancellationToken);
                 return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
-                await Task.Delay(250, ct);
+                await Task.Delay(250, cancellationToken);
             }
         }
     }

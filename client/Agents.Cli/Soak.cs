@@ -31,17 +31,17 @@ public static class Soak
     /// Runs the load for <paramref name="length"/> and measures it: resident memory of the processes
     /// <paramref name="pids"/> (the silos), or as the metrics aggregator reports it when they are elsewhere.
     /// </summary>
-    public static async Task<Result> RunAsync(AgentsClient client, TimeSpan length, int nodes, IReadOnlyList<int>? pids, Action<string> say, CancellationToken ct)
+    public static async Task<Result> RunAsync(AgentsClient client, TimeSpan length, int nodes, IReadOnlyList<int>? pids, Action<string> say, CancellationToken cancellationToken)
     {
         var collection = $"soak-{Guid.NewGuid():N}"[..13];
-        await client.CreateCollectionAsync(new CollectionSpec(collection, Dimension, Shards: 2), ct);
-        await client.UpsertAsync(collection, Enumerable.Range(0, PointIds).Select(i => Point(i, 0)), cancellationToken: ct);
-        var collectionStart = ShardMegabytes(await client.DescribeCollectionAsync(collection, ct));
+        await client.CreateCollectionAsync(new CollectionSpec(collection, Dimension, Shards: 2), cancellationToken);
+        await client.UpsertAsync(collection, Enumerable.Range(0, PointIds).Select(i => Point(i, 0)), cancellationToken: cancellationToken);
+        var collectionStart = ShardMegabytes(await client.DescribeCollectionAsync(collection, cancellationToken));
 
         var counts = new Dictionary<string, long> { ["jobs"] = 0, ["upserts"] = 0, ["searches"] = 0, ["messages"] = 0 };
         var errors = new List<string>();
         long errorCount = 0;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         async Task LoopAsync(string kind, Func<int, Task> operation)
         {
             for (var n = 0; !stop.IsCancellationRequested; n++)
@@ -116,14 +116,14 @@ public static class Soak
         var interval = TimeSpan.FromSeconds(Math.Clamp(length.TotalSeconds / 60, 1, 10));
         while (clock.Elapsed < length)
         {
-            await Task.Delay(interval, ct);
+            await Task.Delay(interval, cancellationToken);
             long total;
             lock (counts)
             {
                 total = counts.Where(c => c.Key != "inbox reads").Sum(c => c.Value);
             }
 
-            var view = await client.GetMetricsAsync(ct);
+            var view = await client.GetMetricsAsync(cancellationToken);
             var heap = view.Nodes.Sum(n => n.Last.GcHeapBytes) / 1048576.0;
             var rss = pids?.Sum(ResidentMegabytes) ?? view.WorkingSetBytes / 1048576.0;
             samples.Add(new Sample(clock.Elapsed.TotalSeconds, rss, heap, total));
@@ -134,8 +134,8 @@ public static class Soak
         await Task.WhenAll(loops);
         var seconds = clock.Elapsed.TotalSeconds;
         // Overwrites tombstone the old slot (reclaimed when a shard reloads): the collection's own growth, apart from leaks.
-        var collectionEnd = ShardMegabytes(await client.DescribeCollectionAsync(collection, ct));
-        await client.DropCollectionAsync(collection, ct);
+        var collectionEnd = ShardMegabytes(await client.DescribeCollectionAsync(collection, cancellationToken));
+        await client.DropCollectionAsync(collection, cancellationToken);
         // The first fifth is warm-up (JIT, caches, pools filling); the slope is of what follows.
         var steady = samples.Skip(samples.Count / 5).ToList();
         return new Result(

@@ -49,12 +49,12 @@ public static class VectorBenchmark
 
     /// <summary>Runs the benchmark and returns its figures; <paramref name="cpu"/>, when given, is read over the measured phase only.</summary>
     public static async Task<(double Seconds, int Operations, double[] LatenciesMs, double? Recall, double BytesPerVector, IReadOnlyList<NodeFigures> PerNode)> RunAsync(
-        AgentsClient client, Options o, Action<string> say, CancellationToken ct, CpuWindow? cpu = null)
+        AgentsClient client, Options o, Action<string> say, CancellationToken cancellationToken, CpuWindow? cpu = null)
     {
         var (points, queries, truth) = Load(o, say);
         var dimension = points[0].Length;
         var name = $"bench-{Guid.NewGuid():N}"[..24];
-        await client.CreateCollectionAsync(new CollectionSpec(name, dimension, VectorMetric.L2, o.Shards, o.Index, Quantize: o.Quantize), ct);
+        await client.CreateCollectionAsync(new CollectionSpec(name, dimension, VectorMetric.L2, o.Shards, o.Index, Quantize: o.Quantize), cancellationToken);
         try
         {
             // The client streams batches of write_buffer_size bytes per shard, several in flight; each is timed to its acknowledgement.
@@ -67,11 +67,11 @@ public static class VectorBenchmark
                 points.Select((v, i) => new PointInput(i.ToString(System.Globalization.CultureInfo.InvariantCulture), v)),
                 progress: null,
                 batchAcknowledged: t => latencies.Add(t.TotalMilliseconds),
-                ct);
+                cancellationToken);
             var upsertSeconds = clock.Elapsed.TotalSeconds;
             store?.Stop();
             say($"{points.Count} vectors of {dimension} acknowledged durable in {upsertSeconds:F2} s ({points.Count / upsertSeconds:F0}/s)");
-            var info = await WaitIndexedAsync(client, name, say, ct);
+            var info = await WaitIndexedAsync(client, name, say, cancellationToken);
             // Heap bytes: floats, graph and codes. A quantized collection's floats are memory-mapped and reported apart.
             var bytesPerVector = info.Shards.Sum(s => (double)s.VectorBytes + s.IndexBytes) / Math.Max(1, info.Points);
             var rawBytes = dimension * (double)sizeof(float);
@@ -96,7 +96,7 @@ public static class VectorBenchmark
                 while ((q = Interlocked.Increment(ref next)) < queries.Count)
                 {
                     var t0 = Stopwatch.GetTimestamp();
-                    var hits = await client.SearchAsync(name, queries[q], o.K, o.Ef, cancellationToken: ct);
+                    var hits = await client.SearchAsync(name, queries[q], o.K, o.Ef, cancellationToken: cancellationToken);
                     queryLatencies[q] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                     results[q] = hits.Select(h => h.Id).ToArray();
                 }
@@ -120,19 +120,19 @@ public static class VectorBenchmark
         }
     }
 
-    private static async Task<CollectionInfo> WaitIndexedAsync(AgentsClient client, string name, Action<string> say, CancellationToken ct)
+    private static async Task<CollectionInfo> WaitIndexedAsync(AgentsClient client, string name, Action<string> say, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            var info = await client.DescribeCollectionAsync(name, ct);
+            var info = await client.DescribeCollectionAsync(name, cancellationToken);
             if (info.Indexed >= info.Points || info.Spec.Index == VectorIndexKind.Flat)
             {
                 say($"indexed {info.Indexed} points ({clock.Elapsed.TotalSeconds:F1} s after the last acknowledgement)");
                 return info;
             }
 
-            await Task.Delay(250, ct);
+            await Task.Delay(250, cancellationToken);
         }
     }
 

@@ -109,10 +109,10 @@ public sealed partial class AgentsClient : IAsyncDisposable
 
             // A gateway that dies takes its pending calls with it; fail them sooner than the 30 s default so retries move on.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
-            client.UseConnectionRetryFilter(async (_, ct) =>
+            client.UseConnectionRetryFilter(async (_, cancellationToken) =>
             {
-                await Task.Delay(500, ct);
-                return !ct.IsCancellationRequested;
+                await Task.Delay(500, cancellationToken);
+                return !cancellationToken.IsCancellationRequested;
             });
         });
         var host = builder.Build();

@@ -41,7 +41,7 @@ internal static class BenchmarkCommand
         {
             mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
         };
-        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             // Every option is checked before anything starts, whatever the task type.
             var type = parse.GetValue(taskType)!;
@@ -123,7 +123,7 @@ internal static class BenchmarkCommand
             var plan = new BenchmarkPlan(
                 connection, settings, isCluster, spec, taskCount, source, parse.GetValue(warmup), parse.GetValue(docBytes), vectorOptions,
                 nodeCounts, startsSilos, parse.GetValue(pin), cores, outputPath, Quiet: parse.GetValue(GlobalOptions.Json));
-            return await new BenchmarkRun(plan).RunAsync(ct);
+            return await new BenchmarkRun(plan).RunAsync(cancellationToken);
         }));
         return command;
     }

@@ -19,21 +19,21 @@ internal static class CollectionCommand
         var ef = new Option<int>("--ef") { Description = "HNSW default search breadth.", DefaultValueFactory = _ => 64 };
         var quantize = new Option<bool>("--quantize") { Description = "HNSW on int8 codes, rescored on the full vectors (kept memory-mapped)." };
         var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize };
-        create.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        create.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var spec = new CollectionSpec(OptionChecks.CollectionName(parse, name), parse.GetValue(dimension), MetricNames.Parse(parse.GetValue(metric)),
                 parse.GetValue(shards), IndexKindNames.Parse(parse.GetValue(index)), parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
             ShardRouter.Validate(spec);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            Print(await client.CreateCollectionAsync(spec, ct), parse.GetValue(GlobalOptions.Json));
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            Print(await client.CreateCollectionAsync(spec, cancellationToken), parse.GetValue(GlobalOptions.Json));
             return 0;
         }));
 
         var list = new Command("list", "List collections.");
-        list.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        list.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            var specs = await client.ListCollectionsAsync(ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            var specs = await client.ListCollectionsAsync(cancellationToken);
             if (parse.GetValue(GlobalOptions.Json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(specs, GlobalOptions.JsonOutput));
@@ -53,21 +53,21 @@ internal static class CollectionCommand
 
         var describeName = new Argument<string>("name") { Description = "The collection's name." };
         var describe = new Command("describe", "Show a collection's schema and point count.") { describeName };
-        describe.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        describe.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, describeName);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            Print(await client.DescribeCollectionAsync(collection, ct), parse.GetValue(GlobalOptions.Json));
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            Print(await client.DescribeCollectionAsync(collection, cancellationToken), parse.GetValue(GlobalOptions.Json));
             return 0;
         }));
 
         var dropName = new Argument<string>("name") { Description = "The collection's name." };
         var drop = new Command("drop", "Delete a collection and its points.") { dropName };
-        drop.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        drop.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, dropName);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            await client.DropCollectionAsync(collection, ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            await client.DropCollectionAsync(collection, cancellationToken);
             Console.WriteLine($"collection {collection} dropped");
             return 0;
         }));

@@ -13,16 +13,16 @@ internal static class IngestCommand
         var collection = new Argument<string>("collection") { Description = "The collection to fill (created, cosine 384-d, if missing)." };
         var input = new Option<string>("--input") { Description = "A folder of text files, read recursively.", Required = true };
         var command = new Command("ingest", "Chunk, embed and upsert a folder of text files, spread over the cluster.") { collection, input };
-        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var name = OptionChecks.CollectionName(parse, collection);
             var root = Path.GetFullPath(OptionChecks.PathOf(parse.GetValue(input), "--input"));
             var files = DocumentSource.ListFiles(root);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var json = parse.GetValue(GlobalOptions.Json);
             var clock = Stopwatch.StartNew();
-            var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), ct);
-            var result = await ProgressReporter.FollowAsync(client, jobId, json, ct);
+            var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), cancellationToken);
+            var result = await ProgressReporter.FollowAsync(client, jobId, json, cancellationToken);
             var seconds = clock.Elapsed.TotalSeconds;
             var status = result.Status;
             if (json)

@@ -11,29 +11,29 @@ internal static class JobsCommand
     {
         var id = new Argument<Guid>("job-id") { Description = "The job's id." };
         var status = new Command("status", "Show a job's progress and result.") { id };
-        status.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        status.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            JobView.PrintResult(await client.GetResultAsync(parse.GetValue(id), ct), parse.GetValue(GlobalOptions.Json));
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            JobView.PrintResult(await client.GetResultAsync(parse.GetValue(id), cancellationToken), parse.GetValue(GlobalOptions.Json));
             return 0;
         }));
 
         var cancelId = new Argument<Guid>("job-id") { Description = "The job's id." };
         var cancel = new Command("cancel", "Stop a job; batches in flight finish and are counted.") { cancelId };
-        cancel.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        cancel.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            JobView.PrintStatus(await client.CancelAsync(parse.GetValue(cancelId), ct), parse.GetValue(GlobalOptions.Json));
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            JobView.PrintStatus(await client.CancelAsync(parse.GetValue(cancelId), cancellationToken), parse.GetValue(GlobalOptions.Json));
             return 0;
         }));
 
         var max = new Option<int>("--max") { Description = "Most jobs listed.", DefaultValueFactory = _ => 50 };
         var list = new Command("list", "List the newest jobs.") { max };
-        list.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        list.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var most = OptionChecks.AtLeast(parse.GetValue(max), "--max", 1);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            var jobs = await client.ListAsync(most, ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            var jobs = await client.ListAsync(most, cancellationToken);
             if (parse.GetValue(GlobalOptions.Json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(jobs, GlobalOptions.JsonOutput));

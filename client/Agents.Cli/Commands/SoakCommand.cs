@@ -13,7 +13,7 @@ internal static class SoakCommand
         var nodes = new Option<int>("--nodes") { Description = "With --cluster: start this many silo processes here for the run.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
         var command = new Command("soak", "Steady mixed load for a set time; reports operations/s, errors and the slope of silo memory.") { duration, nodes, output };
-        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var length = ValueParsers.TryParseDuration(parse.GetValue(duration), out var d) && d > TimeSpan.Zero
                 ? d
@@ -26,16 +26,16 @@ internal static class SoakCommand
             }
 
             var quiet = parse.GetValue(GlobalOptions.Json);
-            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => { if (!quiet) Console.WriteLine(line); }, ct) : null;
-            await using var client = await connection.ConnectAsync(ct);
+            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => { if (!quiet) Console.WriteLine(line); }, cancellationToken) : null;
+            await using var client = await connection.ConnectAsync(cancellationToken);
             // Embedded, the silo is this process; with --nodes, the started ones; otherwise the aggregator's figures.
             IReadOnlyList<int>? pids = launcher is not null ? launcher.ProcessIds : connection.IsEmbedded ? [Environment.ProcessId] : null;
-            var result = await Soak.RunAsync(client, length, Math.Max(count, 1), pids, quiet ? _ => { } : Console.WriteLine, ct);
+            var result = await Soak.RunAsync(client, length, Math.Max(count, 1), pids, quiet ? _ => { } : Console.WriteLine, cancellationToken);
             var text = JsonSerializer.Serialize(result, GlobalOptions.JsonOutput);
             if (parse.GetValue(output) is { } path)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                await File.WriteAllTextAsync(path, text, ct);
+                await File.WriteAllTextAsync(path, text, cancellationToken);
             }
 
             if (quiet)

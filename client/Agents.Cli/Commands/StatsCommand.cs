@@ -10,27 +10,27 @@ internal static class StatsCommand
     {
         var watch = new Option<bool>("--watch") { Description = "Refresh every 2 seconds until interrupted." };
         var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch };
-        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var json = parse.GetValue(GlobalOptions.Json);
             if (!parse.GetValue(watch))
             {
-                StatsView.Print(await client.GetMetricsAsync(ct), json);
+                StatsView.Print(await client.GetMetricsAsync(cancellationToken), json);
                 return 0;
             }
 
-            while (!ct.IsCancellationRequested)
+            while (!cancellationToken.IsCancellationRequested)
             {
                 if (!json && ProgressReporter.IsInteractive)
                 {
                     Spectre.Console.AnsiConsole.Clear();
                 }
 
-                StatsView.Print(await client.GetMetricsAsync(ct), json);
+                StatsView.Print(await client.GetMetricsAsync(cancellationToken), json);
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(2), ct);
+                    await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
                 }
                 catch (OperationCanceledException)
                 {

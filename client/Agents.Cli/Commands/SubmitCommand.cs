@@ -15,7 +15,7 @@ internal static class SubmitCommand
         var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
         var detach = new Option<bool>("--detach") { Description = "Return once the job is started (cluster only; an embedded job lives as long as this process)." };
         var command = new Command("submit", "Submit a job and (unless --detach) wait for its result.") { taskType, input, distribution, batch, detach };
-        command.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var folder = OptionChecks.PathOf(parse.GetValue(input), "--input");
             var spec = new JobSpec(parse.GetValue(taskType)!, DistributionNames.Parse(parse.GetValue(distribution)), OptionChecks.AtLeast(parse.GetValue(batch), "--batch-size", 0), Path.GetFileName(Path.GetFullPath(folder)));
@@ -27,16 +27,16 @@ internal static class SubmitCommand
 
             var files = DocumentSource.ListFiles(folder);
             var connection = GlobalOptions.Connection(parse);
-            await using var client = await connection.ConnectAsync(ct);
+            await using var client = await connection.ConnectAsync(cancellationToken);
             var json = parse.GetValue(GlobalOptions.Json);
             if (parse.GetValue(detach) && !connection.IsEmbedded)
             {
-                var started = await client.SubmitAsync(spec, DocumentSource.ReadTasks(files), ct);
+                var started = await client.SubmitAsync(spec, DocumentSource.ReadTasks(files), cancellationToken);
                 Console.WriteLine(json ? JsonSerializer.Serialize(new { jobId = started }) : $"job {started} started");
                 return 0;
             }
 
-            var (_, result) = await JobSubmission.RunAsync(client, spec, DocumentSource.ReadTasks(files), json, ct);
+            var (_, result) = await JobSubmission.RunAsync(client, spec, DocumentSource.ReadTasks(files), json, cancellationToken);
             JobView.PrintResult(result, json);
             return result.Status.FailedTasks == 0 ? 0 : 1;
         }));

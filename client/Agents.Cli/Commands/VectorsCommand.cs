@@ -15,7 +15,7 @@ internal static class VectorsCommand
         var name = new Argument<string>("collection") { Description = "The collection's name." };
         var input = new Option<string>("--input") { Description = ".fvecs (ids 0..n-1) or .jsonl ({\"id\",\"vector\",\"payload\"} per line).", Required = true };
         var upsert = new Command("upsert", "Upsert points from a file; returns once they are durable.") { name, input };
-        upsert.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        upsert.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, name);
             var path = OptionChecks.PathOf(parse.GetValue(input), "--input");
@@ -30,9 +30,9 @@ internal static class VectorsCommand
                 throw new InvalidDataException($"'{path}' holds no points.");
             }
 
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var clock = Stopwatch.StartNew();
-            var written = await client.UpsertAsync(collection, VectorFiles.ReadPoints(path), cancellationToken: ct);
+            var written = await client.UpsertAsync(collection, VectorFiles.ReadPoints(path), cancellationToken: cancellationToken);
             var seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine(parse.GetValue(GlobalOptions.Json)
                 ? JsonSerializer.Serialize(new { upserted = written, seconds, perSecond = written / seconds }, GlobalOptions.JsonOutput)
@@ -49,7 +49,7 @@ internal static class VectorsCommand
         var output = new Option<string?>("--output") { Description = "Write ids and scores per query as JSON." };
         var text = new Option<string?>("--text") { Description = "One query in plain words, embedded on the cluster (an ingested collection)." };
         var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, text, k, ef, filter, output };
-        search.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        search.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, searchName);
             OptionChecks.InRange(parse.GetValue(k), "-k", 1, ShardRouter.MaxK);
@@ -67,7 +67,7 @@ internal static class VectorsCommand
             {
                 return string.IsNullOrWhiteSpace(question)
                     ? throw new ArgumentException("--text is empty: give the words to search for.")
-                    : await SearchTextAsync(GlobalOptions.Connection(parse), collection, question, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(GlobalOptions.Json), ct);
+                    : await SearchTextAsync(GlobalOptions.Connection(parse), collection, question, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(GlobalOptions.Json), cancellationToken);
             }
 
             var queries = parse.GetValue(vector) is { } v ? [VectorFiles.ParseVector(v)] : VectorFiles.ReadFvecs(OptionChecks.PathOf(parse.GetValue(queryFile), "--query-file")).ToList();
@@ -78,12 +78,12 @@ internal static class VectorsCommand
 
             var conditions = parse.GetValue(filter) is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
             var payloadFilter = conditions is null ? null : new PayloadFilter(conditions);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var results = new List<object>();
             var clock = Stopwatch.StartNew();
             for (var q = 0; q < queries.Count; q++)
             {
-                var hits = await client.SearchAsync(collection, queries[q], parse.GetValue(k), parse.GetValue(ef), payloadFilter, ct);
+                var hits = await client.SearchAsync(collection, queries[q], parse.GetValue(k), parse.GetValue(ef), payloadFilter, cancellationToken);
                 results.Add(new
                 {
                     query = q,
@@ -105,7 +105,7 @@ internal static class VectorsCommand
             {
                 // As benchmark --output: the folder is made if it is not there.
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, GlobalOptions.JsonOutput), ct);
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, GlobalOptions.JsonOutput), cancellationToken);
                 Console.WriteLine($"{queries.Count} queries in {seconds:F2} s ({queries.Count / seconds:F0}/s); results written to {path}");
             }
             else if (parse.GetValue(GlobalOptions.Json))
@@ -119,7 +119,7 @@ internal static class VectorsCommand
         var deleteName = new Argument<string>("collection") { Description = "The collection's name." };
         var ids = new Option<string[]>("--id") { Description = "A point id (repeatable).", Required = true };
         var delete = new Command("delete", "Delete points by id.") { deleteName, ids };
-        delete.SetAction((parse, ct) => CommandAction.Run(parse, async () =>
+        delete.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, deleteName);
             if (parse.GetValue(ids)!.FirstOrDefault(id => id.Length is 0 or > ShardRouter.MaxIdLength) is { } badId)
@@ -127,8 +127,8 @@ internal static class VectorsCommand
                 throw new ArgumentException($"--id '{badId}' has {badId.Length} characters; use 1..{ShardRouter.MaxIdLength}.");
             }
 
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(ct);
-            var n = await client.DeletePointsAsync(collection, parse.GetValue(ids)!, ct);
+            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            var n = await client.DeletePointsAsync(collection, parse.GetValue(ids)!, cancellationToken);
             Console.WriteLine($"{n} point(s) deleted");
             return 0;
         }));
@@ -137,11 +137,11 @@ internal static class VectorsCommand
     }
 
     private static async Task<int> SearchTextAsync(
-        Target connection, string collection, string question, int k, int? ef, string[]? filters, bool json, CancellationToken ct)
+        Target connection, string collection, string question, int k, int? ef, string[]? filters, bool json, CancellationToken cancellationToken)
     {
         var conditions = filters is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
-        await using var client = await connection.ConnectAsync(ct);
-        var hits = await client.SearchTextAsync(collection, question, k, ef, conditions is null ? null : new PayloadFilter(conditions), ct);
+        await using var client = await connection.ConnectAsync(cancellationToken);
+        var hits = await client.SearchTextAsync(collection, question, k, ef, conditions is null ? null : new PayloadFilter(conditions), cancellationToken);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(hits, GlobalOptions.JsonOutput));

@@ -19,7 +19,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task Schema_CanBeAppliedAgain_AndConcurrently()
+    public async Task SchemaCanBeAppliedAgainAndConcurrently()
     {
         await using var dataSource = await NewDatabaseAsync();
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => VectorSchema.ApplyAsync(dataSource)));
@@ -29,7 +29,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task Upserts_AreReadBackByANewStore_WithExactFloatsAndPayloads()
+    public async Task UpsertsAreReadBackByANewStoreWithExactFloatsAndPayloads()
     {
         await using var dataSource = await NewDatabaseAsync();
         var batches = new List<StoredPoint>[] { Batch("a", 50, Dim, 1), Batch("b", 50, Dim, 2), [Point("ключ-☃-" + new string('x', 240), Dim, 7, "{}")] };
@@ -54,7 +54,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task Upsert_Overwrites_AndDelete_Removes()
+    public async Task UpsertOverwritesAndDeleteRemoves()
     {
         await using var dataSource = await NewDatabaseAsync();
         var first = Batch("p", 40, Dim, 1);
@@ -73,7 +73,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task Load_PagesThroughALargeShard_InIdOrder()
+    public async Task LoadPagesThroughALargeShardInIdOrder()
     {
         await using var dataSource = await NewDatabaseAsync();
         var points = Batch("p", 20_000, 4, 3);
@@ -87,7 +87,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task Snapshot_RoundTrips_AndIsReplaced()
+    public async Task SnapshotRoundTripsAndIsReplaced()
     {
         await using var dataSource = await NewDatabaseAsync();
         var bytes = new byte[300_000];
@@ -107,7 +107,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task DuplicateIdsInOneBatch_AreRejectedWithNothingWritten()
+    public async Task DuplicateIdsInOneBatchAreRejectedWithNothingWritten()
     {
         await using var dataSource = await NewDatabaseAsync();
         var kept = Batch("a", 5, Dim, 1);
@@ -120,7 +120,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task ABatchWhoseConnectionDiesMidway_LeavesNothingWritten()
+    public async Task ABatchWhoseConnectionDiesMidwayLeavesNothingWritten()
     {
         await using var dataSource = await NewDatabaseAsync();
         var kept = Batch("p", 10, Dim, 1);
@@ -155,7 +155,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task Drop_RemovesOnlyThisShard()
+    public async Task DropRemovesOnlyThisShard()
     {
         await using var dataSource = await NewDatabaseAsync();
         await using (var other = new PostgresShardStore(dataSource, "docs", 1, Dim))
@@ -178,7 +178,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task Catalog_CreateGetListDrop_AndCreateIsNotRepeated()
+    public async Task CatalogCreateGetListDropAndCreateIsNotRepeated()
     {
         await using var dataSource = await NewDatabaseAsync();
         var catalog = new PostgresCollectionCatalog(dataSource);

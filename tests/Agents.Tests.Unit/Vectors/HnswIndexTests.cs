@@ -157,7 +157,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     [InlineData(DistanceMetric.Cosine)]
     [InlineData(DistanceMetric.Dot)]
     [InlineData(DistanceMetric.L2)]
-    public void Recall_at_10_is_at_least_0_95_at_ef_64(DistanceMetric metric)
+    public void RecallAt10IsAtLeast095AtEf64(DistanceMetric metric)
     {
         var (arena, index, queries) = fixture.For(metric);
 
@@ -168,7 +168,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public void Results_are_best_first_distinct_and_scored_with_the_kernels()
+    public void ResultsAreBestFirstDistinctAndScoredWithTheKernels()
     {
         var (arena, index, queries) = fixture.For(DistanceMetric.L2);
 
@@ -184,7 +184,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public void Filtered_search_keeps_recall_under_a_10_percent_filter()
+    public void FilteredSearchKeepsRecallUnderA10PercentFilter()
     {
         var (arena, index, queries) = fixture.For(DistanceMetric.L2);
         static bool Filter(int slot) => slot % 10 == 3;
@@ -198,7 +198,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public void Deleted_slots_never_return_and_recall_survives_deletes_and_compaction()
+    public void DeletedSlotsNeverReturnAndRecallSurvivesDeletesAndCompaction()
     {
         var (arena, index) = Build(DistanceMetric.L2, 4_000, 32, seed: 21);
         var queries = HnswTestData.ClusteredQueries(100, 32, clusters: 50, seed: 21, normalise: false);
@@ -265,7 +265,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public void Save_then_load_gives_identical_results()
+    public void SaveThenLoadGivesIdenticalResults()
     {
         var (arena, index) = Build(DistanceMetric.Cosine, 4_000, 32, seed: 31);
         for (var slot = 0; slot < 400; slot += 3)
@@ -292,7 +292,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public void Save_then_load_spanning_several_node_blocks()
+    public void SaveThenLoadSpanningSeveralNodeBlocks()
     {
         // More slots than one 4,096-node block: a load allocates all blocks at once.
         var (arena, index) = Build(DistanceMetric.L2, 9_000, 8, seed: 5);
@@ -304,7 +304,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public void Corrupt_or_truncated_streams_are_rejected()
+    public void CorruptOrTruncatedStreamsAreRejected()
     {
         var (arena, index) = Build(DistanceMetric.L2, 1_000, 16, seed: 41);
         var bytes = SaveToArray(index);
@@ -335,7 +335,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public async Task Concurrent_searches_while_adding_and_deleting_return_valid_results()
+    public async Task ConcurrentSearchesWhileAddingAndDeletingReturnValidResults()
     {
         const int dimension = 32;
         var source = HnswTestData.Clustered(4_000, dimension, clusters: 50, seed: 51, normalise: false);
@@ -396,7 +396,7 @@ public sealed class HnswIndexTests(HnswClusteredFixture fixture, ITestOutputHelp
     }
 
     [Fact]
-    public void Parameters_edges_and_empty_index()
+    public void ParametersEdgesAndEmptyIndex()
     {
         Assert.Equal("M", Assert.Throws<ArgumentException>(() => new HnswParameters(M: 1).Validate()).ParamName);
         Assert.Equal("M", Assert.Throws<ArgumentException>(() => new HnswParameters(M: 129).Validate()).ParamName);

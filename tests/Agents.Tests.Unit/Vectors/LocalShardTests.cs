@@ -17,7 +17,7 @@ public sealed class LocalShardTests : IDisposable
     };
 
     [Fact]
-    public void Upsert_ThenGet_ReturnsThePointAsStored()
+    public void UpsertThenGetReturnsThePointAsStored()
     {
         using var shard = new LocalShard(Dim, DistanceMetric.Dot, graph: null);
         var point = Point("a", 1, """{"tag":"x"}""");
@@ -34,7 +34,7 @@ public sealed class LocalShardTests : IDisposable
     }
 
     [Fact]
-    public void Overwrite_KillsTheOldSlotAndSearchFindsOnlyTheNewVersion()
+    public void OverwriteKillsTheOldSlotAndSearchFindsOnlyTheNewVersion()
     {
         using var shard = new LocalShard(Dim, DistanceMetric.Dot, new HnswParameters());
         var first = Point("a", 1, """{"v":1}""");
@@ -59,7 +59,7 @@ public sealed class LocalShardTests : IDisposable
     }
 
     [Fact]
-    public void Delete_RemovesThePointFromGetAndSearch()
+    public void DeleteRemovesThePointFromGetAndSearch()
     {
         using var shard = new LocalShard(Dim, DistanceMetric.L2, new HnswParameters());
         shard.Upsert(Point("a", 1));
@@ -76,7 +76,7 @@ public sealed class LocalShardTests : IDisposable
     }
 
     [Fact]
-    public void Clear_KillsEveryPoint()
+    public void ClearKillsEveryPoint()
     {
         using var shard = new LocalShard(Dim, DistanceMetric.Dot, graph: null);
         shard.Upsert(Point("a", 1));
@@ -90,7 +90,7 @@ public sealed class LocalShardTests : IDisposable
 
     [Theory]
     [MemberData(nameof(MetricsAndIndexes))]
-    public void FilteredSearch_MatchesABruteForceScalarReference(DistanceMetric metric, bool graph)
+    public void FilteredSearchMatchesABruteForceScalarReference(DistanceMetric metric, bool graph)
     {
         const int count = 400;
         using var shard = new LocalShard(Dim, metric, graph ? new HnswParameters(M: 8, EfConstruction: 64) : null);
@@ -157,7 +157,7 @@ public sealed class LocalShardTests : IDisposable
     }
 
     [Fact]
-    public async Task Restore_FromAStoreAndASnapshot_GivesTheSameShard()
+    public async Task RestoreFromAStoreAndASnapshotGivesTheSameShard()
     {
         var parameters = new HnswParameters(M: 8, EfConstruction: 64);
         var model = new Dictionary<string, StoredPoint>(StringComparer.Ordinal);
@@ -221,7 +221,7 @@ public sealed class LocalShardTests : IDisposable
     }
 
     [Fact]
-    public void Restore_WithADamagedGraph_KeepsEveryPointAndSaysWhy()
+    public void RestoreWithADamagedGraphKeepsEveryPointAndSaysWhy()
     {
         using var original = new LocalShard(Dim, DistanceMetric.L2, new HnswParameters());
         var points = Enumerable.Range(0, 50).Select(i => Point($"p{i}", i)).ToList();
@@ -244,7 +244,7 @@ public sealed class LocalShardTests : IDisposable
     }
 
     [Fact]
-    public void Restore_WithoutAGraph_IgnoresTheSnapshot()
+    public void RestoreWithoutAGraphIgnoresTheSnapshot()
     {
         using var shard = new LocalShard(Dim, DistanceMetric.Dot, graph: null);
         Assert.Null(shard.Restore([Point("a", 1), Point("b", 2)], [1, 2, 3]));
@@ -255,7 +255,7 @@ public sealed class LocalShardTests : IDisposable
     }
 
     [Fact]
-    public void NeedsCompaction_OnceDeadSlotsAreManyAndTwiceTheLivePoints()
+    public void NeedsCompactionOnceDeadSlotsAreManyAndTwiceTheLivePoints()
     {
         using var shard = new LocalShard(1, DistanceMetric.Dot, graph: null);
         for (var i = 0; i < 10; i++)

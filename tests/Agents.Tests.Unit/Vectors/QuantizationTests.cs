@@ -89,7 +89,7 @@ public sealed class QuantizationTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Values_beyond_the_range_clip_to_the_end_codes()
+    public void ValuesBeyondTheRangeClipToTheEndCodes()
     {
         var quantizer = new ScalarQuantizer(DistanceMetric.L2, 3, -1, 1);
         var codes = new sbyte[3];

@@ -20,7 +20,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
         FileShardStore.Open(_dir.Path, collection, shard, dimension);
 
     [Fact]
-    public async Task Reopen_ReturnsEveryPointWithExactFloatsAndPayloads()
+    public async Task ReopenReturnsEveryPointWithExactFloatsAndPayloads()
     {
         var batches = new List<StoredPoint>[] { Batch("a", 50, Dim, 1), Batch("b", 50, Dim, 2), [Point("ключ-☃-" + new string('x', 240), Dim, 7, "{}"), Point("e", Dim, 8)] };
         await using (var store = Open())
@@ -40,7 +40,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Upsert_OfAnExistingId_ReplacesIt()
+    public async Task UpsertOfAnExistingIdReplacesIt()
     {
         await using (var store = Open())
         {
@@ -54,7 +54,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Delete_IsDurable_AndUnknownIdsAreIgnored()
+    public async Task DeleteIsDurableAndUnknownIdsAreIgnored()
     {
         var points = Batch("a", 20, Dim, 1);
         await using (var store = Open())
@@ -69,7 +69,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task TornTail_TruncatedMidRecord_RecoversTheAcknowledgedPrefix()
+    public async Task TornTailTruncatedMidRecordRecoversTheAcknowledgedPrefix()
     {
         var a = Batch("a", 30, Dim, 1);
         var b = Batch("b", 30, Dim, 2);
@@ -110,7 +110,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     [Theory]
     [InlineData(1)]
     [InlineData(8)]
-    public async Task TornTail_ShortOfARecordHeader_IsCutOff(int extraBytes)
+    public async Task TornTailShortOfARecordHeaderIsCutOff(int extraBytes)
     {
         var a = Batch("a", 10, Dim, 1);
         long length;
@@ -132,7 +132,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task TornTail_ZeroFilledExtension_IsCutOff()
+    public async Task TornTailZeroFilledExtensionIsCutOff()
     {
         var a = Batch("a", 10, Dim, 1);
         await using (var store = Open())
@@ -152,7 +152,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task TornTail_LastRecordWithBadChecksum_IsCutOff()
+    public async Task TornTailLastRecordWithBadChecksumIsCutOff()
     {
         var a = Batch("a", 10, Dim, 1);
         long afterA, afterB;
@@ -171,7 +171,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task CorruptRecordInTheMiddle_ThrowsNamingFileAndOffset()
+    public async Task CorruptRecordInTheMiddleThrowsNamingFileAndOffset()
     {
         long afterA;
         await using (var store = Open())
@@ -194,7 +194,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Compact_KeepsExactlyTheLivePoints()
+    public async Task CompactKeepsExactlyTheLivePoints()
     {
         var first = Batch("p", 200, Dim, 1);
         var second = Batch("p", 100, Dim, 2);
@@ -225,7 +225,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Appends_CompactTheLog_OnceDeadEntriesOutnumberLiveOnes()
+    public async Task AppendsCompactTheLogOnceDeadEntriesOutnumberLiveOnes()
     {
         List<StoredPoint> last = [];
         long oneVersion;
@@ -252,7 +252,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Snapshot_RoundTripsAndSurvivesReopen()
+    public async Task SnapshotRoundTripsAndSurvivesReopen()
     {
         var bytes = new byte[100_000];
         new Random(5).NextBytes(bytes);
@@ -275,7 +275,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Snapshot_WithACorruptByte_FailsItsChecksum_AndIsTreatedAsAbsent()
+    public async Task SnapshotWithACorruptByteFailsItsChecksumAndIsTreatedAsAbsent()
     {
         var bytes = new byte[10_000];
         new Random(6).NextBytes(bytes);
@@ -304,7 +304,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task DuplicateIdsInOneBatch_AreRejectedWithNothingWritten()
+    public async Task DuplicateIdsInOneBatchAreRejectedWithNothingWritten()
     {
         var kept = Batch("a", 5, Dim, 1);
         await using (var store = Open())
@@ -323,7 +323,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task InvalidPoints_AreRejected_AndADifferentDimensionCannotOpenTheLog()
+    public async Task InvalidPointsAreRejectedAndADifferentDimensionCannotOpenTheLog()
     {
         await using (var store = Open())
         {
@@ -342,7 +342,7 @@ public sealed class StorageFileShardStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Drop_DeletesTheShardsFiles_AndOtherShardsStay()
+    public async Task DropDeletesTheShardsFilesAndOtherShardsStay()
     {
         await using (var other = Open(shard: 1))
         {
@@ -387,7 +387,7 @@ public sealed class StorageFileCatalogTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task CreateGetListDrop_SurviveARestart_AndCreateIsNotRepeated()
+    public async Task CreateGetListDropSurviveARestartAndCreateIsNotRepeated()
     {
         var catalog = new FileCollectionCatalog(_dir.Path);
         Assert.Null(await catalog.GetAsync("docs"));
@@ -411,7 +411,7 @@ public sealed class StorageFileCatalogTests : IDisposable
     }
 
     [Fact]
-    public async Task ConcurrentCreates_ExactlyOneWins()
+    public async Task ConcurrentCreatesExactlyOneWins()
     {
         // Separate instances share no lock, as separate processes would not; many rounds make a lost race likely to show.
         var catalogs = Enumerable.Range(0, 8).Select(_ => new FileCollectionCatalog(_dir.Path)).ToList();
@@ -425,7 +425,7 @@ public sealed class StorageFileCatalogTests : IDisposable
     }
 
     [Fact]
-    public async Task Drop_RemovesShardDataLeftUnderTheCollection()
+    public async Task DropRemovesShardDataLeftUnderTheCollection()
     {
         var catalog = new FileCollectionCatalog(_dir.Path);
         Assert.True(await catalog.TryCreateAsync(Record("docs", dimension: 4)));
@@ -446,7 +446,7 @@ public sealed class StorageFileCatalogTests : IDisposable
 public sealed class StorageSchemaScriptTests
 {
     [Fact]
-    public void EmbeddedScript_IsTheDeployFile()
+    public void EmbeddedScriptIsTheDeployFile()
     {
         var file = Path.Combine(RepositoryRoot(), "deploy", "sql", "postgresql-vectors.sql");
         Assert.Equal(File.ReadAllText(file, Encoding.UTF8).ReplaceLineEndings("\n").TrimEnd(), VectorSchema.Script.ReplaceLineEndings("\n").TrimEnd());

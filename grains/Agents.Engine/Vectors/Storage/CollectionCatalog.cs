@@ -21,16 +21,16 @@ public sealed record CollectionRecord(string Name, int Dimension, string Metric,
 public interface ICollectionCatalog
 {
     /// <summary>Records <paramref name="r"/>; false (and nothing changed) when a collection of that name exists.</summary>
-    Task<bool> TryCreateAsync(CollectionRecord r, CancellationToken ct = default);
+    Task<bool> TryCreateAsync(CollectionRecord r, CancellationToken cancellationToken = default);
 
     /// <summary>The collection named <paramref name="name"/>, or null.</summary>
-    Task<CollectionRecord?> GetAsync(string name, CancellationToken ct = default);
+    Task<CollectionRecord?> GetAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>Every collection, ordered by name.</summary>
-    Task<IReadOnlyList<CollectionRecord>> ListAsync(CancellationToken ct = default);
+    Task<IReadOnlyList<CollectionRecord>> ListAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Removes the collection and whatever shard data is left under it; false when it did not exist.</summary>
-    Task<bool> DropAsync(string name, CancellationToken ct = default);
+    Task<bool> DropAsync(string name, CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -55,11 +55,11 @@ public sealed class FileCollectionCatalog : ICollectionCatalog
     }
 
     /// <inheritdoc />
-    public async Task<bool> TryCreateAsync(CollectionRecord r, CancellationToken ct = default)
+    public async Task<bool> TryCreateAsync(CollectionRecord r, CancellationToken cancellationToken = default)
     {
         Validate(r);
         var bytes = JsonSerializer.SerializeToUtf8Bytes(r, Json);
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             var dir = Path.Combine(_directory, r.Name);
@@ -85,19 +85,19 @@ public sealed class FileCollectionCatalog : ICollectionCatalog
     }
 
     /// <inheritdoc />
-    public async Task<CollectionRecord?> GetAsync(string name, CancellationToken ct = default)
+    public async Task<CollectionRecord?> GetAsync(string name, CancellationToken cancellationToken = default)
     {
         StorageValidation.Collection(name);
-        return await ReadAsync(Path.Combine(_directory, name, RecordFile), ct);
+        return await ReadAsync(Path.Combine(_directory, name, RecordFile), cancellationToken);
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<CollectionRecord>> ListAsync(CancellationToken ct = default)
+    public async Task<IReadOnlyList<CollectionRecord>> ListAsync(CancellationToken cancellationToken = default)
     {
         var records = new List<CollectionRecord>();
         foreach (var dir in Directory.EnumerateDirectories(_directory))
         {
-            if (await ReadAsync(Path.Combine(dir, RecordFile), ct) is { } record)
+            if (await ReadAsync(Path.Combine(dir, RecordFile), cancellationToken) is { } record)
             {
                 records.Add(record);
             }
@@ -108,10 +108,10 @@ public sealed class FileCollectionCatalog : ICollectionCatalog
     }
 
     /// <inheritdoc />
-    public async Task<bool> DropAsync(string name, CancellationToken ct = default)
+    public async Task<bool> DropAsync(string name, CancellationToken cancellationToken = default)
     {
         StorageValidation.Collection(name);
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             var dir = Path.Combine(_directory, name);
@@ -141,12 +141,12 @@ public sealed class FileCollectionCatalog : ICollectionCatalog
         }
     }
 
-    private static async Task<CollectionRecord?> ReadAsync(string path, CancellationToken ct)
+    private static async Task<CollectionRecord?> ReadAsync(string path, CancellationToken cancellationToken)
     {
         byte[] bytes;
         try
         {
-            bytes = await File.ReadAllBytesAsync(path, ct);
+            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -196,7 +196,7 @@ public sealed class PostgresCollectionCatalog : ICollectionCatalog
     }
 
     /// <inheritdoc />
-    public async Task<bool> TryCreateAsync(CollectionRecord r, CancellationToken ct = default)
+    public async Task<bool> TryCreateAsync(CollectionRecord r, CancellationToken cancellationToken = default)
     {
         FileCollectionCatalog.Validate(r);
         await using var command = _dataSource.CreateCommand(Insert);
@@ -213,26 +213,26 @@ public sealed class PostgresCollectionCatalog : ICollectionCatalog
 
         // Npgsql writes timestamptz only from UTC values.
         p.Add(new NpgsqlParameter<DateTimeOffset>("created_at", NpgsqlDbType.TimestampTz) { TypedValue = r.CreatedAt.ToUniversalTime() });
-        return await command.ExecuteNonQueryAsync(ct) == 1;
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     /// <inheritdoc />
-    public async Task<CollectionRecord?> GetAsync(string name, CancellationToken ct = default)
+    public async Task<CollectionRecord?> GetAsync(string name, CancellationToken cancellationToken = default)
     {
         StorageValidation.Collection(name);
         await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM agents_vector_collections WHERE name = @name");
         command.Parameters.Add(new NpgsqlParameter<string>("name", NpgsqlDbType.Text) { TypedValue = name });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? Read(reader) : null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<CollectionRecord>> ListAsync(CancellationToken ct = default)
+    public async Task<IReadOnlyList<CollectionRecord>> ListAsync(CancellationToken cancellationToken = default)
     {
         await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM agents_vector_collections");
-        await using var reader = await command.ExecuteReaderAsync(ct);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var records = new List<CollectionRecord>();
-        while (await reader.ReadAsync(ct))
+        while (await reader.ReadAsync(cancellationToken))
         {
             records.Add(Read(reader));
         }
@@ -243,13 +243,13 @@ public sealed class PostgresCollectionCatalog : ICollectionCatalog
     }
 
     /// <inheritdoc />
-    public async Task<bool> DropAsync(string name, CancellationToken ct = default)
+    public async Task<bool> DropAsync(string name, CancellationToken cancellationToken = default)
     {
         StorageValidation.Collection(name);
 
         // The record and every row of the collection go in one transaction, so no points outlive their schema.
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction);
         foreach (var sql in (string[])["DELETE FROM agents_vector_collections WHERE name = $1",
                      "DELETE FROM agents_vector_points WHERE collection = $1",
@@ -260,7 +260,7 @@ public sealed class PostgresCollectionCatalog : ICollectionCatalog
             batch.BatchCommands.Add(command);
         }
 
-        await batch.ExecuteNonQueryAsync(ct);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(CancellationToken.None);
         return batch.BatchCommands[0].RecordsAffected > 0;
     }

@@ -13,12 +13,12 @@ public sealed partial class FileShardStore
     /// Rewrites the log with only the live points (temp file, fsync, rename), dropping overwritten and deleted entries.
     /// Appends call it themselves once dead entries outnumber live ones.
     /// </summary>
-    public async Task CompactAsync(CancellationToken ct = default)
+    public async Task CompactAsync(CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
-            await Task.Run(CompactCore, ct);
+            await Task.Run(CompactCore, cancellationToken);
         }
         finally
         {

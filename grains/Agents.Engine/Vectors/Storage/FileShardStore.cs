@@ -115,7 +115,7 @@ public sealed partial class FileShardStore : IShardStore
     }
 
     /// <inheritdoc />
-    public async Task AppendUpsertsAsync(IReadOnlyList<StoredPoint> points, CancellationToken ct = default)
+    public async Task AppendUpsertsAsync(IReadOnlyList<StoredPoint> points, CancellationToken cancellationToken = default)
     {
         StorageValidation.Points(points, _dimension);
         if (points.Count == 0)
@@ -123,12 +123,12 @@ public sealed partial class FileShardStore : IShardStore
             return;
         }
 
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             var log = Writable();
             var length = ShardLogFormat.EncodeUpserts(ref _buffer, points, 0, points.Count, _dimension);
-            ct.ThrowIfCancellationRequested();
+            cancellationToken.ThrowIfCancellationRequested();
             await AppendRecordAsync(log, length);
             foreach (var point in points)
             {
@@ -146,7 +146,7 @@ public sealed partial class FileShardStore : IShardStore
     }
 
     /// <inheritdoc />
-    public async Task AppendDeletesAsync(IReadOnlyList<string> ids, CancellationToken ct = default)
+    public async Task AppendDeletesAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
     {
         var unique = StorageValidation.Ids(ids);
         if (unique.Length == 0)
@@ -154,12 +154,12 @@ public sealed partial class FileShardStore : IShardStore
             return;
         }
 
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             var log = Writable();
             var length = ShardLogFormat.EncodeDeletes(ref _buffer, unique);
-            ct.ThrowIfCancellationRequested();
+            cancellationToken.ThrowIfCancellationRequested();
             await AppendRecordAsync(log, length);
             foreach (var id in unique)
             {
@@ -177,16 +177,16 @@ public sealed partial class FileShardStore : IShardStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<StoredPoint> LoadAsync([EnumeratorCancellation] CancellationToken ct = default)
+    public async IAsyncEnumerable<StoredPoint> LoadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         List<StoredPoint> points;
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             var log = Writable();
 
             // Reading a large log is blocking I/O; keep it off the caller's (grain scheduler's) thread.
-            points = await Task.Run(() => ReadLive(log), ct);
+            points = await Task.Run(() => ReadLive(log), cancellationToken);
         }
         finally
         {
@@ -195,20 +195,20 @@ public sealed partial class FileShardStore : IShardStore
 
         foreach (var point in points)
         {
-            ct.ThrowIfCancellationRequested();
+            cancellationToken.ThrowIfCancellationRequested();
             yield return point;
         }
     }
 
     /// <inheritdoc />
-    public async Task SaveSnapshotAsync(ReadOnlyMemory<byte> snapshot, long pointsCovered, CancellationToken ct = default)
+    public async Task SaveSnapshotAsync(ReadOnlyMemory<byte> snapshot, long pointsCovered, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pointsCovered);
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             Writable();
-            await Task.Run(() => ShardSnapshotFile.Write(_snapshotPath, snapshot.Span, pointsCovered), ct);
+            await Task.Run(() => ShardSnapshotFile.Write(_snapshotPath, snapshot.Span, pointsCovered), cancellationToken);
         }
         finally
         {
@@ -221,9 +221,9 @@ public sealed partial class FileShardStore : IShardStore
     /// A snapshot that fails its checksum is returned as null (and the reason kept in <see cref="RejectedSnapshotReason"/>):
     /// it is only a cache of what the points rebuild, so damage to it must cost a re-index, never the shard's activation.
     /// </remarks>
-    public async Task<(byte[] Snapshot, long PointsCovered)?> LoadSnapshotAsync(CancellationToken ct = default)
+    public async Task<(byte[] Snapshot, long PointsCovered)?> LoadSnapshotAsync(CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             Writable();
@@ -233,7 +233,7 @@ public sealed partial class FileShardStore : IShardStore
                 return null;
             }
 
-            return await ShardSnapshotFile.ReadAsync(_snapshotPath, ct);
+            return await ShardSnapshotFile.ReadAsync(_snapshotPath, cancellationToken);
         }
         catch (InvalidDataException e)
         {
@@ -247,9 +247,9 @@ public sealed partial class FileShardStore : IShardStore
     }
 
     /// <inheritdoc />
-    public async Task DropAsync(CancellationToken ct = default)
+    public async Task DropAsync(CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             if (_dropped)

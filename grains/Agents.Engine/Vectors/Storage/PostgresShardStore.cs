@@ -87,7 +87,7 @@ public sealed class PostgresShardStore : IShardStore
     /// Binary COPY into a temporary table, then one INSERT ... ON CONFLICT into the points, in one transaction: COPY is
     /// the fast path into PostgreSQL but cannot upsert, and the transaction makes the batch all-or-nothing.
     /// </remarks>
-    public async Task AppendUpsertsAsync(IReadOnlyList<StoredPoint> points, CancellationToken ct = default)
+    public async Task AppendUpsertsAsync(IReadOnlyList<StoredPoint> points, CancellationToken cancellationToken = default)
     {
         StorageValidation.Points(points, _dimension);
         ThrowIfClosed();
@@ -104,31 +104,31 @@ public sealed class PostgresShardStore : IShardStore
             MemoryMarshal.AsBytes(points[i].Vector.AsSpan()).CopyTo(vectors.AsSpan(i * vectorBytes));
         }
 
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var create = new NpgsqlCommand(CreateStage, connection, transaction))
         {
-            await create.ExecuteNonQueryAsync(ct);
+            await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var writer = await connection.BeginBinaryImportAsync(CopyStage, ct))
+        await using (var writer = await connection.BeginBinaryImportAsync(CopyStage, cancellationToken))
         {
             for (var i = 0; i < points.Count; i++)
             {
                 var point = points[i];
-                await writer.StartRowAsync(ct);
-                await writer.WriteAsync(point.Id, NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(new ArraySegment<byte>(vectors, i * vectorBytes, vectorBytes), NpgsqlDbType.Bytea, ct);
-                await writer.WriteAsync(point.Payload, NpgsqlDbType.Bytea, ct);
+                await writer.StartRowAsync(cancellationToken);
+                await writer.WriteAsync(point.Id, NpgsqlDbType.Text, cancellationToken);
+                await writer.WriteAsync(new ArraySegment<byte>(vectors, i * vectorBytes, vectorBytes), NpgsqlDbType.Bytea, cancellationToken);
+                await writer.WriteAsync(point.Payload, NpgsqlDbType.Bytea, cancellationToken);
             }
 
-            await writer.CompleteAsync(ct);
+            await writer.CompleteAsync(cancellationToken);
         }
 
         await using (var merge = new NpgsqlCommand(MergeStage, connection, transaction))
         {
             AddKey(merge);
-            await merge.ExecuteNonQueryAsync(ct);
+            await merge.ExecuteNonQueryAsync(cancellationToken);
         }
 
         // Not cancellable: a cancelled COMMIT leaves the caller unsure whether the batch is durable.
@@ -136,7 +136,7 @@ public sealed class PostgresShardStore : IShardStore
     }
 
     /// <inheritdoc />
-    public async Task AppendDeletesAsync(IReadOnlyList<string> ids, CancellationToken ct = default)
+    public async Task AppendDeletesAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default)
     {
         var unique = StorageValidation.Ids(ids);
         ThrowIfClosed();
@@ -146,11 +146,11 @@ public sealed class PostgresShardStore : IShardStore
         }
 
         // A single statement in autocommit is its own transaction: all ids or none.
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(DeleteIds, connection);
         AddKey(command);
         command.Parameters.Add(new NpgsqlParameter<string[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = unique });
-        await command.ExecuteNonQueryAsync(ct);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <inheritdoc />
@@ -158,11 +158,11 @@ public sealed class PostgresShardStore : IShardStore
     /// Pages by id in one REPEATABLE READ transaction, so the pages form one consistent snapshot of the shard and each
     /// page is an index range scan rather than a sort of the whole shard. Rows are yielded as they are read.
     /// </remarks>
-    public async IAsyncEnumerable<StoredPoint> LoadAsync([EnumeratorCancellation] CancellationToken ct = default)
+    public async IAsyncEnumerable<StoredPoint> LoadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
         var vectorBytes = _dimension * sizeof(float);
         string? after = null;
         while (true)
@@ -177,8 +177,8 @@ public sealed class PostgresShardStore : IShardStore
                     command.Parameters.Add(new NpgsqlParameter<string>("after", NpgsqlDbType.Text) { TypedValue = after });
                 }
 
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
                 {
                     var id = reader.GetString(0);
                     var vector = GC.AllocateUninitializedArray<float>(_dimension);
@@ -206,28 +206,28 @@ public sealed class PostgresShardStore : IShardStore
     }
 
     /// <inheritdoc />
-    public async Task SaveSnapshotAsync(ReadOnlyMemory<byte> snapshot, long pointsCovered, CancellationToken ct = default)
+    public async Task SaveSnapshotAsync(ReadOnlyMemory<byte> snapshot, long pointsCovered, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pointsCovered);
         ThrowIfClosed();
         var bytes = MemoryMarshal.TryGetArray(snapshot, out var segment) ? segment : new ArraySegment<byte>(snapshot.ToArray());
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(UpsertSnapshot, connection);
         AddKey(command);
         command.Parameters.Add(new NpgsqlParameter<ArraySegment<byte>>("snapshot", NpgsqlDbType.Bytea) { TypedValue = bytes });
         command.Parameters.Add(new NpgsqlParameter<long>("points_covered", NpgsqlDbType.Bigint) { TypedValue = pointsCovered });
-        await command.ExecuteNonQueryAsync(ct);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <inheritdoc />
-    public async Task<(byte[] Snapshot, long PointsCovered)?> LoadSnapshotAsync(CancellationToken ct = default)
+    public async Task<(byte[] Snapshot, long PointsCovered)?> LoadSnapshotAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(SelectSnapshot, connection);
         AddKey(command);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
         {
             return null;
         }
@@ -236,15 +236,15 @@ public sealed class PostgresShardStore : IShardStore
     }
 
     /// <inheritdoc />
-    public async Task DropAsync(CancellationToken ct = default)
+    public async Task DropAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand(DropShard, connection, transaction))
         {
             AddKey(command);
-            await command.ExecuteNonQueryAsync(ct);
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(CancellationToken.None);

@@ -27,7 +27,7 @@ internal static class ShardSnapshotFile
     }
 
     /// <summary>The snapshot at <paramref name="path"/> and the points it covers; <see cref="InvalidDataException"/> when it is damaged.</summary>
-    public static async Task<(byte[] Snapshot, long PointsCovered)> ReadAsync(string path, CancellationToken ct)
+    public static async Task<(byte[] Snapshot, long PointsCovered)> ReadAsync(string path, CancellationToken cancellationToken)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, useAsync: true);
         var header = new byte[HeaderSize];
@@ -36,7 +36,7 @@ internal static class ShardSnapshotFile
             throw Corrupt(path, "it is shorter than its header");
         }
 
-        await stream.ReadExactlyAsync(header, ct);
+        await stream.ReadExactlyAsync(header, cancellationToken);
         var length = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(16));
         if (BinaryPrimitives.ReadUInt32LittleEndian(header) != SnapshotMagic || BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(4)) != FormatVersion)
         {
@@ -49,7 +49,7 @@ internal static class ShardSnapshotFile
         }
 
         var data = GC.AllocateUninitializedArray<byte>((int)length);
-        await stream.ReadExactlyAsync(data, ct);
+        await stream.ReadExactlyAsync(data, cancellationToken);
         if (Hash(header, data) != BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(24)))
         {
             throw Corrupt(path, "it fails its checksum");

@@ -13,20 +13,20 @@ public sealed record StoredPoint(string Id, float[] Vector, byte[] Payload);
 public interface IShardStore : IAsyncDisposable
 {
     /// <summary>Adds or replaces <paramref name="points"/>; durable when it returns, and all-or-nothing.</summary>
-    Task AppendUpsertsAsync(IReadOnlyList<StoredPoint> points, CancellationToken ct = default);
+    Task AppendUpsertsAsync(IReadOnlyList<StoredPoint> points, CancellationToken cancellationToken = default);
 
     /// <summary>Removes the points with <paramref name="ids"/> (absent ids are ignored); durable when it returns, and all-or-nothing.</summary>
-    Task AppendDeletesAsync(IReadOnlyList<string> ids, CancellationToken ct = default);
+    Task AppendDeletesAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken = default);
 
     /// <summary>The live points (last upsert wins, deletes applied), in a stable order (by id).</summary>
-    IAsyncEnumerable<StoredPoint> LoadAsync(CancellationToken ct = default);
+    IAsyncEnumerable<StoredPoint> LoadAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Replaces the shard's index snapshot: opaque bytes built over <paramref name="pointsCovered"/> points.</summary>
-    Task SaveSnapshotAsync(ReadOnlyMemory<byte> snapshot, long pointsCovered, CancellationToken ct = default);
+    Task SaveSnapshotAsync(ReadOnlyMemory<byte> snapshot, long pointsCovered, CancellationToken cancellationToken = default);
 
     /// <summary>The last saved index snapshot, or null when there is none (or, in the file store, when it is damaged).</summary>
-    Task<(byte[] Snapshot, long PointsCovered)?> LoadSnapshotAsync(CancellationToken ct = default);
+    Task<(byte[] Snapshot, long PointsCovered)?> LoadSnapshotAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Deletes every point and the snapshot of this shard; the store cannot be used afterwards.</summary>
-    Task DropAsync(CancellationToken ct = default);
+    Task DropAsync(CancellationToken cancellationToken = default);
 }

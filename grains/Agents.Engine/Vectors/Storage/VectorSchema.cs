@@ -9,11 +9,11 @@ public static class VectorSchema
     public static string Script { get; } = SqlScripts.Read(typeof(VectorSchema).Assembly, "postgresql-vectors.sql");
 
     /// <summary>Applies <see cref="Script"/>; idempotent, and concurrent appliers wait for each other.</summary>
-    public static async Task ApplyAsync(NpgsqlDataSource ds, CancellationToken ct = default)
+    public static async Task ApplyAsync(NpgsqlDataSource ds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ds);
-        await using var connection = await ds.OpenConnectionAsync(ct);
+        await using var connection = await ds.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(Script, connection);
-        await command.ExecuteNonQueryAsync(ct);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
