@@ -74,6 +74,7 @@ public sealed partial class AgentsClient : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton<IHostLifetime, InProcessHostLifetime>();
         builder.UseOrleansClient(client =>
         {
             client.AddActivityPropagation();

@@ -152,6 +152,7 @@ public static class SiloHost
             builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
             builder.Logging.AddFilter("Agents", LogLevel.Warning);
             builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Services.AddSingleton<IHostLifetime, InProcessHostLifetime>();
         }
 
         if (ports.Metrics > 0)
