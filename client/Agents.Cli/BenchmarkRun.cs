@@ -74,7 +74,8 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         await using var client = await connection.ConnectAsync(cancellationToken);
         var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var spec = plan.Spec;
-        var documents = plan.Documents.ToList();
+        // Millions of generated documents take seconds to build: a Ctrl-C stops that too.
+        var documents = plan.Documents.Select(d => { cancellationToken.ThrowIfCancellationRequested(); return d; }).ToList();
         string? benchCollection = null;
         if (spec.TaskType == TaskTypes.Ingest)
         {
