@@ -302,13 +302,13 @@ public static class PerformanceReport
     {
         var parts = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            [" tasks"] = $"{r.Tasks} tasks",
-            [" distribution"] = r.Distribution,
-            [" machine"] = $"{r.Machine.Host ?? "machine"} ({r.Machine.Cores} cores)",
+            ["tasks"] = $"{r.Tasks} tasks",
+            ["distribution"] = r.Distribution,
+            ["machine"] = $"{r.Machine.Host ?? "machine"} ({r.Machine.Cores} cores)",
         };
         if (r.K is { } k)
         {
-            parts[" k"] = $"k={k}";
+            parts["k"] = $"k={k}";
         }
 
         foreach (var (key, value) in r.Config.Where(c => r.TaskType != "messaging" || c.Key.StartsWith("message", StringComparison.Ordinal)))
