@@ -63,7 +63,8 @@ public static class PerformanceReport
             }
 
             var errors = c.Runs.Sum(x => x.Result.Errors);
-            text.AppendLine(CultureInfo.InvariantCulture, $", client peak working set {c.Of(x => x.Memory.PeakWorkingSetBytes / 1048576.0).Format("F0")} MB{(errors > 0 ? $", {errors} errors" : "")}");
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $", client peak working set {c.Of(x => x.Memory.PeakWorkingSetBytes / 1048576.0).Format("F0")} MB{(errors > 0 ? $", {errors} errors" : "")} ({string.Join(", ", c.Runs.Select(x => x.File))})");
         }
 
         foreach (var s in Scaling(results).Where(s => s.Points.Count > 1))
@@ -336,7 +337,8 @@ public static class PerformanceReport
 
         static string SeriesBase(BenchmarkResult r) => $"{r.TaskType}, {r.Mode}{(r.CpuLimit is { } cap ? $", {cap.ToString(CultureInfo.InvariantCulture)} cores each" : "")}";
 
-        var groups = results.Select(r => r.Result)
+        // A node count below one (a damaged file) has no place on a nodes axis.
+        var groups = results.Select(r => r.Result).Where(r => r.Nodes >= 1)
             .GroupBy(r => string.Join('\n', SeriesParts(r).Select(p => $"{p.Key}={p.Value}").Prepend(SeriesBase(r))), StringComparer.Ordinal)
             .Select(g => g.ToList())
             .OrderBy(g => g[0].TaskType, StringComparer.Ordinal).ThenBy(g => g[0].Mode == "cluster").ThenBy(g => g[0].CpuLimit).ThenBy(g => g.Min(r => r.StartedAt))

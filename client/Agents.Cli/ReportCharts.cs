@@ -20,7 +20,7 @@ internal static partial class ReportCharts
     private static readonly Color[] Palette = [.. new[] { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#b07aa1", "#edc948", "#ff9da7", "#9c755f", "#bab0ac" }.Select(Color.FromHex)];
 
     /// <summary>A series of points: x, y (mean) and the y spread.</summary>
-    public sealed record LineSeries(string Name, IReadOnlyList<double> Xs, IReadOnlyList<Spread> Ys, bool Dashed = false, bool Line = true, int Color = -1);
+    public sealed record LineSeries(string Name, IReadOnlyList<double> Xs, IReadOnlyList<Spread> Ys, bool Dashed = false, int Color = -1);
 
     /// <summary>A series of bars: one value (or none) per group.</summary>
     public sealed record BarSeries(string Name, IReadOnlyList<Spread?> Values);
@@ -38,7 +38,7 @@ internal static partial class ReportCharts
             var ys = s.Ys.Select(y => y.Mean).ToArray();
             var line = plot.Add.Scatter(s.Xs.ToArray(), ys, color);
             line.LegendText = s.Name;
-            line.LineWidth = s.Line ? 2 : 0;
+            line.LineWidth = 2;
             line.MarkerSize = s.Dashed ? 0 : 8;
             if (s.Dashed)
             {
@@ -53,15 +53,23 @@ internal static partial class ReportCharts
             }
         }
 
-        // Nodes are whole: a tick on each count (every other one past twelve).
-        var step = maxX - minX > 12 ? 2 : 1;
-        var ticks = Enumerable.Range(minX, maxX - minX + 1).Where(n => (n - minX) % step == 0).Select(n => (double)n).ToArray();
-        plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => t.ToString(CultureInfo.InvariantCulture))]);
+        // Nodes are whole: a tick on each count up to twelve of them, whole-number 1-2-5 steps past that.
+        if (maxX - minX <= 12)
+        {
+            var ticks = Enumerable.Range(minX, maxX - minX + 1).Select(n => (double)n).ToArray();
+            plot.Axes.Bottom.SetTicks(ticks, [.. ticks.Select(t => t.ToString(CultureInfo.InvariantCulture))]);
+        }
+        else
+        {
+            plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
+        }
+
         plot.Axes.SetLimitsX(minX - 0.3, maxX + 0.3);
         var top = series.SelectMany(s => s.Ys).Max(y => y.Mean + y.StdDev);
+        var bottom = series.SelectMany(s => s.Ys).Min(y => y.Mean - y.StdDev);
         if (yFloor is { } floor)
         {
-            plot.Axes.SetLimitsY(floor, top * 1.08);
+            plot.Axes.SetLimitsY(Math.Min(floor, bottom), top > floor ? top * 1.08 : floor + 1);
         }
 
         plot.ShowLegend(Edge.Bottom);
@@ -86,9 +94,10 @@ internal static partial class ReportCharts
             }
         }
 
-        var low = points.Min(p => p.Y.Mean - p.Y.StdDev);
-        plot.Axes.SetLimitsY(Math.Max(0, Math.Min(low - 0.02, 0.9)), 1.005);
-        plot.Axes.SetLimitsX(0, points.Max(p => p.X.Mean + p.X.StdDev) * 1.1);
+        var (low, high) = (points.Min(p => p.Y.Mean - p.Y.StdDev), points.Max(p => p.Y.Mean + p.Y.StdDev));
+        plot.Axes.SetLimitsY(Math.Min(low - 0.02, 0.9), Math.Max(high, 1) + 0.005);
+        var right = points.Max(p => p.X.Mean + p.X.StdDev);
+        plot.Axes.SetLimitsX(Math.Min(0, points.Min(p => p.X.Mean - p.X.StdDev)), right > 0 ? right * 1.1 : 1);
         plot.ShowLegend(Edge.Bottom);
         return Svg(plot, id, Width, Height);
     }
@@ -140,6 +149,7 @@ internal static partial class ReportCharts
                         Orientation = Orientation.Horizontal,
                     });
                     hi = Math.Max(hi, v.Mean + v.StdDev);
+                    lo = Math.Min(lo, v.Mean - v.StdDev);
                 }
             }
 
@@ -182,7 +192,7 @@ internal static partial class ReportCharts
         else
         {
             plot.Axes.Bottom.TickGenerator = new NumericAutomatic { TargetTickCount = 8 };
-            plot.Axes.SetLimitsX(0, hi * 1.08);
+            plot.Axes.SetLimitsX(Math.Min(0, lo * 1.08), hi > 0 ? hi * 1.08 : 1);
         }
 
         plot.ShowLegend(Edge.Bottom);
