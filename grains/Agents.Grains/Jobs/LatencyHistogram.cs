@@ -18,7 +18,8 @@ public sealed class LatencyHistogram
 
     private const byte FormatVersion = 1;
 
-    // Allocated on the first value (about 190 KB): an idle agent or an empty interval costs nothing.
+    // Allocated on the first value (32-bit counts: about 94 KB; a job's tasks are counted in an int too): an idle agent
+    // or an empty interval costs nothing.
     private HistogramBase? _counts;
 
     /// <summary>Latencies recorded.</summary>
@@ -99,7 +100,7 @@ public sealed class LatencyHistogram
         return histogram;
     }
 
-    private HistogramBase Counts() => _counts ??= new LongHistogram(HighestMicroseconds, SignificantDigits);
+    private HistogramBase Counts() => _counts ??= new IntHistogram(HighestMicroseconds, SignificantDigits);
 }
 
 /// <summary>How Orleans stores a <see cref="LatencyHistogram"/> (in a job's state): its encoded bytes.</summary>

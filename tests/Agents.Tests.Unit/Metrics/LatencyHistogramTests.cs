@@ -116,6 +116,18 @@ public sealed class LatencyHistogramTests
     }
 
     [Fact]
+    public void AJobsHistogramStaysSmallEncoded()
+    {
+        // A job's state carries it on every write: 100,000 task latencies from 20 µs to seconds encode to a few KB.
+        var random = new Random(11);
+        var histogram = Of(Enumerable.Range(0, 100_000).Select(_ => Math.Exp(Math.Log(0.2) + (2 * ((random.NextDouble() * 2) - 1)) + (random.NextDouble() < 0.01 ? 5 : 0))));
+        var encoded = histogram.Encode();
+
+        Assert.InRange(encoded.Length, 9, 16 * 1024);
+        Assert.Equal(histogram.Quantile(0.99), LatencyHistogram.Decode(encoded).Quantile(0.99));
+    }
+
+    [Fact]
     public void AnEmptyHistogramReportsZeroAndSurvivesEncoding()
     {
         var empty = LatencyHistogram.Decode(new LatencyHistogram().Encode());
