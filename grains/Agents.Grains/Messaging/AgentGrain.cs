@@ -208,7 +208,7 @@ public sealed partial class AgentGrain(
     /// <inheritdoc />
     public Task<AgentStats> GetStatsAsync() => Task.FromResult(new AgentStats(
         _received, _sent + Outbox.Delivered, Outbox.Batches, _inbox.Count,
-        _latency.Quantile(0.50), _latency.Quantile(0.95), _latency.Quantile(0.99), _inbox.Dropped));
+        _latency.Quantile(0.50), _latency.Quantile(0.95), _latency.Quantile(0.99), _inbox.Dropped, _latency.Encode()));
 
     private void RecordLatency(AgentMessage message, long nowTicks) =>
         _latency.Record(Math.Max(0, nowTicks - message.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
