@@ -40,36 +40,67 @@ public static class StatsView
             console.Profile.Width = PipedWidth;
         }
 
-        console.Write(Table(view, piped));
+        var (table, hidden) = Table(view, piped ? null : console.Profile.Width);
+        console.Write(table);
+        if (hidden > 0)
+        {
+            Console.WriteLine($"({hidden} more column(s) in a wider terminal, piped, or with --json)");
+        }
+
         Console.WriteLine(Summary(view));
     }
 
-    /// <summary>The per-node table: bordered on a terminal, plain columns otherwise.</summary>
-    public static Table Table(ClusterMetricsView view, bool plain)
+    /// <summary>A column of the table: its header, its cell for a node, and its rank when columns must be left out (0 stays longest).</summary>
+    private sealed record Column(string Header, Func<NodeView, string> Cell, int Rank);
+
+    private static readonly Column[] Columns =
+    [
+        new("silo", n => n.Last.Silo, 0),
+        new("cpu %", n => F(n.Last.CpuRatio * 100, "F0"), 2),
+        new("memory", n => $"{F(n.Last.WorkingSetBytes / 1048576.0, "F0")} MB", 3),
+        new("tasks/s", n => F(n.TasksPerSecond, "F0"), 1),
+        new("ms/task", n => F(n.MeanTaskMilliseconds, "F2"), 6),
+        new("p50 ms", n => F(n.TaskP50Milliseconds, "F3"), 5),
+        new("p99 ms", n => F(n.TaskP99Milliseconds, "F3"), 4),
+        new("active", n => F(n.Last.ActiveTasks, "D"), 7),
+        new("embed/s", n => F(n.EmbeddingsPerSecond, "F1"), 10),
+        new("search/s", n => F(n.SearchesPerSecond, "F0"), 9),
+        new("msg/s", n => F(n.MessagesPerSecond, "F0"), 8),
+        new("vectors", n => F(n.Last.VectorsStored, "D"), 11),
+        new("gen2 GCs", n => F(n.Last.Gen2Collections, "D"), 12),
+    ];
+
+    /// <summary>
+    /// The per-node table: plain columns, all of them, when <paramref name="width"/> is null (piped); otherwise bordered,
+    /// leaving out the least telling columns until every cell fits <paramref name="width"/> unwrapped. Returns how many it left out.
+    /// </summary>
+    public static (Table Table, int Hidden) Table(ClusterMetricsView view, int? width)
     {
         ArgumentNullException.ThrowIfNull(view);
+        var shown = Columns.ToList();
+        int Needed(IEnumerable<Column> columns) => 1 + columns.Sum(c => 3 + view.Nodes.Select(n => c.Cell(n).Length).Append(c.Header.Length).Max());
+        while (width is { } limit && shown.Count > 1 && Needed(shown) > limit)
+        {
+            shown.Remove(shown.MaxBy(c => c.Rank)!);
+        }
+
         var table = new Table();
-        if (plain)
+        if (width is null)
         {
             table.Border(TableBorder.None);
         }
 
-        table.AddColumn("silo");
-        foreach (var header in new[] { "cpu %", "memory", "tasks/s", "ms/task", "p50 ms", "p99 ms", "active", "embed/s", "search/s", "msg/s", "vectors", "gen2 GCs" })
+        foreach (var column in shown)
         {
-            table.AddColumn(new TableColumn(header).RightAligned());
+            table.AddColumn(column.Rank == 0 ? new TableColumn(column.Header).NoWrap() : new TableColumn(column.Header).RightAligned().NoWrap());
         }
 
-        foreach (var n in view.Nodes)
+        foreach (var node in view.Nodes)
         {
-            var s = n.Last;
-            table.AddRow(
-                Markup.Escape(s.Silo), F(s.CpuRatio * 100, "F0"), $"{F(s.WorkingSetBytes / 1048576.0, "F0")} MB", F(n.TasksPerSecond, "F0"),
-                F(n.MeanTaskMilliseconds, "F2"), F(n.TaskP50Milliseconds, "F3"), F(n.TaskP99Milliseconds, "F3"), F(s.ActiveTasks, "D"),
-                F(n.EmbeddingsPerSecond, "F1"), F(n.SearchesPerSecond, "F0"), F(n.MessagesPerSecond, "F0"), F(s.VectorsStored, "D"), F(s.Gen2Collections, "D"));
+            table.AddRow(shown.Select(c => Markup.Escape(c.Cell(node))).ToArray());
         }
 
-        return table;
+        return (table, Columns.Length - shown.Count);
     }
 
     /// <summary>The line under the table: the cluster's rates and percentiles over the window, and its totals.</summary>
