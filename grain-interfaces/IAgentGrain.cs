@@ -19,11 +19,13 @@ public sealed record AgentMessage(string From, string To, long Sequence, string 
 public sealed record AgentProfile(string Id, IReadOnlyList<string> Capabilities, IReadOnlyList<string> Topics, string Silo);
 
 /// <summary>
-/// What an agent has seen: delivered and sent counts, the latency of what it received, and the messages its full
-/// inbox dropped (oldest first) because nobody read them.
+/// What an agent has seen: delivered and sent counts, the latency of what it received (percentiles, and the encoded
+/// HDR histogram for adding several agents' up), and the messages its full inbox dropped (oldest first) because nobody read them.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record AgentStats(long Received, long Sent, long Batches, long InboxLength, double LatencyP50Ms, double LatencyP95Ms, double LatencyP99Ms, long Dropped = 0);
+public sealed record AgentStats(
+    long Received, long Sent, long Batches, long InboxLength, double LatencyP50Ms, double LatencyP95Ms, double LatencyP99Ms, long Dropped = 0,
+    byte[]? LatencyHistogram = null);
 
 /// <summary>A client watching an inbox (see <see cref="IAgentGrain.SubscribeAsync"/>).</summary>
 public interface IAgentInboxObserver : IGrainObserver

@@ -255,11 +255,9 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         var window = new CpuWindow(launcher);
         var (seconds, operations, latencies, recall, bytesPerVector, perNode) =
             await VectorBenchmark.RunAsync(client, options, Say, cancellationToken, window);
-        Array.Sort(latencies);
-        double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
         var report = window.Apply(new BenchmarkResult(
             plan.IsCluster ? "cluster" : "single-node", options.TaskType, operations, silos.Count, "hash", startedAt, seconds, operations / seconds,
-            new LatencyMs(Percentile(0.50), Percentile(0.95), Percentile(0.99), latencies.LastOrDefault()),
+            Percentiles.Exact(latencies),
             0, perNode, new MemoryFigures(Process.GetCurrentProcess().PeakWorkingSet64, bytesPerVector), MachineInfo.Current(),
             new Dictionary<string, string>
             {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Agents.Grains.Jobs;
 
 namespace Agents.Cli;
 
@@ -64,8 +65,14 @@ public static class MessagingBenchmark
         var (pacedRate, pacedLatency) = await PacedAsync(client, senders[0], receivers[0], 1000, TimeSpan.FromSeconds(3), cancellationToken);
         say($"paced request/reply at {pacedRate:F0}/s: p99 {pacedLatency.P99:F2} ms");
 
-        // Receivers' histograms hold the batched phase plus warm-up; their percentiles describe one-way delivery latency.
-        var batchedLatency = new LatencyMs(received.Average(r => r.LatencyP50Ms), received.Max(r => r.LatencyP95Ms), received.Max(r => r.LatencyP99Ms), received.Max(r => r.LatencyP99Ms));
+        // Receivers' histograms hold the batched phase plus warm-up; added up, their percentiles describe one-way delivery latency.
+        var delivery = new LatencyHistogram();
+        foreach (var histogram in received.Select(r => r.LatencyHistogram).OfType<byte[]>())
+        {
+            delivery.Add(LatencyHistogram.Decode(histogram));
+        }
+
+        var batchedLatency = Percentiles.Of(delivery);
 
         return new Figures(total / batchedSeconds, batchedSeconds, batchedLatency, batches, askRate, askLatency, rawRate, rawLatency, pacedRate, pacedLatency, pairs, crossSilo, total, total, askSeconds);
     }
@@ -76,7 +83,7 @@ public static class MessagingBenchmark
         var latencies = await Task.WhenAll(drivers.Select((d, i) => d.AskBurstAsync(receivers[i], perSender, BodyBytes, InFlightPerSender, raw)));
         var seconds = clock.Elapsed.TotalSeconds;
         var all = latencies.SelectMany(l => l).Select(l => (double)l).ToArray();
-        return (all.Length / seconds, Percentiles(all), seconds);
+        return (all.Length / seconds, Percentiles.Exact(all), seconds);
     }
 
     private static async Task<(double Rate, LatencyMs Latency)> PacedAsync(AgentsClient client, string sender, string receiver, int perSecond, TimeSpan duration, CancellationToken cancellationToken)
@@ -99,7 +106,7 @@ public static class MessagingBenchmark
         }
 
         var latencies = await Task.WhenAll(calls);
-        return (latencies.Length / clock.Elapsed.TotalSeconds, Percentiles(latencies));
+        return (latencies.Length / clock.Elapsed.TotalSeconds, Percentiles.Exact(latencies));
 
         async Task<double> TimeOne()
         {
@@ -132,18 +139,6 @@ public static class MessagingBenchmark
         }
 
         return (senders, receivers, crossSilo);
-    }
-
-    private static LatencyMs Percentiles(double[] values)
-    {
-        if (values.Length == 0)
-        {
-            return new LatencyMs(0, 0, 0, 0);
-        }
-
-        Array.Sort(values);
-        double At(double q) => values[Math.Min(values.Length - 1, (int)Math.Ceiling(q * values.Length) - 1)];
-        return new LatencyMs(At(0.50), At(0.95), At(0.99), values[^1]);
     }
 
     /// <summary>The figures as the benchmark JSON's config entries.</summary>

@@ -93,9 +93,13 @@ public sealed partial class AgentsClient
         }
     }
 
-    /// <summary>The cluster's metrics: every live silo's last sample and rates, and their sums.</summary>
+    /// <summary>The cluster's metrics: every live silo's last sample and rates, and their sums, over the last <see cref="MetricsWindow.Default"/>.</summary>
     public Task<ClusterMetricsView> GetMetricsAsync(CancellationToken cancellationToken = default) =>
-        RetryAsync(() => Cluster.GetGrain<IMetricsAggregatorGrain>(0).GetViewAsync(), cancellationToken);
+        GetMetricsAsync(MetricsWindow.Default, cancellationToken);
+
+    /// <summary>The cluster's metrics with rates and percentiles over the last <paramref name="window"/>.</summary>
+    public Task<ClusterMetricsView> GetMetricsAsync(TimeSpan window, CancellationToken cancellationToken = default) =>
+        RetryAsync(() => Cluster.GetGrain<IMetricsAggregatorGrain>(0).GetViewAsync(window), cancellationToken);
 
     private sealed class InboxObserver(ChannelWriter<AgentMessage> writer) : IAgentInboxObserver
     {

@@ -1,16 +1,17 @@
 using System.Net;
 using Agents.Engine;
 using Agents.Hosting;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Orleans.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
-using Orleans.Dashboard;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Hosting;
 
 namespace Agents.Hosting;
@@ -71,13 +72,28 @@ public static class SiloHost
     /// <summary>The Prometheus port of instance 0 (the OpenTelemetry exporter's conventional port).</summary>
     public const int MetricsPortBase = 9464;
 
+    /// <summary>The OpenTelemetry <c>service.name</c> of a silo (unless <c>OTEL_SERVICE_NAME</c> says otherwise).</summary>
+    public const string ServiceName = "agents-silo";
+
+    /// <summary>The OpenTelemetry <c>service.instance.id</c> of a silo: its machine (a pod's name in Kubernetes) and instance.</summary>
+    public static string ServiceInstanceId(HostSettings host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return $"{Environment.MachineName}/{host.Instance}";
+    }
+
     /// <summary>
     /// OpenTelemetry: our meter and Orleans' for Prometheus, served at <c>/metrics</c> by the silo's Kestrel (see
     /// <see cref="MapHttpEndpoints"/>); traces of grain calls to an OTLP collector when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+    /// The resource names the service (<c>agents-silo</c>) and the silo; Prometheus shows it as <c>target_info</c>.
     /// </summary>
-    private static void AddTelemetry(IHostApplicationBuilder builder)
+    private static void AddTelemetry(IHostApplicationBuilder builder, HostSettings host)
     {
         var telemetry = builder.Services.AddOpenTelemetry();
+        var name = Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") is { Length: > 0 } given ? given : ServiceName;
+        telemetry.ConfigureResource(resource => resource.AddService(
+            name, serviceVersion: typeof(SiloHost).Assembly.GetName().Version?.ToString(), autoGenerateServiceInstanceId: false,
+            serviceInstanceId: ServiceInstanceId(host)));
         telemetry.WithMetrics(metrics => metrics
             .AddMeter(AgentsMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
@@ -157,7 +173,7 @@ public static class SiloHost
 
         if (ports.Metrics > 0)
         {
-            AddTelemetry(builder);
+            AddTelemetry(builder, host);
         }
 
         return builder;

@@ -9,14 +9,21 @@ internal static class StatsCommand
     public static Command Create()
     {
         var watch = new Option<bool>("--watch") { Description = "Refresh every 2 seconds until interrupted." };
-        var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch };
+        var window = new Option<string>("--window")
+        {
+            Description = $"Rates and latency percentiles over the last DURATION (e.g. 10s, 1m; at most {MetricsWindow.Longest.TotalMinutes:0}m, at least the silos' metrics_interval).",
+            DefaultValueFactory = _ => $"{MetricsWindow.Default.TotalSeconds:0}s",
+            HelpName = "DURATION",
+        };
+        var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch, window };
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
+            var span = Window(parse.GetValue(window));
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var json = parse.GetValue(GlobalOptions.Json);
             if (!parse.GetValue(watch))
             {
-                StatsView.Print(await client.GetMetricsAsync(cancellationToken), json);
+                StatsView.Print(await client.GetMetricsAsync(span, cancellationToken), json);
                 return 0;
             }
 
@@ -27,7 +34,7 @@ internal static class StatsCommand
                     Spectre.Console.AnsiConsole.Clear();
                 }
 
-                StatsView.Print(await client.GetMetricsAsync(cancellationToken), json);
+                StatsView.Print(await client.GetMetricsAsync(span, cancellationToken), json);
                 try
                 {
                     await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
@@ -42,4 +49,10 @@ internal static class StatsCommand
         }));
         return command;
     }
+
+    /// <summary>The <c>--window</c> given: a positive duration no longer than the aggregator keeps.</summary>
+    private static TimeSpan Window(string? text) =>
+        ValueParsers.TryParseDuration(text, out var span) && span > TimeSpan.Zero && span <= MetricsWindow.Longest
+            ? span
+            : throw new ArgumentException($"--window: '{text}' is not a positive duration of at most {MetricsWindow.Longest.TotalMinutes:0}m, such as 10s or 1m.");
 }

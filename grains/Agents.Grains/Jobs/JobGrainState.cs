@@ -16,7 +16,6 @@ public sealed class JobGrainState
     [Id(9)] public int RedispatchedBatches { get; set; }
     [Id(10)] public TextTotals Totals { get; set; } = TextTotals.Zero;
     [Id(11)] public Dictionary<string, SiloShare> PerSilo { get; set; } = [];
-    [Id(12)] public long[] Latency { get; set; } = LatencyHistogram.Create();
     [Id(13)] public double LatencyMax { get; set; }
     [Id(14)] public double LatencySum { get; set; }
     [Id(15)] public List<TaskFailure> Failures { get; set; } = [];
@@ -30,4 +29,7 @@ public sealed class JobGrainState
     /// <summary>The silos batches were placed on; <see cref="BatchSilo"/> holds an index into it per batch.</summary>
     [Id(22)] public List<string> Silos { get; set; } = [];
     [Id(23)] public List<int> BatchSilo { get; set; } = [];
+
+    /// <summary>The latencies of the tasks counted (an HDR histogram; field 12 held the older log-bucket one).</summary>
+    [Id(24)] public LatencyHistogram Latency { get; set; } = new();
 }

@@ -41,7 +41,7 @@ public sealed class JobTally(JobGrainState state)
         };
         foreach (var ms in result.TaskMilliseconds)
         {
-            LatencyHistogram.Record(state.Latency, ms);
+            state.Latency.Record(ms);
             state.LatencySum += ms;
             state.LatencyMax = Math.Max(state.LatencyMax, ms);
         }
@@ -77,8 +77,7 @@ public sealed class JobTally(JobGrainState state)
     {
         var counted = state.Succeeded + state.Failed;
         var latency = new LatencySummary(
-            LatencyHistogram.Quantile(state.Latency, 0.50), LatencyHistogram.Quantile(state.Latency, 0.95),
-            LatencyHistogram.Quantile(state.Latency, 0.99), state.LatencyMax, counted == 0 ? 0 : state.LatencySum / counted);
+            state.Latency.Quantile(0.50), state.Latency.Quantile(0.95), state.Latency.Quantile(0.99), state.LatencyMax, counted == 0 ? 0 : state.LatencySum / counted);
         var keywords = state.Keywords.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal)
             .Take(20).Select(k => new KeywordCount(k.Key, k.Value)).ToList();
         return new JobResult(

@@ -30,7 +30,7 @@ public sealed partial class AgentGrain(
     private readonly AgentInbox _inbox = new();
     private readonly Dictionary<IAgentInboxObserver, DateTime> _observers = [];
     private readonly Dictionary<string, StreamSubscriptionHandle<AgentMessage>> _topics = new(StringComparer.Ordinal);
-    private readonly long[] _latency = LatencyHistogram.Create();
+    private readonly LatencyHistogram _latency = new();
     private AgentOutbox? _outbox;
     private long _received;
     private long _sent;
@@ -208,10 +208,10 @@ public sealed partial class AgentGrain(
     /// <inheritdoc />
     public Task<AgentStats> GetStatsAsync() => Task.FromResult(new AgentStats(
         _received, _sent + Outbox.Delivered, Outbox.Batches, _inbox.Count,
-        LatencyHistogram.Quantile(_latency, 0.50), LatencyHistogram.Quantile(_latency, 0.95), LatencyHistogram.Quantile(_latency, 0.99), _inbox.Dropped));
+        _latency.Quantile(0.50), _latency.Quantile(0.95), _latency.Quantile(0.99), _inbox.Dropped, _latency.Encode()));
 
     private void RecordLatency(AgentMessage message, long nowTicks) =>
-        LatencyHistogram.Record(_latency, Math.Max(0, nowTicks - message.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
+        _latency.Record(Math.Max(0, nowTicks - message.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
 
     private Task OnTopicMessageAsync(AgentMessage message, StreamSequenceToken? token)
     {

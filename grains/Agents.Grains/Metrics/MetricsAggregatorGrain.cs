@@ -1,4 +1,5 @@
 using Agents.Engine;
+using Agents.Grains.Jobs;
 using Orleans.Streams;
 using Orleans.Streams.Core;
 
@@ -6,16 +7,14 @@ namespace Agents.Grains.Metrics;
 
 /// <summary>
 /// The cluster's metrics view. The implicit subscriber of the <c>node-metrics</c> stream: keeps each node's samples
-/// of the last <see cref="Window"/> (rates are differences of running totals over it) and forgets a node whose last
-/// sample is older than three <c>metrics_interval</c>s (a stopped or dead silo).
+/// of the last <see cref="MetricsWindow.Longest"/> (rates over a window are differences of running totals; percentiles
+/// merge the HDR histograms of the intervals in it) and forgets a node whose last sample is older than three
+/// <c>metrics_interval</c>s (a stopped or dead silo).
 /// </summary>
 [ImplicitStreamSubscription(NodeMetricsPublisher.StreamNamespace)]
 public sealed class MetricsAggregatorGrain(PerformanceSettings performance) : Grain, IMetricsAggregatorGrain, IStreamSubscriptionObserver
 {
     private readonly Dictionary<string, Queue<NodeMetrics>> _nodes = new(StringComparer.Ordinal);
-
-    /// <summary>How far back rates look: ten samples.</summary>
-    private TimeSpan Window => performance.MetricsInterval * 10;
 
     private TimeSpan StaleAfter => performance.MetricsInterval * 3;
 
@@ -33,7 +32,8 @@ public sealed class MetricsAggregatorGrain(PerformanceSettings performance) : Gr
         }
 
         samples.Enqueue(sample);
-        while (samples.Count > 1 && sample.At - samples.Peek().At > Window)
+        // One sample older than the longest window stays: it is the baseline of a window that long.
+        while (samples.Count > 2 && sample.At - samples.ElementAt(1).At >= MetricsWindow.Longest)
         {
             samples.Dequeue();
         }
@@ -42,7 +42,7 @@ public sealed class MetricsAggregatorGrain(PerformanceSettings performance) : Gr
     }
 
     /// <inheritdoc />
-    public Task<ClusterMetricsView> GetViewAsync()
+    public Task<ClusterMetricsView> GetViewAsync(TimeSpan window)
     {
         var now = DateTimeOffset.UtcNow;
         foreach (var stale in _nodes.Where(n => now - n.Value.Last().At > StaleAfter).Select(n => n.Key).ToList())
@@ -50,45 +50,68 @@ public sealed class MetricsAggregatorGrain(PerformanceSettings performance) : Gr
             _nodes.Remove(stale);
         }
 
-        var views = _nodes.OrderBy(n => n.Key, StringComparer.Ordinal).Select(n => View(n.Value)).ToList();
-        var all = Merge(_nodes.Values.SelectMany(q => q));
+        window = Clamp(window, performance.MetricsInterval);
+        var all = new LatencyHistogram();
+        var views = new List<NodeView>();
+        foreach (var (_, samples) in _nodes.OrderBy(n => n.Key, StringComparer.Ordinal))
+        {
+            var (view, latency) = View(samples.ToList(), window);
+            views.Add(view);
+            all.Add(latency);
+        }
+
         return Task.FromResult(new ClusterMetricsView(
-            now, Window, views,
+            now, window, views,
             views.Sum(v => v.TasksPerSecond), views.Sum(v => v.EmbeddingsPerSecond), views.Sum(v => v.SearchesPerSecond), views.Sum(v => v.MessagesPerSecond),
             views.Sum(v => v.Last.TasksProcessed), views.Sum(v => v.Last.VectorsStored), views.Sum(v => v.Last.WorkingSetBytes),
-            Jobs.LatencyHistogram.Quantile(all, 0.50), Jobs.LatencyHistogram.Quantile(all, 0.95), Jobs.LatencyHistogram.Quantile(all, 0.99)));
+            all.Quantile(0.50), all.Quantile(0.95), all.Quantile(0.99)));
     }
 
-    private static NodeView View(Queue<NodeMetrics> samples)
+    /// <summary><paramref name="window"/> within one metrics interval (a rate needs two samples) and the longest window kept.</summary>
+    public static TimeSpan Clamp(TimeSpan window, TimeSpan interval) =>
+        window < interval ? interval : window > MetricsWindow.Longest ? MetricsWindow.Longest : window;
+
+    /// <summary>
+    /// A node's figures over the last <paramref name="window"/> of its <paramref name="samples"/> (oldest first): rates
+    /// from the newest sample and the baseline (the newest one at least a window older, else the oldest kept), and the
+    /// task latencies of every interval after the baseline.
+    /// </summary>
+    public static (NodeView View, LatencyHistogram Latency) View(IReadOnlyList<NodeMetrics> samples, TimeSpan window)
     {
-        var first = samples.Peek();
-        var last = samples.Last();
+        ArgumentNullException.ThrowIfNull(samples);
+        var last = samples[^1];
+        var start = 0;
+        for (var i = samples.Count - 1; i >= 0; i--)
+        {
+            if (last.At - samples[i].At >= window)
+            {
+                start = i;
+                break;
+            }
+        }
+
+        var first = samples[start];
         var seconds = (last.At - first.At).TotalSeconds;
         double Rate(long a, long b) => seconds > 0 ? Math.Max(0, b - a) / seconds : 0;
         var tasks = last.TasksProcessed - first.TasksProcessed;
-        var latency = Merge(samples);
-        return new NodeView(
+        var latency = new LatencyHistogram();
+        // The baseline's own histogram is the interval before it; with one sample there is no interval but its own.
+        for (var i = samples.Count == 1 ? 0 : start + 1; i < samples.Count; i++)
+        {
+            if (samples[i].TaskLatencyHistogram is { } encoded)
+            {
+                latency.Add(LatencyHistogram.Decode(encoded));
+            }
+        }
+
+        var view = new NodeView(
             last,
             Rate(first.TasksProcessed, last.TasksProcessed),
             Rate(first.Embeddings, last.Embeddings),
             Rate(first.Searches, last.Searches),
             Rate(first.Messages, last.Messages),
             tasks > 0 ? (last.TaskMillisecondsSum - first.TaskMillisecondsSum) / tasks : 0,
-            Jobs.LatencyHistogram.Quantile(latency, 0.50), Jobs.LatencyHistogram.Quantile(latency, 0.95), Jobs.LatencyHistogram.Quantile(latency, 0.99));
-    }
-
-    /// <summary>The task-latency counts of all <paramref name="samples"/> added up.</summary>
-    private static long[] Merge(IEnumerable<NodeMetrics> samples)
-    {
-        var merged = Jobs.LatencyHistogram.Create();
-        foreach (var histogram in samples.Select(s => s.TaskLatencyHistogram).OfType<long[]>())
-        {
-            for (var i = 0; i < Math.Min(histogram.Length, merged.Length); i++)
-            {
-                merged[i] += histogram[i];
-            }
-        }
-
-        return merged;
+            latency.Quantile(0.50), latency.Quantile(0.95), latency.Quantile(0.99), seconds);
+        return (view, latency);
     }
 }

@@ -26,18 +26,28 @@ public sealed partial class NodeMetricsPublisher(
     private long _searches;
     private long _messages;
     private long _embeddings;
-    private long[] _latency = Jobs.LatencyHistogram.Create();
+    private readonly Lock _latencyLock = new();
+    private Jobs.LatencyHistogram _latency = new();
 
     /// <summary>The stream every silo publishes to (one stream; the aggregator is its implicit subscriber).</summary>
     public static StreamId Stream => StreamId.Create(StreamNamespace, 0L);
 
     /// <summary>The latest totals, as they would be published now, with the task latencies counted since the last sample.</summary>
-    public NodeMetrics Sample(double cpuPercent) => new(
-        silo.SiloAddress.ToParsableString(), DateTimeOffset.UtcNow,
-        Interlocked.Read(ref _tasks), Interlocked.Read(ref _failed), Volatile.Read(ref _taskMilliseconds), Interlocked.Read(ref _active),
-        Interlocked.Read(ref _vectors), Interlocked.Read(ref _searches), Interlocked.Read(ref _messages), Interlocked.Read(ref _embeddings),
-        cpuPercent, Environment.WorkingSet, GC.GetGCMemoryInfo().HeapSizeBytes, GC.CollectionCount(0), GC.CollectionCount(2),
-        ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount, Interlocked.Exchange(ref _latency, Jobs.LatencyHistogram.Create()));
+    public NodeMetrics Sample(double cpuRatio)
+    {
+        Jobs.LatencyHistogram latency;
+        lock (_latencyLock)
+        {
+            (latency, _latency) = (_latency, new Jobs.LatencyHistogram());
+        }
+
+        return new(
+            silo.SiloAddress.ToParsableString(), DateTimeOffset.UtcNow,
+            Interlocked.Read(ref _tasks), Interlocked.Read(ref _failed), Volatile.Read(ref _taskMilliseconds), Interlocked.Read(ref _active),
+            Interlocked.Read(ref _vectors), Interlocked.Read(ref _searches), Interlocked.Read(ref _messages), Interlocked.Read(ref _embeddings),
+            cpuRatio, Environment.WorkingSet, GC.GetGCMemoryInfo().HeapSizeBytes, GC.CollectionCount(0), GC.CollectionCount(2),
+            ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount, latency.Count > 0 ? latency.Encode() : null);
+    }
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -52,13 +62,13 @@ public sealed partial class NodeMetricsPublisher(
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 var now = Process.GetCurrentProcess().TotalProcessorTime;
-                var percent = (now - cpu).TotalSeconds / Math.Max(1e-9, clock.Elapsed.TotalSeconds) / Environment.ProcessorCount * 100;
+                var ratio = Math.Clamp((now - cpu).TotalSeconds / Math.Max(1e-9, clock.Elapsed.TotalSeconds) / Environment.ProcessorCount, 0, 1);
                 cpu = now;
                 clock.Restart();
-                AgentsMetrics.ReportCpu(percent);
+                AgentsMetrics.ReportCpu(ratio);
                 try
                 {
-                    await stream.OnNextAsync(Sample(percent));
+                    await stream.OnNextAsync(Sample(ratio));
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -90,39 +100,41 @@ public sealed partial class NodeMetricsPublisher(
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            switch (instrument.Name)
+            if (instrument == AgentsMetrics.TasksProcessed)
             {
-                case "tasks_processed":
-                    Interlocked.Add(ref _tasks, value);
-                    foreach (var tag in tags)
+                Interlocked.Add(ref _tasks, value);
+                foreach (var tag in tags)
+                {
+                    if (tag is { Key: "outcome", Value: "failed" })
                     {
-                        if (tag is { Key: "outcome", Value: "failed" })
-                        {
-                            Interlocked.Add(ref _failed, value);
-                        }
+                        Interlocked.Add(ref _failed, value);
                     }
-
-                    break;
-                case "active_tasks":
-                    Interlocked.Add(ref _active, value);
-                    break;
-                case "vectors_stored":
-                    Interlocked.Add(ref _vectors, value);
-                    break;
-                case "searches":
-                    Interlocked.Add(ref _searches, value);
-                    break;
-                case "messages":
-                    Interlocked.Add(ref _messages, value);
-                    break;
-                case "embeddings":
-                    Interlocked.Add(ref _embeddings, value);
-                    break;
+                }
+            }
+            else if (instrument == AgentsMetrics.ActiveTasks)
+            {
+                Interlocked.Add(ref _active, value);
+            }
+            else if (instrument == AgentsMetrics.VectorsStored)
+            {
+                Interlocked.Add(ref _vectors, value);
+            }
+            else if (instrument == AgentsMetrics.Searches)
+            {
+                Interlocked.Add(ref _searches, value);
+            }
+            else if (instrument == AgentsMetrics.Messages)
+            {
+                Interlocked.Add(ref _messages, value);
+            }
+            else if (instrument == AgentsMetrics.Embeddings)
+            {
+                Interlocked.Add(ref _embeddings, value);
             }
         });
         _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
         {
-            if (instrument.Name == "task_duration")
+            if (instrument == AgentsMetrics.TaskDuration)
             {
                 double seen, next;
                 do
@@ -132,8 +144,10 @@ public sealed partial class NodeMetricsPublisher(
                 }
                 while (Interlocked.CompareExchange(ref _taskMilliseconds, next, seen) != seen);
 
-                // A sample swaps the histogram out; a count landing in the old one just after is lost, not miscounted.
-                Interlocked.Increment(ref Volatile.Read(ref _latency)[Jobs.LatencyHistogram.BucketOf(value * 1000)]);
+                lock (_latencyLock)
+                {
+                    _latency.Record(value * 1000);
+                }
             }
         });
         _listener.Start();

@@ -8,12 +8,13 @@ namespace Agents.Tests.Metrics;
 
 /// <summary>
 /// A real Prometheus (Debian's <c>prometheus</c>, a plain process on loopback) scrapes a real silo process's
-/// OpenTelemetry endpoint, and its HTTP API reports the tasks of a job the silo ran.
+/// OpenTelemetry endpoint, and its HTTP API reports the tasks of a job the silo ran under the product's names
+/// (<c>agents_*</c>), the CPU as a 0-1 ratio, and the service's name.
 /// </summary>
 public sealed class PrometheusScrapeTests
 {
     [Fact]
-    public async Task PrometheusScrapesTasksProcessedFromASilo()
+    public async Task PrometheusScrapesTasksProcessedFromASiloUnderTheProductsNames()
     {
         var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("prometheus is not installed: apt-get install -y prometheus (.ci/run does).");
@@ -57,9 +58,7 @@ public sealed class PrometheusScrapeTests
                 await Task.Delay(500);
                 try
                 {
-                    using var reply = JsonDocument.Parse(await http.GetStringAsync("/api/v1/query?query=sum(tasks_processed_total)"));
-                    var series = reply.RootElement.GetProperty("data").GetProperty("result");
-                    value = series.GetArrayLength() == 0 ? 0 : double.Parse(series[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+                    value = (await QueryAsync(http, "sum(agents_tasks_processed_total)")).FirstOrDefault().Value;
                 }
                 catch (HttpRequestException)
                 {
@@ -68,6 +67,18 @@ public sealed class PrometheusScrapeTests
             }
 
             Assert.Equal(50, value);
+            var cpu = Assert.Single(await QueryAsync(http, "agents_node_cpu_ratio"));
+            Assert.InRange(cpu.Value, 0, 1);
+            Assert.Single(await QueryAsync(http, "agents_node_working_set_bytes"));
+            Assert.NotEmpty(await QueryAsync(http, "agents_task_duration_seconds_bucket"));
+            var target = Assert.Single(await QueryAsync(http, "target_info"));
+            Assert.Equal("agents-silo", target.Labels["service_name"]);
+            Assert.Equal($"{Environment.MachineName}/{instance}", target.Labels["service_instance_id"]);
+
+            // Nothing of ours is left outside the prefix (node_* belongs to node_exporter).
+            var names = await QueryAsync(http, "count by (__name__) ({job=\"agents\"})");
+            var ours = new[] { "tasks_processed_total", "node_cpu_percent", "node_working_set_bytes", "active_tasks", "searches_total" };
+            Assert.DoesNotContain(names, n => ours.Contains(n.Labels["__name__"]));
         }
         finally
         {
@@ -75,5 +86,16 @@ public sealed class PrometheusScrapeTests
             await server.WaitForExitAsync();
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>The series of an instant query: each one's labels and value.</summary>
+    private static async Task<List<(Dictionary<string, string> Labels, double Value)>> QueryAsync(HttpClient http, string query)
+    {
+        using var reply = JsonDocument.Parse(await http.GetStringAsync($"/api/v1/query?query={Uri.EscapeDataString(query)}"));
+        return reply.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
+            .Select(series => (
+                series.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!),
+                double.Parse(series.GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
     }
 }
