@@ -18,11 +18,11 @@ internal static class IngestCommand
             var name = OptionChecks.CollectionName(parse, collection);
             var root = Path.GetFullPath(OptionChecks.PathOf(parse.GetValue(input), "--input"));
             var files = DocumentSource.ListFiles(root);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var json = parse.GetValue(GlobalOptions.Json);
+            await using var client = await ProgressReporter.ConnectAsync(GlobalOptions.Connection(parse), json, cancellationToken);
             var clock = Stopwatch.StartNew();
             var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), cancellationToken);
-            var result = await ProgressReporter.FollowAsync(client, jobId, json, cancellationToken);
+            var result = await ProgressReporter.FollowAsync(client, jobId, $"ingest {name}", json, cancellationToken, files.Count);
             var seconds = clock.Elapsed.TotalSeconds;
             var status = result.Status;
             if (json)
@@ -38,7 +38,7 @@ internal static class IngestCommand
                     documentsPerSecond = status.SucceededTasks / seconds,
                     embeddingsPerSecond = result.Totals.Embeddings / seconds,
                     failures = result.Failures,
-                }));
+                }, GlobalOptions.JsonOutput));
             }
             else
             {
