@@ -174,7 +174,7 @@ internal static class VectorsCommand
         var table = ResultTable.Create("score", "source", "text");
         foreach (var hit in hits)
         {
-            table.Row(hit.Score.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), $"{hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}", Snippet(hit.Text, hit.Chunk));
+            table.Row(hit.Score.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), $"{hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}", Snippets.Of(hit.Text, hit.Chunk));
         }
 
         ResultTable.Write(table);
@@ -182,7 +182,7 @@ internal static class VectorsCommand
     }
 
     /// <summary>A payload as the JSON object it was stored as; null when the point has none.</summary>
-    public static JsonElement? PayloadJson(byte[] payload)
+    private static JsonElement? PayloadJson(byte[] payload)
     {
         if (payload.Length == 0)
         {
@@ -191,33 +191,5 @@ internal static class VectorsCommand
 
         using var document = JsonDocument.Parse(payload);
         return document.RootElement.Clone();
-    }
-
-    /// <summary>
-    /// Up to <paramref name="length"/> characters of a chunk's text on one line, starting and ending on a word: a chunk
-    /// after the first may begin inside a word (chunks are cut at tokens), so its first, partial word is left out.
-    /// </summary>
-    public static string Snippet(string? text, int? chunk, int length = 160)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return "";
-        }
-
-        var words = text.ReplaceLineEndings(" ").Trim();
-        var leading = "";
-        if (chunk is > 0 && char.IsLetterOrDigit(words[0]) && words.IndexOf(' ', StringComparison.Ordinal) is var space and > 0)
-        {
-            words = words[(space + 1)..].TrimStart();
-            leading = "…";
-        }
-
-        if (words.Length <= length)
-        {
-            return leading + words;
-        }
-
-        var cut = words.LastIndexOf(' ', length);
-        return leading + words[..(cut > 0 ? cut : length)].TrimEnd() + "…";
     }
 }
