@@ -56,6 +56,8 @@ public static class ResultTable
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
+            // No CI detection: nothing here depends on it, and it costs start-up.
+            Enrichment = new ProfileEnrichment { UseDefaultEnrichers = false },
         });
         console.Profile.Width = width ?? PipedWidth;
         console.Profile.Capabilities.Unicode = true;

@@ -125,6 +125,7 @@ internal static class BenchmarkCommand
             var plan = new BenchmarkPlan(
                 connection, settings, isCluster, spec, taskCount, source, parse.GetValue(warmup), parse.GetValue(docBytes), vectorOptions,
                 nodeCounts, startsSilos, parse.GetValue(pin), cores, outputPath, Quiet: parse.GetValue(GlobalOptions.Json));
+            FullyOptimisedRun.Ensure();
             return await new BenchmarkRun(plan).RunAsync(cancellationToken);
         }));
         return command;

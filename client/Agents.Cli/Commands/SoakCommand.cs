@@ -25,6 +25,7 @@ internal static class SoakCommand
                 throw new ArgumentException("--nodes starts silo processes, which needs --cluster \"<postgres connection string>\" and a count of at least 1.");
             }
 
+            FullyOptimisedRun.Ensure();
             var quiet = parse.GetValue(GlobalOptions.Json);
             await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => ProgressReporter.Say(line, quiet), cancellationToken) : null;
             await using var client = await ProgressReporter.ConnectAsync(connection, quiet, cancellationToken);
