@@ -73,6 +73,7 @@ internal static class CollectionCommand
         drop.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, dropName);
+            var target = GlobalOptions.Connection(parse);
             var confirmed = parse.GetValue(yes);
             if (!confirmed && Console.IsInputRedirected)
             {
@@ -80,7 +81,7 @@ internal static class CollectionCommand
                 throw new ArgumentException($"collection drop deletes {collection} and its points for good; stdin is not a terminal to confirm on: add --yes.");
             }
 
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            await using var client = await target.ConnectAsync(cancellationToken);
             if (!confirmed)
             {
                 var points = (await client.DescribeCollectionAsync(collection, cancellationToken)).Points;

@@ -618,7 +618,8 @@ public sealed partial class CliFuzzTests(ITestOutputHelper log) : IDisposable
             },
             new(["collection", "list"], null, []),
             new(["collection", "describe"], name, []),
-            new(["collection", "drop"], name, []) { Fixed = ["--yes"] },
+            // Off a terminal, drop needs --yes to go ahead.
+            new(["collection", "drop"], name, [Flag("--yes") with { Chance = 1.0 }]),
             new(["vectors", "upsert"], name,
             [
                 Option("--input", Pick(0.2, [Fill("{fvecs}"), Fill("{jsonl}")], [(missing + ".fvecs", ["nothing-here"]), (Fill("{docs}"), [Fill("{docs}")]), ("", ["--input"]),
