@@ -95,7 +95,7 @@ internal static class CollectionCommand
             }
 
             await client.DropCollectionAsync(collection, cancellationToken);
-            Console.WriteLine($"collection {collection} dropped");
+            Console.WriteLine(parse.GetValue(GlobalOptions.Json) ? JsonSerializer.Serialize(new { dropped = collection }, GlobalOptions.JsonOutput) : $"collection {collection} dropped");
             return 0;
         }));
 

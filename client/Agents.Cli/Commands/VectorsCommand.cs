@@ -145,7 +145,7 @@ internal static class VectorsCommand
 
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var n = await client.DeletePointsAsync(collection, parse.GetValue(ids)!, cancellationToken);
-            Console.WriteLine($"{n} point(s) deleted");
+            Console.WriteLine(parse.GetValue(GlobalOptions.Json) ? JsonSerializer.Serialize(new { deleted = n }, GlobalOptions.JsonOutput) : $"{n} point(s) deleted");
             return 0;
         }));
 

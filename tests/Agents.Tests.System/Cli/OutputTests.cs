@@ -116,6 +116,30 @@ public sealed class OutputTests : IDisposable
     }
 
     [Fact]
+    public async Task IngestShowsItsCollectionAsWhatRunsAndTextSearchPrintsATable()
+    {
+        var docs = Directory.CreateDirectory(Path.Combine(_dir, "docs")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(docs, "grains.txt"), "Grains are the units of work. A silo hosts many grains.");
+        await File.WriteAllTextAsync(Path.Combine(docs, "vectors.txt"), "Vector search finds the nearest neighbours of a query.");
+        await File.WriteAllTextAsync(Path.Combine(docs, "café.txt"), "Le café est une boisson.");
+
+        var ingest = await CliProcess.RunAsync(Args("ingest", "notes", "--input", docs));
+        var search = await CliProcess.RunAsync(Args("vectors", "search", "notes", "--text", "what hosts grains", "-k", "2"));
+        var json = await CliProcess.RunAsync(Args("vectors", "search", "notes", "--text", "boisson", "-k", "1", "--json"));
+
+        Assert.True(ingest.ExitCode == 0, ingest.Stderr);
+        Assert.Contains("ingest notes: 3/3 tasks in", ingest.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith("3 documents", ingest.Stdout, StringComparison.Ordinal);
+        Assert.True(search.ExitCode == 0, search.Stderr);
+        var rows = search.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["SCORE", "SOURCE", "TEXT"], rows[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("grains.txt #0", rows[1], StringComparison.Ordinal);
+        Assert.Contains("Grains are the units of work.", rows[1], StringComparison.Ordinal);
+        Assert.True(json.ExitCode == 0, json.Stderr);
+        Assert.Contains("\"café.txt\"", json.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AVectorFileThroughASymbolicLinkIsReadAsItsTarget()
     {
         var target = Path.Combine(_dir, "real", "base.fvecs");
@@ -180,9 +204,13 @@ public sealed class OutputTests : IDisposable
         var still = await CliProcess.RunAsync(Args("collection", "describe", name));
         Assert.True(still.ExitCode == 0, still.Stderr);
 
-        var dropped = await CliProcess.RunAsync(Args("collection", "drop", name, "-y"));
+        var deleted = await CliProcess.RunAsync(Args("vectors", "delete", name, "--id", "b", "--json"));
+        Assert.True(deleted.ExitCode == 0, deleted.Stderr);
+        Assert.Equal(1, JsonDocument.Parse(deleted.Stdout).RootElement.GetProperty("deleted").GetInt32());
+
+        var dropped = await CliProcess.RunAsync(Args("collection", "drop", name, "-y", "--json"));
         Assert.True(dropped.ExitCode == 0, dropped.Stderr);
-        Assert.Contains($"collection {name} dropped", dropped.Stdout, StringComparison.Ordinal);
+        Assert.Equal(name, JsonDocument.Parse(dropped.Stdout).RootElement.GetProperty("dropped").GetString());
     }
 
     [Fact]
