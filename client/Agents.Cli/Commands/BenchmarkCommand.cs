@@ -37,9 +37,14 @@ internal static class BenchmarkCommand
         var index = new Option<string>("--index") { Description = "vector-*: hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
         var quantize = new Option<bool>("--quantize") { Description = "vector-*: int8 codes in the graph, full vectors memory-mapped and used to rescore." };
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
+        var repeat = new Option<int>("--repeat")
+        {
+            Description = "Run each configuration this many times, each to a file of its own (-run-R); the report shows their mean and spread.",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
+            mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency, repeat,
         };
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
@@ -67,6 +72,7 @@ internal static class BenchmarkCommand
             OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, ShardRouter.MaxEf);
             OptionChecks.InRange(parse.GetValue(shards), "--shards", ShardRouter.ClusterDefaultShards, ShardRouter.MaxShards);
             OptionChecks.AtLeast(parse.GetValue(concurrency), "--concurrency", 1);
+            OptionChecks.InRange(parse.GetValue(repeat), "--repeat", 1, 100);
             var indexKind = IndexKindNames.Parse(parse.GetValue(index), "--index");
             if (parse.GetValue(quantize) && indexKind != VectorIndexKind.Hnsw)
             {
@@ -124,7 +130,7 @@ internal static class BenchmarkCommand
                 : DocumentSource.ReadTasks(files, taskCount);
             var plan = new BenchmarkPlan(
                 connection, settings, isCluster, spec, taskCount, source, parse.GetValue(warmup), parse.GetValue(docBytes), vectorOptions,
-                nodeCounts, startsSilos, parse.GetValue(pin), cores, outputPath, Quiet: parse.GetValue(GlobalOptions.Json));
+                nodeCounts, startsSilos, parse.GetValue(pin), cores, outputPath, Quiet: parse.GetValue(GlobalOptions.Json), Repeat: parse.GetValue(repeat));
             FullyOptimisedRun.Ensure();
             return await new BenchmarkRun(plan).RunAsync(cancellationToken);
         }));

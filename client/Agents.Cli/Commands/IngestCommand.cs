@@ -22,7 +22,17 @@ internal static class IngestCommand
             await using var client = await ProgressReporter.ConnectAsync(GlobalOptions.Connection(parse), json, cancellationToken);
             var clock = Stopwatch.StartNew();
             var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), cancellationToken);
-            var result = await ProgressReporter.FollowAsync(client, jobId, $"ingest {name}", json, cancellationToken, files.Count);
+            JobResult result;
+            try
+            {
+                result = await ProgressReporter.FollowAsync(client, jobId, $"ingest {name}", json, cancellationToken, files.Count);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await JobSubmission.CancelOnStopAsync(client, jobId);
+                throw;
+            }
+
             var seconds = clock.Elapsed.TotalSeconds;
             var status = result.Status;
             if (json)
