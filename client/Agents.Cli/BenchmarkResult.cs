@@ -71,6 +71,7 @@ public sealed record BenchmarkResult(
         // A file with a figure missing or null is not a result (the report would fail on it), rather than one with holes.
         RespectNullableAnnotations = true,
         RespectRequiredConstructorParameters = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 

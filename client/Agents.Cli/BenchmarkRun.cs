@@ -98,7 +98,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
     /// <summary>A job of the plan's task type over its documents, after a warm-up job; e2e writes into a collection of its own.</summary>
     private async Task<int> RunJobAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken)
     {
-        await using var client = await connection.ConnectAsync(cancellationToken);
+        await using var client = await ProgressReporter.ConnectAsync(connection, plan.Quiet, cancellationToken);
         var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var spec = plan.Spec;
         // Millions of generated documents take seconds to build: a Ctrl-C stops that too.
@@ -116,7 +116,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         {
             // Distinct documents (another seed), so the measured run meets none of them in the cache.
             var warmTasks = DocumentSource.GenerateTasks(warm, plan.DocumentSize, seed: 7919).ToList();
-            await JobSubmission.RunAsync(client, spec with { Label = "warm-up" }, warmTasks, quiet: true, cancellationToken);
+            await JobSubmission.RunAsync(client, spec with { Label = "warm-up" }, warmTasks, plan.Quiet, cancellationToken);
         }
 
         // The floor for a silo's CPU per task: the bare pipeline on this process's thread, on the run's own documents.
@@ -199,7 +199,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
     /// <summary>Agent messages: batched one-way, request/reply and paced, over agent pairs spread on the silos.</summary>
     private async Task<int> RunMessagingAsync(Target connection, int? expected, string? output, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken)
     {
-        await using var client = await connection.ConnectAsync(cancellationToken);
+        await using var client = await ProgressReporter.ConnectAsync(connection, plan.Quiet, cancellationToken);
         var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var startedAt = DateTimeOffset.UtcNow;
         // The headline phase (batched one-way) and request/reply each get a CPU window of their own.
@@ -248,13 +248,13 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
     private async Task<int> RunVectorAsync(
         VectorBenchmark.Options options, Target connection, int? expected, string? output, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken)
     {
-        await using var client = await connection.ConnectAsync(cancellationToken);
+        await using var client = await ProgressReporter.ConnectAsync(connection, plan.Quiet, cancellationToken);
         var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var startedAt = DateTimeOffset.UtcNow;
         // Over the measured phase only: the upserts for vector-store, the queries (not the ingest) for vector-search.
         var window = new CpuWindow(launcher);
         var (seconds, operations, latencies, recall, bytesPerVector, perNode) =
-            await VectorBenchmark.RunAsync(client, options, Say, cancellationToken, window);
+            await VectorBenchmark.RunAsync(client, options, Say, cancellationToken, window, plan.Quiet);
         var report = window.Apply(new BenchmarkResult(
             plan.IsCluster ? "cluster" : "single-node", options.TaskType, operations, silos.Count, "hash", startedAt, seconds, operations / seconds,
             Percentiles.Exact(latencies),
@@ -382,11 +382,6 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         ["chunk_overlap"] = s.Text.ChunkOverlap.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private void Say(string line)
-    {
-        if (!plan.Quiet)
-        {
-            Console.WriteLine(line);
-        }
-    }
+    // What is happening, as progress: on stderr, so stdout holds only the result.
+    private void Say(string line) => ProgressReporter.Say(line, plan.Quiet);
 }

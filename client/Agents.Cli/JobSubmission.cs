@@ -3,9 +3,9 @@ namespace Agents.Cli;
 /// <summary>A job run from this command: started, fed its tasks, and followed to its result.</summary>
 public static class JobSubmission
 {
-    /// <summary>Starts a job, streams its tasks while showing its progress, and returns its result.</summary>
+    /// <summary>Starts a job, streams its tasks while showing its progress (named by <see cref="ProgressReporter.Title"/>), and returns its result.</summary>
     public static async Task<(Guid JobId, JobResult Result)> RunAsync(
-        AgentsClient client, JobSpec spec, IEnumerable<JobTask> tasks, bool quiet, CancellationToken cancellationToken)
+        AgentsClient client, JobSpec spec, IEnumerable<JobTask> tasks, bool quiet, CancellationToken cancellationToken, long? expectedTasks = null)
     {
         var jobId = await client.StartJobAsync(spec, cancellationToken);
         using var feedFailed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -25,7 +25,8 @@ public static class JobSubmission
         }, cancellationToken);
         try
         {
-            var result = await ProgressReporter.FollowAsync(client, jobId, quiet, feedFailed.Token);
+            var expected = expectedTasks ?? (tasks.TryGetNonEnumeratedCount(out var count) ? count : null);
+            var result = await ProgressReporter.FollowAsync(client, jobId, ProgressReporter.Title(spec), quiet, feedFailed.Token, expected);
             await feeding;
             return (jobId, result);
         }

@@ -8,18 +8,25 @@ namespace Agents.Cli;
 /// <summary>
 /// <c>soak</c>: steady mixed load (text jobs, upserts over a fixed id space, searches, agent messages read back by
 /// their receivers) for a set time, sampling every silo's resident memory. The data stays the same size, so memory
-/// that keeps growing is a leak, not data: the result gives its least-squares slope after the warm-up.
+/// that keeps growing is a leak, not data: the result gives its least-squares slope after the warm-up, and none for a
+/// run too short to have one.
 /// </summary>
 public static class Soak
 {
+    /// <summary>
+    /// The least warm-up (JIT, caches, pools filling) left out of the memory slope: resident memory rises for minutes
+    /// before it levels (docs/reliability.md), so a slope over less says nothing about leaks.
+    /// </summary>
+    public static readonly TimeSpan MinimumWarmUp = TimeSpan.FromMinutes(2);
+
     private const int Dimension = 64;
     private const int PointIds = 20_000;
 
     /// <summary>The figures of one run, written as JSON with <c>--output</c>.</summary>
     public sealed record Result(
         string Kind, double Seconds, int Nodes, IReadOnlyDictionary<string, long> Operations, IReadOnlyDictionary<string, double> OperationsPerSecond,
-        long Errors, IReadOnlyList<string> ErrorSamples, IReadOnlyList<Sample> Samples, double RssSlopeMbPerMinute, double RssStartMb, double RssEndMb,
-        double GcHeapSlopeMbPerMinute, double CollectionStartMb, double CollectionEndMb);
+        long Errors, IReadOnlyList<string> ErrorSamples, IReadOnlyList<Sample> Samples, double? RssSlopeMbPerMinute, double RssStartMb, double RssEndMb,
+        double? GcHeapSlopeMbPerMinute, double CollectionStartMb, double CollectionEndMb, double WarmUpSeconds);
 
     /// <summary>
     /// Resident memory of every silo and their managed heaps after the last collection (MB, from the metrics
@@ -136,12 +143,24 @@ public static class Soak
         // Overwrites tombstone the old slot (reclaimed when a shard reloads): the collection's own growth, apart from leaks.
         var collectionEnd = ShardMegabytes(await client.DescribeCollectionAsync(collection, cancellationToken));
         await client.DropCollectionAsync(collection, cancellationToken);
-        // The first fifth is warm-up (JIT, caches, pools filling); the slope is of what follows.
-        var steady = samples.Skip(samples.Count / 5).ToList();
+        var warmUp = WarmUp(length);
         return new Result(
             "soak", seconds, nodes, counts, counts.ToDictionary(c => c.Key, c => c.Value / seconds), errorCount, errors, samples,
-            Slope(steady.Select(s => (s.AtSeconds / 60, s.RssMb)).ToList()), samples.FirstOrDefault()?.RssMb ?? 0, samples.LastOrDefault()?.RssMb ?? 0,
-            Slope(steady.Select(s => (s.AtSeconds / 60, s.GcHeapMb)).ToList()), collectionStart, collectionEnd);
+            SteadySlope(samples, warmUp, s => s.RssMb), samples.FirstOrDefault()?.RssMb ?? 0, samples.LastOrDefault()?.RssMb ?? 0,
+            SteadySlope(samples, warmUp, s => s.GcHeapMb), collectionStart, collectionEnd, warmUp.TotalSeconds);
+    }
+
+    /// <summary>The warm-up of a run of <paramref name="length"/>: its first fifth, and at least <see cref="MinimumWarmUp"/>.</summary>
+    public static TimeSpan WarmUp(TimeSpan length) => length / 5 > MinimumWarmUp ? length / 5 : MinimumWarmUp;
+
+    /// <summary>
+    /// The slope (MB/min) of <paramref name="value"/> over the samples after <paramref name="warmUp"/>; null when fewer than
+    /// three samples follow it (a run no longer than its warm-up has no slope to give).
+    /// </summary>
+    public static double? SteadySlope(IReadOnlyList<Sample> samples, TimeSpan warmUp, Func<Sample, double> value)
+    {
+        var steady = samples.Where(s => s.AtSeconds > warmUp.TotalSeconds).Select(s => (s.AtSeconds / 60, value(s))).ToList();
+        return steady.Count >= 3 ? Slope(steady) : null;
     }
 
     /// <summary>The least-squares slope of y over x (0 for fewer than two points).</summary>

@@ -49,7 +49,7 @@ public static class VectorBenchmark
 
     /// <summary>Runs the benchmark and returns its figures; <paramref name="cpu"/>, when given, is read over the measured phase only.</summary>
     public static async Task<(double Seconds, int Operations, double[] LatenciesMs, double? Recall, double BytesPerVector, IReadOnlyList<NodeFigures> PerNode)> RunAsync(
-        AgentsClient client, Options o, Action<string> say, CancellationToken cancellationToken, CpuWindow? cpu = null)
+        AgentsClient client, Options o, Action<string> say, CancellationToken cancellationToken, CpuWindow? cpu = null, bool quiet = false)
     {
         var (points, queries, truth) = Load(o, say);
         var dimension = points[0].Length;
@@ -62,12 +62,12 @@ public static class VectorBenchmark
             var store = o.TaskType == "vector-store" ? cpu : null;
             store?.Start();
             var clock = Stopwatch.StartNew();
-            await client.UpsertAsync(
+            await ProgressReporter.RunAsync($"benchmark {o.TaskType}: upsert", "vectors", quiet, report => client.UpsertAsync(
                 name,
                 points.Select((v, i) => new PointInput(i.ToString(System.Globalization.CultureInfo.InvariantCulture), v)),
-                progress: null,
+                new ProgressReporter.Reported<long>(n => report(n, points.Count)),
                 batchAcknowledged: t => latencies.Add(t.TotalMilliseconds),
-                cancellationToken);
+                cancellationToken));
             var upsertSeconds = clock.Elapsed.TotalSeconds;
             store?.Stop();
             say($"{points.Count} vectors of {dimension} acknowledged durable in {upsertSeconds:F2} s ({points.Count / upsertSeconds:F0}/s)");
@@ -88,19 +88,25 @@ public static class VectorBenchmark
             var results = new string[queries.Count][];
             var queryLatencies = new double[queries.Count];
             var next = -1;
+            var answered = 0;
             cpu?.Start();
             clock.Restart();
-            await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(async _ =>
+            await ProgressReporter.RunAsync($"benchmark {o.TaskType}", "queries", quiet, async report =>
             {
-                int q;
-                while ((q = Interlocked.Increment(ref next)) < queries.Count)
+                await Task.WhenAll(Enumerable.Range(0, o.Concurrency).Select(async _ =>
                 {
-                    var t0 = Stopwatch.GetTimestamp();
-                    var hits = await client.SearchAsync(name, queries[q], o.K, o.Ef, cancellationToken: cancellationToken);
-                    queryLatencies[q] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                    results[q] = hits.Select(h => h.Id).ToArray();
-                }
-            }));
+                    int q;
+                    while ((q = Interlocked.Increment(ref next)) < queries.Count)
+                    {
+                        var t0 = Stopwatch.GetTimestamp();
+                        var hits = await client.SearchAsync(name, queries[q], o.K, o.Ef, cancellationToken: cancellationToken);
+                        queryLatencies[q] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                        results[q] = hits.Select(h => h.Id).ToArray();
+                        report(Interlocked.Increment(ref answered), queries.Count);
+                    }
+                }));
+                return answered;
+            });
             var searchSeconds = clock.Elapsed.TotalSeconds;
             cpu?.Stop();
             double found = 0;

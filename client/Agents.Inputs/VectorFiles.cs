@@ -23,7 +23,10 @@ public static class VectorFiles
     /// <summary>The rows of an <c>.fvecs</c> file, read through a memory map; a malformed file or a value that is not finite is reported with the row and byte offset.</summary>
     public static IEnumerable<float[]> ReadFvecs(string path)
     {
-        var length = new FileInfo(path).Exists ? new FileInfo(path).Length : throw new FileNotFoundException($"Vector file '{path}' does not exist.");
+        // A symbolic link is read as its target: FileInfo of the link itself gives the link's own length.
+        var file = new FileInfo(path);
+        var target = file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file;
+        var length = target.Exists ? target.Length : throw new FileNotFoundException($"Vector file '{path}' does not exist{(target != file ? $" (it links to '{target.FullName}')" : "")}.");
         if (length == 0)
         {
             yield break;

@@ -18,6 +18,8 @@ public static class CliProcess
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            // Not the test runner's terminal: a command that would ask a question sees no one to answer it.
+            RedirectStandardInput = true,
             WorkingDirectory = directory,
         };
         foreach (var a in arguments)
@@ -31,6 +33,7 @@ public static class CliProcess
         }
 
         using var process = Process.Start(start)!;
+        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(120));

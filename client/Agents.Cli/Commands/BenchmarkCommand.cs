@@ -111,8 +111,10 @@ internal static class BenchmarkCommand
             VectorBenchmark.Options? vectorOptions = null;
             if (isVector)
             {
+                // A data set is used whole unless --tasks says how many of its base vectors to take.
+                var points = parse.GetValue(dataset) is not null && parse.GetResult(tasks) is null or { Implicit: true } ? 0 : taskCount;
                 vectorOptions = new VectorBenchmark.Options(
-                    type, taskCount, parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(ef), parse.GetValue(shards),
+                    type, points, parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(ef), parse.GetValue(shards),
                     indexKind, parse.GetValue(concurrency), parse.GetValue(dataset) is { } d ? OptionChecks.PathOf(d, "--dataset") : null, Quantize: parse.GetValue(quantize));
                 VectorBenchmark.Check(vectorOptions);
             }
@@ -129,6 +131,7 @@ internal static class BenchmarkCommand
             var plan = new BenchmarkPlan(
                 connection, settings, isCluster, spec, taskCount, source, parse.GetValue(warmup), parse.GetValue(docBytes), vectorOptions,
                 nodeCounts, startsSilos, parse.GetValue(pin), cores, outputPath, Quiet: parse.GetValue(GlobalOptions.Json), Repeat: parse.GetValue(repeat));
+            FullyOptimisedRun.Ensure();
             return await new BenchmarkRun(plan).RunAsync(cancellationToken);
         }));
         return command;

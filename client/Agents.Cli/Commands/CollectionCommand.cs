@@ -40,9 +40,15 @@ internal static class CollectionCommand
             }
             else
             {
-                foreach (var s in specs)
+                if (specs.Count > 0)
                 {
-                    Console.WriteLine($"{s.Name}  dimension {s.Dimension}  {s.Metric.ToName()}  {s.Index.ToName()}  {s.Shards} shards");
+                    var table = ResultTable.Create("name", "dimension", "metric", "index", "shards");
+                    foreach (var s in specs)
+                    {
+                        table.Row(s.Name, s.Dimension, s.Metric.ToName(), s.Index.ToName() + (s.Quantize ? " (int8)" : ""), s.Shards);
+                    }
+
+                    ResultTable.Write(table);
                 }
 
                 Console.WriteLine($"{specs.Count} collection(s)");
@@ -62,13 +68,34 @@ internal static class CollectionCommand
         }));
 
         var dropName = new Argument<string>("name") { Description = "The collection's name." };
-        var drop = new Command("drop", "Delete a collection and its points.") { dropName };
+        var yes = new Option<bool>("--yes", "-y") { Description = "Drop without asking (needed when stdin is not a terminal)." };
+        var drop = new Command("drop", "Delete a collection and its points.") { dropName, yes };
         drop.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, dropName);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
+            var target = GlobalOptions.Connection(parse);
+            var confirmed = parse.GetValue(yes);
+            if (!confirmed && Console.IsInputRedirected)
+            {
+                // As kubectl and gh: no terminal to ask on, so nothing is deleted unless the caller said so.
+                throw new ArgumentException($"collection drop deletes {collection} and its points for good; stdin is not a terminal to confirm on: add --yes.");
+            }
+
+            await using var client = await target.ConnectAsync(cancellationToken);
+            if (!confirmed)
+            {
+                var points = (await client.DescribeCollectionAsync(collection, cancellationToken)).Points;
+                await Console.Error.WriteAsync($"Drop collection {collection} and its {points:N0} points? [y/N] ");
+                var answer = (await Console.In.ReadLineAsync(cancellationToken))?.Trim();
+                if (answer is null || !(answer.Equals("y", StringComparison.OrdinalIgnoreCase) || answer.Equals("yes", StringComparison.OrdinalIgnoreCase)))
+                {
+                    await Console.Error.WriteLineAsync($"collection {collection} kept");
+                    return 1;
+                }
+            }
+
             await client.DropCollectionAsync(collection, cancellationToken);
-            Console.WriteLine($"collection {collection} dropped");
+            Console.WriteLine(parse.GetValue(GlobalOptions.Json) ? JsonSerializer.Serialize(new { dropped = collection }, GlobalOptions.JsonOutput) : $"collection {collection} dropped");
             return 0;
         }));
 
@@ -85,9 +112,23 @@ internal static class CollectionCommand
 
         var s = info.Spec;
         Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {s.Metric.ToName()}, {s.Index.ToName()} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
+        var mapped = info.Shards.Any(shard => shard.MappedBytes > 0);
+        var table = mapped
+            ? ResultTable.Create("shard", "silo", "points", "indexed", "vectors MB", "graph MB", "mapped MB")
+            : ResultTable.Create("shard", "silo", "points", "indexed", "vectors MB", "graph MB");
         foreach (var shard in info.Shards)
         {
-            Console.WriteLine($"  shard {shard.Shard} on {shard.Silo}: {shard.Points} points, {shard.Indexed} indexed, {shard.VectorBytes / 1048576.0:F1} MB vectors, {shard.IndexBytes / 1048576.0:F1} MB graph{(shard.MappedBytes > 0 ? $", {shard.MappedBytes / 1048576.0:F1} MB memory-mapped" : "")}");
+            var cells = new List<object?> { shard.Shard, shard.Silo, shard.Points, shard.Indexed, Megabytes(shard.VectorBytes), Megabytes(shard.IndexBytes) };
+            if (mapped)
+            {
+                cells.Add(Megabytes(shard.MappedBytes));
+            }
+
+            table.Row([.. cells]);
         }
+
+        ResultTable.Write(table);
     }
+
+    private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
 }

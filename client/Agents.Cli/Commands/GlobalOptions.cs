@@ -43,6 +43,8 @@ internal static class GlobalOptions
     public static readonly JsonSerializerOptions JsonOutput = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
+        // Text as itself (café, not caf\u00e9): the output is a UTF-8 stream, not HTML to be embedded.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         // Enums by their command-line names (cosine, hnsw, round-robin), as the options take them.
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };

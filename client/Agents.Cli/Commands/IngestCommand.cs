@@ -18,14 +18,14 @@ internal static class IngestCommand
             var name = OptionChecks.CollectionName(parse, collection);
             var root = Path.GetFullPath(OptionChecks.PathOf(parse.GetValue(input), "--input"));
             var files = DocumentSource.ListFiles(root);
-            await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var json = parse.GetValue(GlobalOptions.Json);
+            await using var client = await ProgressReporter.ConnectAsync(GlobalOptions.Connection(parse), json, cancellationToken);
             var clock = Stopwatch.StartNew();
             var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), cancellationToken);
             JobResult result;
             try
             {
-                result = await ProgressReporter.FollowAsync(client, jobId, json, cancellationToken);
+                result = await ProgressReporter.FollowAsync(client, jobId, $"ingest {name}", json, cancellationToken, files.Count);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -48,7 +48,7 @@ internal static class IngestCommand
                     documentsPerSecond = status.SucceededTasks / seconds,
                     embeddingsPerSecond = result.Totals.Embeddings / seconds,
                     failures = result.Failures,
-                }));
+                }, GlobalOptions.JsonOutput));
             }
             else
             {

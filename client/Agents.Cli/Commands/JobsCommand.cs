@@ -28,24 +28,34 @@ internal static class JobsCommand
         }));
 
         var max = new Option<int>("--max") { Description = "Most jobs listed.", DefaultValueFactory = _ => 50 };
-        var list = new Command("list", "List the newest jobs.") { max };
+        var all = new Option<bool>("--all") { Description = "Also list the benchmark's warm-up jobs." };
+        var list = new Command("list", "List the newest jobs (a benchmark's warm-up jobs only with --all).") { max, all };
         list.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var most = OptionChecks.AtLeast(parse.GetValue(max), "--max", 1);
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
-            var jobs = await client.ListAsync(most, cancellationToken);
+            var listed = await client.ListAsync(most, cancellationToken);
+            // A benchmark's warm-up job is not work anyone asked for: hidden unless --all.
+            var jobs = parse.GetValue(all) ? listed : listed.Where(j => !IsWarmUp(j)).ToList();
             if (parse.GetValue(GlobalOptions.Json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(jobs, GlobalOptions.JsonOutput));
             }
             else
             {
-                foreach (var job in jobs)
+                if (jobs.Count > 0)
                 {
-                    Console.WriteLine($"{job.JobId}  {job.State,-9}  {job.TaskType,-16} {job.CountedTasks}/{job.TotalTasks}  {job.CreatedAt:u}  {job.Label}");
+                    var table = ResultTable.Create("job", "state", "task type", "tasks", "failed", "created", "label");
+                    foreach (var job in jobs)
+                    {
+                        table.Row(job.JobId, job.State.ToString().ToLowerInvariant(), job.TaskType, $"{job.CountedTasks}/{job.TotalTasks}", job.FailedTasks, job.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture), IsWarmUp(job) ? "benchmark warm-up" : job.Label);
+                    }
+
+                    ResultTable.Write(table);
                 }
 
-                Console.WriteLine($"{jobs.Count} job(s)");
+                var hidden = listed.Count - jobs.Count;
+                Console.WriteLine($"{jobs.Count} job(s){(hidden > 0 ? $"; {hidden} warm-up job(s) hidden (--all lists them)" : "")}");
             }
 
             return 0;
@@ -53,4 +63,7 @@ internal static class JobsCommand
 
         return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
     }
+
+    /// <summary>True for the job a benchmark runs, unmeasured, before the one it measures (labelled so by it).</summary>
+    private static bool IsWarmUp(JobStatus job) => job.Label == "warm-up";
 }

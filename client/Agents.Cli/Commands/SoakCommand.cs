@@ -25,12 +25,13 @@ internal static class SoakCommand
                 throw new ArgumentException("--nodes starts silo processes, which needs --cluster \"<postgres connection string>\" and a count of at least 1.");
             }
 
+            FullyOptimisedRun.Ensure();
             var quiet = parse.GetValue(GlobalOptions.Json);
-            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => { if (!quiet) Console.WriteLine(line); }, cancellationToken) : null;
-            await using var client = await connection.ConnectAsync(cancellationToken);
+            await using var launcher = count > 0 ? await SiloLauncher.StartAsync(new(count, connection.PostgreSql!, Pin: false, CpuLimit: null), line => ProgressReporter.Say(line, quiet), cancellationToken) : null;
+            await using var client = await ProgressReporter.ConnectAsync(connection, quiet, cancellationToken);
             // Embedded, the silo is this process; with --nodes, the started ones; otherwise the aggregator's figures.
             IReadOnlyList<int>? pids = launcher is not null ? launcher.ProcessIds : connection.IsEmbedded ? [Environment.ProcessId] : null;
-            var result = await Soak.RunAsync(client, length, Math.Max(count, 1), pids, quiet ? _ => { } : Console.WriteLine, cancellationToken);
+            var result = await Soak.RunAsync(client, length, Math.Max(count, 1), pids, line => ProgressReporter.Say(line, quiet), cancellationToken);
             var text = JsonSerializer.Serialize(result, GlobalOptions.JsonOutput);
             if (parse.GetValue(output) is { } path)
             {
@@ -45,7 +46,10 @@ internal static class SoakCommand
             else
             {
                 Console.WriteLine($"soak {result.Seconds:F0} s on {result.Nodes} node(s): {string.Join(", ", result.OperationsPerSecond.Select(o => $"{o.Key} {o.Value:F1}/s"))}");
-                Console.WriteLine($"errors {result.Errors}; silo memory {result.RssStartMb:F0} -> {result.RssEndMb:F0} MB, slope after warm-up {result.RssSlopeMbPerMinute:F2} MB/min (managed heap {result.GcHeapSlopeMbPerMinute:F2} MB/min); the collection's vectors and graph {result.CollectionStartMb:F0} -> {result.CollectionEndMb:F0} MB");
+                var slope = result.RssSlopeMbPerMinute is { } rss
+                    ? $"slope after the {ProgressReporter.FormatDuration(TimeSpan.FromSeconds(result.WarmUpSeconds))} warm-up {rss:F2} MB/min (managed heap {result.GcHeapSlopeMbPerMinute:F2} MB/min)"
+                    : $"no slope: the run is not longer than its {ProgressReporter.FormatDuration(TimeSpan.FromSeconds(result.WarmUpSeconds))} warm-up";
+                Console.WriteLine($"errors {result.Errors}; silo memory {result.RssStartMb:F0} -> {result.RssEndMb:F0} MB, {slope}; the collection's vectors and graph {result.CollectionStartMb:F0} -> {result.CollectionEndMb:F0} MB");
             }
 
             return result.Errors == 0 ? 0 : 1;

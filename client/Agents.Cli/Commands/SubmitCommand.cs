@@ -27,16 +27,16 @@ internal static class SubmitCommand
 
             var files = DocumentSource.ListFiles(folder);
             var connection = GlobalOptions.Connection(parse);
-            await using var client = await connection.ConnectAsync(cancellationToken);
             var json = parse.GetValue(GlobalOptions.Json);
+            await using var client = await ProgressReporter.ConnectAsync(connection, json, cancellationToken);
             if (parse.GetValue(detach) && !connection.IsEmbedded)
             {
                 var started = await client.SubmitAsync(spec, DocumentSource.ReadTasks(files), cancellationToken);
-                Console.WriteLine(json ? JsonSerializer.Serialize(new { jobId = started }) : $"job {started} started");
+                Console.WriteLine(json ? JsonSerializer.Serialize(new { jobId = started }, GlobalOptions.JsonOutput) : $"job {started} started");
                 return 0;
             }
 
-            var (_, result) = await JobSubmission.RunAsync(client, spec, DocumentSource.ReadTasks(files), json, cancellationToken);
+            var (_, result) = await JobSubmission.RunAsync(client, spec, DocumentSource.ReadTasks(files), json, cancellationToken, files.Count);
             JobView.PrintResult(result, json);
             return result.Status.FailedTasks == 0 ? 0 : 1;
         }));

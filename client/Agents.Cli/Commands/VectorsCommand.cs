@@ -25,16 +25,19 @@ internal static class VectorsCommand
             }
 
             // Read through once before anything starts, so a bad point is named by its line and nothing is half written.
-            if (VectorFiles.ReadPoints(path).LongCount() == 0)
+            var count = VectorFiles.ReadPoints(path).LongCount();
+            if (count == 0)
             {
                 throw new InvalidDataException($"'{path}' holds no points.");
             }
 
+            var json = parse.GetValue(GlobalOptions.Json);
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var clock = Stopwatch.StartNew();
-            var written = await client.UpsertAsync(collection, VectorFiles.ReadPoints(path), cancellationToken: cancellationToken);
+            var written = await ProgressReporter.RunAsync($"upsert {collection}", "points", json, report =>
+                client.UpsertAsync(collection, VectorFiles.ReadPoints(path), new ProgressReporter.Reported<long>(n => report(n, count)), cancellationToken));
             var seconds = clock.Elapsed.TotalSeconds;
-            Console.WriteLine(parse.GetValue(GlobalOptions.Json)
+            Console.WriteLine(json
                 ? JsonSerializer.Serialize(new { upserted = written, seconds, perSecond = written / seconds }, GlobalOptions.JsonOutput)
                 : $"{written} points upserted into {collection} in {seconds:F2} s ({written / seconds:F0}/s)");
             return 0;
@@ -80,6 +83,8 @@ internal static class VectorsCommand
             var payloadFilter = conditions is null ? null : new PayloadFilter(conditions);
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var results = new List<object>();
+            var json = parse.GetValue(GlobalOptions.Json);
+            var table = ResultTable.Create(queries.Count > 1 ? ["query", "id", "score", "payload"] : ["id", "score", "payload"]);
             var clock = Stopwatch.StartNew();
             for (var q = 0; q < queries.Count; q++)
             {
@@ -89,13 +94,20 @@ internal static class VectorsCommand
                     query = q,
                     ids = hits.Select(h => h.Id).ToArray(),
                     scores = hits.Select(h => h.Score).ToArray(),
-                    payloads = hits.Select(h => h.Payload.Length == 0 ? null : Encoding.UTF8.GetString(h.Payload)).ToArray(),
+                    // A payload is the JSON object it was stored as, not a string holding it.
+                    payloads = hits.Select(h => PayloadJson(h.Payload)).ToArray(),
                 });
-                if (!parse.GetValue(GlobalOptions.Json) && outputPath is null)
+                foreach (var h in hits)
                 {
-                    foreach (var h in hits)
+                    var payload = h.Payload.Length == 0 ? "" : Encoding.UTF8.GetString(h.Payload);
+                    var score = h.Score.ToString("F6", System.Globalization.CultureInfo.InvariantCulture);
+                    if (queries.Count > 1)
                     {
-                        Console.WriteLine($"{(queries.Count > 1 ? $"q{q} " : "")}{h.Id}\t{h.Score:F6}\t{(h.Payload.Length == 0 ? "" : Encoding.UTF8.GetString(h.Payload))}");
+                        table.Row(q, h.Id, score, payload);
+                    }
+                    else
+                    {
+                        table.Row(h.Id, score, payload);
                     }
                 }
             }
@@ -108,9 +120,13 @@ internal static class VectorsCommand
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, GlobalOptions.JsonOutput), cancellationToken);
                 Console.WriteLine($"{queries.Count} queries in {seconds:F2} s ({queries.Count / seconds:F0}/s); results written to {path}");
             }
-            else if (parse.GetValue(GlobalOptions.Json))
+            else if (json)
             {
                 Console.WriteLine(JsonSerializer.Serialize(results, GlobalOptions.JsonOutput));
+            }
+            else
+            {
+                ResultTable.Write(table);
             }
 
             return 0;
@@ -129,7 +145,7 @@ internal static class VectorsCommand
 
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             var n = await client.DeletePointsAsync(collection, parse.GetValue(ids)!, cancellationToken);
-            Console.WriteLine($"{n} point(s) deleted");
+            Console.WriteLine(parse.GetValue(GlobalOptions.Json) ? JsonSerializer.Serialize(new { deleted = n }, GlobalOptions.JsonOutput) : $"{n} point(s) deleted");
             return 0;
         }));
 
@@ -141,6 +157,13 @@ internal static class VectorsCommand
     {
         var conditions = filters is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
         await using var client = await connection.ConnectAsync(cancellationToken);
+        // Checked before the model is loaded: its vectors fit only a collection of its dimension.
+        var dimension = (await client.DescribeCollectionAsync(collection, cancellationToken)).Spec.Dimension;
+        if (dimension != IEmbeddingGrain.Dimension)
+        {
+            throw new ArgumentException($"--text needs a collection of the model's {IEmbeddingGrain.Dimension} dimensions; {collection} has {dimension}.");
+        }
+
         var hits = await client.SearchTextAsync(collection, question, k, ef, conditions is null ? null : new PayloadFilter(conditions), cancellationToken);
         if (json)
         {
@@ -148,12 +171,25 @@ internal static class VectorsCommand
             return 0;
         }
 
+        var table = ResultTable.Create("score", "source", "text");
         foreach (var hit in hits)
         {
-            var snippet = hit.Text is null ? "" : hit.Text.Length > 160 ? hit.Text[..160].ReplaceLineEndings(" ") + "…" : hit.Text.ReplaceLineEndings(" ");
-            Console.WriteLine($"{hit.Score:F4}  {hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}  {snippet}");
+            table.Row(hit.Score.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), $"{hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}", Snippets.Of(hit.Text, hit.Chunk));
         }
 
+        ResultTable.Write(table);
         return 0;
+    }
+
+    /// <summary>A payload as the JSON object it was stored as; null when the point has none.</summary>
+    private static JsonElement? PayloadJson(byte[] payload)
+    {
+        if (payload.Length == 0)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(payload);
+        return document.RootElement.Clone();
     }
 }

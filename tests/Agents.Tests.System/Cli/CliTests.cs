@@ -143,10 +143,11 @@ public sealed class VectorCliTests
 
         var search = await CliProcess.RunAsync(Args("vectors", "search", "compass", "--vector", "0.1,0.9,0", "-k", "2"));
         Assert.True(search.ExitCode == 0, search.Stderr);
-        Assert.StartsWith("north", search.Stdout.Trim(), StringComparison.Ordinal);
+        // Piped: a header row, then the hits best first.
+        Assert.StartsWith("north", search.Stdout.Split('\n')[1], StringComparison.Ordinal);
 
         var filtered = await CliProcess.RunAsync(Args("vectors", "search", "compass", "--vector", "0.1,0.9,0", "-k", "1", "--filter", "kind=axis"));
-        Assert.StartsWith("up", filtered.Stdout.Trim(), StringComparison.Ordinal);
+        Assert.StartsWith("up", filtered.Stdout.Split('\n')[1], StringComparison.Ordinal);
 
         var describe = await CliProcess.RunAsync(Args("collection", "describe", "compass"));
         Assert.Contains("3 points", describe.Stdout, StringComparison.Ordinal);
@@ -159,7 +160,7 @@ public sealed class VectorCliTests
         Assert.NotEqual(0, unknown.ExitCode);
         Assert.Contains("nowhere", unknown.Stderr, StringComparison.Ordinal);
 
-        var drop = await CliProcess.RunAsync(Args("collection", "drop", "compass"));
+        var drop = await CliProcess.RunAsync(Args("collection", "drop", "compass", "--yes"));
         Assert.True(drop.ExitCode == 0, drop.Stderr);
         var list = await CliProcess.RunAsync(Args("collection", "list"));
         Assert.Contains("0 collection(s)", list.Stdout, StringComparison.Ordinal);

@@ -33,7 +33,7 @@ public sealed class ClusterBenchmarkTests(PostgresServer postgres)
         Assert.Equal(2000, perNode.Sum(n => n.GetProperty("tasks").GetInt32()));
         Assert.All(perNode, n => Assert.True(n.GetProperty("tasks").GetInt32() > 0));
         Assert.True(root.GetProperty("metrics").GetProperty("nodes").GetArrayLength() >= 1);
-        Assert.Contains("silo 2/2", outcome.Stdout, StringComparison.Ordinal);
+        Assert.Contains("silo 2/2", outcome.Stderr, StringComparison.Ordinal);
 
         // Every silo the command started has exited.
         Assert.Empty(SiloPids().Except(before));

@@ -43,7 +43,7 @@ public sealed partial class ScaleBenchmarkTests
         // Uncapped, and no one-silo run in this invocation to compare with.
         Assert.False(root.TryGetProperty("cpuLimit", out _));
         Assert.False(root.TryGetProperty("efficiency", out _));
-        Assert.Equal(2, Regex.Count(outcome.Stdout, "joins primary 127.0.0.1:"));
+        Assert.Equal(2, Regex.Count(outcome.Stderr, "joins primary 127.0.0.1:"));
 
         // Every silo it started has exited and its gateway port is free again.
         foreach (var silo in silos)
@@ -53,7 +53,7 @@ public sealed partial class ScaleBenchmarkTests
             listener.Start();
         }
 
-        Assert.Equal(3, GatewayPort().Matches(outcome.Stdout).Count);
+        Assert.Equal(3, GatewayPort().Matches(outcome.Stderr).Count);
     }
 
     [Fact]

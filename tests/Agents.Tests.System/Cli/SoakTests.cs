@@ -28,7 +28,9 @@ public sealed class SoakTests
         var samples = root.GetProperty("samples");
         Assert.True(samples.GetArrayLength() >= 5, $"{samples.GetArrayLength()} samples");
         Assert.All(samples.EnumerateArray(), s => Assert.True(s.GetProperty("rssMb").GetDouble() > 50));
-        Assert.True(double.IsFinite(root.GetProperty("rssSlopeMbPerMinute").GetDouble()));
+        // 15 s is inside the warm-up: no slope is given rather than one of the start-up's growth.
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("rssSlopeMbPerMinute").ValueKind);
+        Assert.Contains("no slope", run.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -45,5 +47,18 @@ public sealed class SoakTests
         Assert.Equal(2.0, Soak.Slope([(0, 1), (1, 3), (2, 5)]), 9);
         Assert.Equal(0.0, Soak.Slope([(0, 7), (1, 7), (2, 7)]), 9);
         Assert.Equal(0.0, Soak.Slope([(1, 7)]));
+    }
+
+    [Fact]
+    public void ASlopeIsGivenOnlyForSamplesAfterTheWarmUp()
+    {
+        var warmUp = Soak.WarmUp(TimeSpan.FromSeconds(10));
+        Assert.Equal(Soak.MinimumWarmUp, warmUp);
+        Assert.Equal(TimeSpan.FromMinutes(12), Soak.WarmUp(TimeSpan.FromHours(1)));
+        var early = Enumerable.Range(1, 10).Select(i => new Soak.Sample(i, 100 + i, 50, i)).ToList();
+        Assert.Null(Soak.SteadySlope(early, warmUp, s => s.RssMb));
+        // 10 MB per minute after the warm-up, whatever came before it.
+        var late = early.Concat(Enumerable.Range(0, 5).Select(i => new Soak.Sample(180 + 60 * i, 500 + 10 * i, 50, i))).ToList();
+        Assert.Equal(10.0, Soak.SteadySlope(late, warmUp, s => s.RssMb)!.Value, 6);
     }
 }

@@ -80,7 +80,7 @@ public sealed partial class CliFuzzTests(ITestOutputHelper log) : IDisposable
         const string alphabet = "abcXYZ019_-./ é*%:";
         string[][] commands =
         [
-            ["collection", "create", "{0}", "--dimension", "4"], ["collection", "describe", "{0}"], ["collection", "drop", "{0}"],
+            ["collection", "create", "{0}", "--dimension", "4"], ["collection", "describe", "{0}"], ["collection", "drop", "{0}", "--yes"],
             ["vectors", "upsert", "{0}", "--input", "{fvecs}"], ["vectors", "search", "{0}", "--vector", "1,2,3,4"],
             ["vectors", "delete", "{0}", "--id", "p1"], ["ingest", "{0}", "--input", "{docs}"],
         ];
@@ -618,7 +618,8 @@ public sealed partial class CliFuzzTests(ITestOutputHelper log) : IDisposable
             },
             new(["collection", "list"], null, []),
             new(["collection", "describe"], name, []),
-            new(["collection", "drop"], name, []),
+            // Off a terminal, drop needs --yes to go ahead.
+            new(["collection", "drop"], name, [Flag("--yes") with { Chance = 1.0 }]),
             new(["vectors", "upsert"], name,
             [
                 Option("--input", Pick(0.2, [Fill("{fvecs}"), Fill("{jsonl}")], [(missing + ".fvecs", ["nothing-here"]), (Fill("{docs}"), [Fill("{docs}")]), ("", ["--input"]),
