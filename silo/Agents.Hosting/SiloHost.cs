@@ -141,18 +141,19 @@ public static class SiloHost
     /// OpenTelemetry when it serves <c>/metrics</c>, and the product's log levels (an embedded silo logs warnings to
     /// stderr, so a command's output stays its own).
     /// </summary>
-    public static IHostApplicationBuilder CreateBuilder(HostSettings host, HttpPorts ports, bool embedded = false)
+    public static IHostApplicationBuilder CreateBuilder(HostSettings host, HttpPorts ports, bool embedded = false, bool verbose = false)
     {
         IHostApplicationBuilder builder = ports.Metrics > 0 || ports.Dashboard > 0 ? CreateWebBuilder(host, ports.Metrics, ports.Dashboard) : CreateBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter("Agents", LogLevel.Information);
         if (embedded)
         {
-            // A command's own silo: its start-up stalls are the command's, not a cluster's health.
-            builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
-            builder.Logging.AddFilter("Agents", LogLevel.Warning);
-            builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            // A command's own silo logs as the command does: stderr only, Orleans' own lines with --verbose.
+            builder.Logging.AddCommandLogging(verbose);
             builder.Services.AddSingleton<IHostLifetime, InProcessHostLifetime>();
+        }
+        else
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Agents", LogLevel.Information);
         }
 
         if (ports.Metrics > 0)
@@ -194,11 +195,12 @@ public static class SiloHost
     /// builds a host running one silo (<paramref name="configure"/> adds to it).
     /// </summary>
     public static async Task<IHost> BuildAsync(
-        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
+        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default,
+        bool verbose = false)
     {
         var ports = HttpPortsOf(host, embedded);
         await PrepareAsync(host, settings, cancellationToken);
-        var builder = CreateBuilder(host, ports, embedded);
+        var builder = CreateBuilder(host, ports, embedded, verbose);
         builder.UseOrleans(silo =>
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings).UseAgentsTls(host.Tls).UseAgentsOperations(ports, builder.Configuration);

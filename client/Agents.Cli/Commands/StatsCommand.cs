@@ -10,6 +10,10 @@ internal static class StatsCommand
     {
         var watch = new Option<bool>("--watch") { Description = "Refresh every 2 seconds until interrupted." };
         var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch };
+        command.AddConnection(dataDir: false).AddJson().WithExamples(
+            "p2p-ai-agents stats --gateway 127.0.0.1:30000",
+            "p2p-ai-agents stats --watch --cluster \"$P2P_CLUSTER\"",
+            "p2p-ai-agents stats --json --gateway 127.0.0.1:30000");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
