@@ -20,6 +20,8 @@ public static class ClientLogging
         if (verbose)
         {
             logging.SetMinimumLevel(LogLevel.Information);
+            // Polly reports every placement it runs at information: thousands of lines that say nothing.
+            logging.AddFilter("Polly", LogLevel.Warning);
             return logging;
         }
 

@@ -22,13 +22,57 @@ public static class SiloHost
     public const string Usage =
         "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--primary HOST:PORT] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N] [--dashboard-port N]";
 
+    /// <summary>What <c>Agents.Silo --help</c> prints.</summary>
+    public static readonly string Help = $"""
+        Agents.Silo: one silo of an Agents cluster.
+
+        Usage:
+          {Usage}
+
+        Options (each also a P2P_* variable; the command line wins):
+          --instance N            offsets the silo (11111+N), gateway (30000+N), /metrics (9464+N) and dashboard (8080+N) ports  P2P_INSTANCE
+          --cluster CONNECTION    PostgreSQL connection string: join the cluster in its membership table (pass it by environment)  P2P_CLUSTER
+          --primary HOST:PORT     join a development cluster (no database) through its primary's silo port  P2P_PRIMARY
+          --init-schema           create the cluster's tables in --cluster's database first  P2P_INIT_SCHEMA=true
+          --config FILE           performance.yaml (default: the one beside this executable)  P2P_CONFIG
+          --data-dir DIR          where collections live without a cluster database  P2P_DATA_DIR
+          --address IP            the address to listen and advertise on (default 127.0.0.1)  P2P_ADDRESS
+          --metrics-port N        Prometheus /metrics (0: off)  P2P_METRICS_PORT
+          --dashboard-port N      the Orleans dashboard (0: off)  P2P_DASHBOARD_PORT
+          -h, --help              show this help
+
+        Examples:
+          Agents.Silo
+          P2P_CLUSTER="Host=db;Username=agents;Password=..." Agents.Silo --instance 1 --init-schema
+          Agents.Silo --instance 2 --primary 127.0.0.1:11111 --dashboard-port 0
+
+        """;
+
+    /// <summary>True when the arguments ask for help (<c>-h</c>, <c>--help</c>, <c>-?</c>) anywhere.</summary>
+    public static bool AsksForHelp(string[] args) => args.Any(a => a is "-h" or "--help" or "-?" or "help");
+
+    /// <summary>
+    /// The line a started silo prints: where its gateway, silo port, dashboard and <c>/metrics</c> are, and which cluster
+    /// it joined (without secrets).
+    /// </summary>
+    public static string Describe(HostSettings host, HttpPorts ports)
+    {
+        var address = host.AdvertisedAddress;
+        var cluster = host.Cluster is { } pg ? $"cluster via PostgreSQL {PostgresConnection.Describe(pg)}"
+            : host.Primary is { } primary ? $"development cluster of primary {primary}"
+            : "development cluster (its own primary)";
+        string Http(int port, string path) => port > 0 ? $"http://{address}:{port}{path}" : "off";
+        return $"silo {host.Instance} started: gateway {address}:{host.EffectiveGatewayPort}, silo port {address}:{host.EffectiveSiloPort}, " +
+            $"dashboard {Http(ports.Dashboard, "/")}, metrics {Http(ports.Metrics, "/metrics")}; {cluster}";
+    }
+
     /// <summary>Reads the silo's arguments over its <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public static (HostSettings Host, AgentsSettings Settings) Parse(string[] args, IReadOnlyDictionary<string, string?> environment)
     {
         var host = HostSettings.FromEnvironment(environment);
         for (var i = 0; i < args.Length; i++)
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ConfigurationException($"{args[i]} needs a value. Usage: {Usage}");
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ConfigurationException($"{args[i]} needs a value; see Agents.Silo --help.");
             host = args[i] switch
             {
                 "--instance" or "--InstanceId" => host with { Instance = HostSettings.ParseInstance(Value(), "--instance") },
@@ -40,7 +84,7 @@ public static class SiloHost
                 "--metrics-port" => host with { MetricsPort = HostSettings.ParsePort(Value(), "--metrics-port") },
                 "--dashboard-port" => host with { DashboardPort = HostSettings.ParsePort(Value(), "--dashboard-port") },
                 "--address" => host with { AdvertisedAddress = HostSettings.ParseAddress(Value(), "--address") },
-                _ => throw new ConfigurationException($"Unknown argument '{args[i]}'. Usage: {Usage}"),
+                _ => throw new ConfigurationException($"Unknown argument '{args[i]}'; see Agents.Silo --help."),
             };
         }
 
