@@ -19,9 +19,10 @@ namespace Agents.Cli;
 /// <param name="CpuLimit">Cores each started silo is capped at.</param>
 /// <param name="Output">The result JSON to write.</param>
 /// <param name="Quiet">Print the result as JSON, and nothing else.</param>
+/// <param name="Repeat">Runs of each node count (<c>--repeat</c>), each on freshly started silos when this command starts them.</param>
 internal sealed record BenchmarkPlan(
     Target Connection, AgentsSettings Settings, bool IsCluster, JobSpec Spec, int Tasks, IEnumerable<JobTask> Documents, int Warmup, int DocumentSize,
-    VectorBenchmark.Options? Vector, IReadOnlyList<int>? NodeCounts, bool StartsSilos, bool Pin, double? CpuLimit, string? Output, bool Quiet);
+    VectorBenchmark.Options? Vector, IReadOnlyList<int>? NodeCounts, bool StartsSilos, bool Pin, double? CpuLimit, string? Output, bool Quiet, int Repeat = 1);
 
 /// <summary>
 /// Runs a benchmark: for each node count the silos started (with <c>--nodes</c>), the workload measured, and its result
@@ -29,8 +30,26 @@ internal sealed record BenchmarkPlan(
 /// </summary>
 internal sealed class BenchmarkRun(BenchmarkPlan plan)
 {
-    /// <summary>Runs the plan, one node count after another.</summary>
+    // Which of the plan's repeated runs is going on (1-based).
+    private int _run = 1;
+
+    /// <summary>
+    /// Runs the plan: each repeat goes through the node counts in turn (so drift over time falls on every count alike),
+    /// and each run of a count is written to a file of its own.
+    /// </summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        for (_run = 1; _run <= plan.Repeat; _run++)
+        {
+            failures += await RunOnceAsync(cancellationToken) == 0 ? 0 : 1;
+        }
+
+        return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>One run of the plan, one node count after another.</summary>
+    private async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var connection = plan.Connection;
         if (plan.StartsSilos)
@@ -50,18 +69,26 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
                     await WaitForSilosAsync(probe, count, cancellationToken);
                 }
 
-                var path = plan.Output is { } o && plan.NodeCounts.Count > 1
-                    ? Path.Combine(Path.GetDirectoryName(o) ?? "", $"{Path.GetFileNameWithoutExtension(o)}-{count}-nodes{Path.GetExtension(o)}")
-                    : plan.Output;
-                var exit = await RunTypeAsync(joined, count, path, launcher, reference, cancellationToken);
+                var exit = await RunTypeAsync(joined, count, OutputPath(plan.NodeCounts.Count > 1 ? count : null), launcher, reference, cancellationToken);
                 failures += exit == 0 ? 0 : 1;
             }
 
             return failures == 0 ? 0 : 1;
         }
 
-        return await RunTypeAsync(connection, plan.NodeCounts?[0], plan.Output, null, new ScaleReference(), cancellationToken);
+        return await RunTypeAsync(connection, plan.NodeCounts?[0], OutputPath(null), null, new ScaleReference(), cancellationToken);
     }
+
+    /// <summary>The result file of this run: <c>--output</c>, with <c>-N-nodes</c> for a count of a range and <c>-run-R</c> for a repeat.</summary>
+    private string? OutputPath(int? count) =>
+        plan.Output is not { } o ? null
+        : count is null && plan.Repeat == 1 ? o
+        : Path.Combine(
+            Path.GetDirectoryName(o) ?? "",
+            $"{Path.GetFileNameWithoutExtension(o)}{(count is { } n ? $"-{n}-nodes" : "")}{(plan.Repeat > 1 ? $"-run-{_run}" : "")}{Path.GetExtension(o)}");
+
+    /// <summary>The result stamped with what a reader needs to place it: the commit and which repeat it is.</summary>
+    private BenchmarkResult Stamped(BenchmarkResult report) => report with { Commit = SourceCommit.Current, Run = _run, Runs = plan.Repeat };
 
     private async Task<int> RunTypeAsync(Target connection, int? expected, string? outputPath, SiloLauncher? launcher, ScaleReference reference, CancellationToken cancellationToken) =>
         plan.Vector is { } vector ? await RunVectorAsync(vector, connection, expected, outputPath, launcher, reference, cancellationToken)
@@ -74,7 +101,8 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         await using var client = await connection.ConnectAsync(cancellationToken);
         var silos = await WaitForSilosAsync(client, expected, cancellationToken);
         var spec = plan.Spec;
-        var documents = plan.Documents.ToList();
+        // Millions of generated documents take seconds to build: a Ctrl-C stops that too.
+        var documents = plan.Documents.Select(d => { cancellationToken.ThrowIfCancellationRequested(); return d; }).ToList();
         string? benchCollection = null;
         if (spec.TaskType == TaskTypes.Ingest)
         {
@@ -133,6 +161,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
             // Against the one-silo run of this invocation; a one-silo run is its own reference.
             Efficiency = reference.Efficiency("throughput", expected, launcher is not null, silos.Count, throughput),
         };
+        report = Stamped(report);
         if (outputPath is { } path)
         {
             await report.WriteAsync(path);
@@ -199,6 +228,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         {
             Efficiency = reference.Efficiency("throughput", expected, launcher is not null, silos.Count, f.BatchedPerSecond),
         };
+        report = Stamped(report);
         if (output is not null)
         {
             await report.WriteAsync(output);
@@ -246,6 +276,7 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         {
             Efficiency = reference.Efficiency("throughput", expected, launcher is not null, silos.Count, operations / seconds),
         };
+        report = Stamped(report);
         if (output is not null)
         {
             await report.WriteAsync(output);

@@ -41,7 +41,8 @@ public sealed class CpuWindow(SiloLauncher? launcher)
         var after = launcher.CpuSeconds();
         // A silo gone by the second reading counts what it had.
         Silos = launcher.Silos.Select((s, i) => new SiloFigures(
-            s.Process.Id, s.SiloPort, s.GatewayPort, Math.Round(Math.Max(0, (after[i] ?? _silosBefore[i] ?? 0) - (_silosBefore[i] ?? 0)), 3), s.Cgroup?.Path)).ToList();
+            s.Process.Id, s.SiloPort, s.GatewayPort, Math.Round(Math.Max(0, (after[i] ?? _silosBefore[i] ?? 0) - (_silosBefore[i] ?? 0)), 3), s.Cgroup?.Path,
+            SiloFigures.PeakWorkingSetOf(s.Process.Id))).ToList();
         ClientCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _clientBefore).TotalSeconds;
     }
 

@@ -35,5 +35,28 @@ public static class JobSubmission
             await feeding;
             throw;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await CancelOnStopAsync(client, jobId);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A job this command runs attached is cancelled when the command is stopped (Ctrl-C, SIGTERM), as an attached
+    /// <c>docker run</c> stops its container; the cancel gets one second, since the command itself must end within two.
+    /// </summary>
+    public static async Task CancelOnStopAsync(AgentsClient client, Guid jobId)
+    {
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await client.CancelAsync(jobId, bound.Token);
+            await Console.Error.WriteLineAsync($"stopped: job {jobId} cancelled");
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+        {
+            await Console.Error.WriteLineAsync($"stopped: job {jobId} may still be running; 'jobs cancel {jobId}' stops it");
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -11,16 +12,28 @@ namespace Agents.Cli;
 /// cluster of their own (the first is the primary; memory grain storage; one shared data folder for vector files).
 /// Each is optionally pinned to one core (<c>taskset</c>) and capped at a CPU budget (<see cref="CpuCgroup"/>), and all
 /// are stopped (then killed if they linger) when the run ends, their cgroups and the run's data folder removed.
+/// They never outlive this command: whatever still runs when it exits is killed, and each silo is started with a
+/// parent-death signal (<c>setpriv --pdeathsig KILL</c>), so a command killed outright takes its silos with it.
 /// </summary>
 public sealed class SiloLauncher : IAsyncDisposable
 {
     // Group names stay unique across the node counts of one invocation.
     private static int _groups;
 
+    // Every silo started and not yet stopped, killed when this process exits (Ctrl-C ends a command after 2 s).
+    private static readonly ConcurrentDictionary<int, Process> Running = new();
+
+    // The parent-death signal fires when the thread that forked the child ends, not the process: silos are forked
+    // from one thread that lives as long as this process.
+    private static readonly BlockingCollection<(ProcessStartInfo Start, TaskCompletionSource<Process> Started)> Forks = StartForkThread();
+
     private readonly List<StartedSilo> _silos = [];
     private readonly string _dataDirectory;
 
-    private SiloLauncher(string dataDirectory) => _dataDirectory = dataDirectory;
+    // Cancelled when the command is stopped (Ctrl-C, SIGTERM): the silos then get one second to leave, not twenty.
+    private readonly CancellationToken _stopping;
+
+    private SiloLauncher(string dataDirectory, CancellationToken stopping) => (_dataDirectory, _stopping) = (dataDirectory, stopping);
 
     /// <summary>What to start.</summary>
     /// <param name="Count">How many silos.</param>
@@ -65,7 +78,7 @@ public sealed class SiloLauncher : IAsyncDisposable
             throw new ArgumentException("--pin needs taskset (util-linux) to set each silo's CPU affinity.");
         }
 
-        var launcher = new SiloLauncher(Directory.CreateTempSubdirectory("agents-bench-").FullName);
+        var launcher = new SiloLauncher(Directory.CreateTempSubdirectory("agents-bench-").FullName, cancellationToken);
         try
         {
             var primary = launcher.Start(silo, 0, options, primary: null, say);
@@ -111,7 +124,10 @@ public sealed class SiloLauncher : IAsyncDisposable
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
-    /// <summary>Stops every silo: SIGTERM first (a clean leave), SIGKILL after 20 seconds; then removes the cgroups and the data folder.</summary>
+    /// <summary>
+    /// Stops every silo: SIGTERM first (a clean leave), SIGKILL after 20 seconds (1 second when the command was stopped);
+    /// then removes the cgroups and the data folder.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         // The secondaries first, so the primary of a development cluster sees them leave.
@@ -123,12 +139,12 @@ public sealed class SiloLauncher : IAsyncDisposable
         }
 
         var lingering = new List<string>();
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(_stopping.IsCancellationRequested ? 1 : 20));
         foreach (var (process, _, cgroup) in _silos)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             try
             {
-                await process.WaitForExitAsync(timeout.Token);
+                await process.WaitForExitAsync(grace.Token);
             }
             catch (OperationCanceledException)
             {
@@ -136,6 +152,7 @@ public sealed class SiloLauncher : IAsyncDisposable
                 await process.WaitForExitAsync();
             }
 
+            Running.TryRemove(process.Id, out _);
             process.Dispose();
             if (cgroup is not null && !cgroup.Remove())
             {
@@ -192,6 +209,11 @@ public sealed class SiloLauncher : IAsyncDisposable
             (file, args) = cgroup.Wrap(file, args);
         }
 
+        if (File.Exists(SetPriv))
+        {
+            (file, args) = (SetPriv, ["--pdeathsig", "KILL", "--", file, .. args]);
+        }
+
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
         {
@@ -215,7 +237,7 @@ public sealed class SiloLauncher : IAsyncDisposable
         Process process;
         try
         {
-            process = Process.Start(start)!;
+            process = Fork(start);
         }
         catch
         {
@@ -234,6 +256,52 @@ public sealed class SiloLauncher : IAsyncDisposable
             (options.Pin ? $", pinned to core {core}" : "") +
             (cgroup is null ? "" : $", cpu cgroup {cgroup.Path} capped at {cgroup.Cores.ToString(CultureInfo.InvariantCulture)} cores"));
         return started;
+    }
+
+    private const string SetPriv = "/usr/bin/setpriv";
+
+    private static Process Fork(ProcessStartInfo start)
+    {
+        var started = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Forks.Add((start, started));
+        var process = started.Task.GetAwaiter().GetResult();
+        Running[process.Id] = process;
+        return process;
+    }
+
+    private static BlockingCollection<(ProcessStartInfo, TaskCompletionSource<Process>)> StartForkThread()
+    {
+        var forks = new BlockingCollection<(ProcessStartInfo, TaskCompletionSource<Process>)>();
+        new Thread(() =>
+        {
+            foreach (var (start, started) in forks.GetConsumingEnumerable())
+            {
+                try
+                {
+                    started.SetResult(Process.Start(start)!);
+                }
+                catch (Exception e)
+                {
+                    started.SetException(e);
+                }
+            }
+        })
+        { IsBackground = true, Name = "silo launcher" }.Start();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var process in Running.Values)
+            {
+                try
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already gone.
+                }
+            }
+        };
+        return forks;
     }
 
     private static async Task WaitListeningAsync(Process process, int gatewayPort, CancellationToken cancellationToken)

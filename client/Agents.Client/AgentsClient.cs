@@ -414,9 +414,11 @@ public sealed partial class AgentsClient : IAsyncDisposable
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {
+            // A cancelled caller stops waiting at once; a call already sent finishes in the cluster, unobserved.
+            cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                return await CallAsync(call);
+                return await CallAsync(call).WaitAsync(cancellationToken);
             }
             catch (Exception e) when (IsTransient(e) && DateTime.UtcNow < deadline)
             {

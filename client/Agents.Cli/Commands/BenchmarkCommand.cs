@@ -40,9 +40,14 @@ internal static class BenchmarkCommand
             .OneOf(IndexKindNames.All);
         var quantize = new Option<bool>("--quantize") { Description = "vector-*: int8 codes in the graph, full vectors memory-mapped and used to rescore." };
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
+        var repeat = new Option<int>("--repeat")
+        {
+            Description = "Run each configuration this many times, each to a file of its own (-run-R); the report shows their mean and spread.",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency,
+            mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency, repeat,
         };
         command.AddConnection().AddJson().WithExamples(
             "p2p-ai-agents benchmark --mode single-node --tasks 1000 --task-type text-processing --output results/single-node.json",
@@ -74,6 +79,7 @@ internal static class BenchmarkCommand
             OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, ShardRouter.MaxEf);
             OptionChecks.InRange(parse.GetValue(shards), "--shards", ShardRouter.ClusterDefaultShards, ShardRouter.MaxShards);
             OptionChecks.AtLeast(parse.GetValue(concurrency), "--concurrency", 1);
+            OptionChecks.InRange(parse.GetValue(repeat), "--repeat", 1, 100);
             var indexKind = IndexKindNames.Parse(parse.GetValue(index), "--index");
             if (parse.GetValue(quantize) && indexKind != VectorIndexKind.Hnsw)
             {
@@ -129,7 +135,7 @@ internal static class BenchmarkCommand
                 : DocumentSource.ReadTasks(files, taskCount);
             var plan = new BenchmarkPlan(
                 connection, settings, isCluster, spec, taskCount, source, parse.GetValue(warmup), parse.GetValue(docBytes), vectorOptions,
-                nodeCounts, startsSilos, parse.GetValue(pin), cores, outputPath, Quiet: parse.GetValue(GlobalOptions.Json));
+                nodeCounts, startsSilos, parse.GetValue(pin), cores, outputPath, Quiet: parse.GetValue(GlobalOptions.Json), Repeat: parse.GetValue(repeat));
             return await new BenchmarkRun(plan).RunAsync(cancellationToken);
         }));
         return command;

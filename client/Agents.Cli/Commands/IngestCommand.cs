@@ -25,7 +25,17 @@ internal static class IngestCommand
             var json = parse.GetValue(GlobalOptions.Json);
             var clock = Stopwatch.StartNew();
             var jobId = await client.SubmitIngestAsync(name, DocumentSource.ReadTasks(files, root: root), cancellationToken);
-            var result = await ProgressReporter.FollowAsync(client, jobId, json, cancellationToken);
+            JobResult result;
+            try
+            {
+                result = await ProgressReporter.FollowAsync(client, jobId, json, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await JobSubmission.CancelOnStopAsync(client, jobId);
+                throw;
+            }
+
             var seconds = clock.Elapsed.TotalSeconds;
             var status = result.Status;
             if (json)

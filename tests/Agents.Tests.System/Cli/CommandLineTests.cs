@@ -117,6 +117,21 @@ public sealed class CommandLineTests(PostgresServer postgres)
         Assert.Contains("within 2 s", run.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("0s")]
+    public async Task ABadConnectTimeoutIsBadInput(string value)
+    {
+        var option = await CliProcess.RunAsync(["stats", "--gateway", "127.0.0.1:1", "--connect-timeout", value], timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(2, option.ExitCode);
+        Assert.Contains($"--connect-timeout '{value}'", option.Stderr, StringComparison.Ordinal);
+
+        var variable = await CliProcess.RunAsync(
+            ["stats", "--gateway", "127.0.0.1:1"], new Dictionary<string, string> { ["P2P_CONNECT_TIMEOUT"] = value }, TimeSpan.FromSeconds(60));
+        Assert.Equal(2, variable.ExitCode);
+        Assert.Contains($"P2P_CONNECT_TIMEOUT: '{value}'", variable.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ADatabaseThatIsNotListeningGivesUpWithExitCodeThree()
     {
