@@ -120,7 +120,11 @@ internal static class GlobalOptions
         var timeout = parse.GetValue(ConnectTimeout) is { } text ? ParseTimeout(text) : host.ConnectTimeout ?? DefaultConnectTimeout;
         var connection = new ClusterConnection
         {
-            PostgreSql = cluster, Gateways = gateways.ToList(), Tls = host.Tls, ConnectTimeout = timeout, Verbose = parse.GetResult(Verbose) is not null && parse.GetValue(Verbose),
+            PostgreSql = cluster,
+            Gateways = gateways.ToList(),
+            Tls = host.Tls,
+            ConnectTimeout = timeout,
+            Verbose = parse.GetResult(Verbose) is not null && parse.GetValue(Verbose),
         }.WithSettings(settings);
         return new Target(connection, settings, host);
     }
