@@ -73,8 +73,13 @@ public sealed partial class AgentsClient : IAsyncDisposable
             Configuration = configuration,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddCommandLogging(connection.Verbose);
         builder.Services.AddSingleton<IHostLifetime, InProcessHostLifetime>();
+
+        // Orleans retries a gateway that does not answer for as long as the filter says; the filter stops at the
+        // deadline and keeps the last failure, which names what went wrong.
+        var deadline = connection.ConnectTimeout is { } limit ? DateTime.UtcNow + limit : DateTime.MaxValue;
+        Exception? lastFailure = null;
         builder.UseOrleansClient(client =>
         {
             client.AddActivityPropagation();
@@ -110,16 +115,87 @@ public sealed partial class AgentsClient : IAsyncDisposable
 
             // A gateway that dies takes its pending calls with it; fail them sooner than the 30 s default so retries move on.
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
-            client.UseConnectionRetryFilter(async (_, cancellationToken) =>
+            client.UseConnectionRetryFilter(async (failure, cancellationToken) =>
             {
-                await Task.Delay(500, cancellationToken);
+                lastFailure = failure;
+                var wait = TimeSpan.FromMilliseconds(500);
+                if (DateTime.UtcNow + wait >= deadline)
+                {
+                    return false;
+                }
+
+                await Task.Delay(wait, cancellationToken);
                 return !cancellationToken.IsCancellationRequested;
             });
         });
         var host = builder.Build();
 
-        await host.StartAsync(cancellationToken);
+        // The deadline also bounds a single attempt that hangs (a database or gateway that accepts and never answers).
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (connection.ConnectTimeout is { } bound)
+        {
+            timeout.CancelAfter(bound);
+        }
+
+        try
+        {
+            await host.StartAsync(timeout.Token);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not ConfigurationException)
+        {
+            await StopQuietlyAsync(host);
+            throw new ClusterUnreachableException(Unreachable(connection, lastFailure ?? e), lastFailure ?? e);
+        }
+        catch
+        {
+            await StopQuietlyAsync(host);
+            throw;
+        }
+
         return new AgentsClient(host, host.Services.GetRequiredService<IClusterClient>(), connection);
+    }
+
+    /// <summary>One line: what was tried, for how long, and the last failure in its own words.</summary>
+    private static string Unreachable(ClusterConnection connection, Exception failure)
+    {
+        var tried = connection.PostgreSql is { } pg
+            ? $"through PostgreSQL {PostgresConnection.Describe(pg)}"
+            : $"at {(connection.Gateways.Count == 1 ? "gateway" : "gateways")} {string.Join(", ", connection.Gateways)}";
+        var cause = failure;
+        while (cause.InnerException is { } inner && cause is not Npgsql.NpgsqlException)
+        {
+            cause = inner;
+        }
+
+        var reason = cause switch
+        {
+            Npgsql.PostgresException { SqlState: "42P01" } => "the database holds no cluster tables (a first silo with --init-schema creates them)",
+            Npgsql.PostgresException db => $"the database refused: {db.MessageText}",
+            Npgsql.NpgsqlException db => $"the database did not answer ({db.Message.Split('\n')[0].Trim()})",
+            OperationCanceledException => "no gateway answered",
+            _ when failure.Message.Contains("gateway", StringComparison.OrdinalIgnoreCase) && connection.PostgreSql is not null
+                => "the membership table lists no live gateway (is a silo running?)",
+            _ => cause.Message.Split('\n')[0].Trim(),
+        };
+        var seconds = connection.ConnectTimeout?.TotalSeconds;
+        return $"cannot reach the cluster {tried}{(seconds is null ? "" : $" within {seconds:0.#} s")}: {reason}";
+    }
+
+    private static async Task StopQuietlyAsync(IHost host)
+    {
+        try
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await host.StopAsync(stop.Token);
+        }
+        catch (Exception)
+        {
+            // The client never connected: whatever stopping it says changes nothing.
+        }
+        finally
+        {
+            host.Dispose();
+        }
     }
 
     /// <summary>

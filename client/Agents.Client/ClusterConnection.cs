@@ -21,6 +21,15 @@ public sealed record ClusterConnection
     /// <summary>Mutual TLS to the gateways (as the silos' <c>P2P_TLS_*</c>); null connects in plain TCP.</summary>
     public TlsSettings? Tls { get; init; }
 
+    /// <summary>
+    /// How long connecting may take before it gives up with <see cref="ClusterUnreachableException"/>; null keeps
+    /// trying until the caller's token is cancelled.
+    /// </summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+
+    /// <summary>Shows Orleans', Microsoft's and Npgsql's own log lines (information and up) on stderr; otherwise only this product's warnings.</summary>
+    public bool Verbose { get; init; }
+
     /// <summary>True when neither a database nor gateways are given: the caller hosts a silo of its own (Agents.Hosting's embedded mode).</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(PostgreSql) && Gateways.Count == 0;
 

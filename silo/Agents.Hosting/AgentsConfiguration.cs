@@ -14,7 +14,7 @@ public static class AgentsConfiguration
     /// <summary>Host settings read elsewhere (command line and <see cref="Hosting.HostSettings"/>), accepted here so they are not called unknown.</summary>
     public static readonly IReadOnlySet<string> HostVariables = new HashSet<string>(StringComparer.Ordinal)
     {
-        "P2P_INSTANCE", "P2P_CLUSTER", "P2P_PRIMARY", "P2P_GATEWAYS", "P2P_DATA_DIR", "P2P_CONFIG", "P2P_INIT_SCHEMA", "P2P_METRICS_PORT", "P2P_DASHBOARD_PORT", "P2P_ADDRESS",
+        "P2P_INSTANCE", "P2P_CLUSTER", "P2P_PRIMARY", "P2P_GATEWAYS", "P2P_CONNECT_TIMEOUT", "P2P_DATA_DIR", "P2P_CONFIG", "P2P_INIT_SCHEMA", "P2P_METRICS_PORT", "P2P_DASHBOARD_PORT", "P2P_ADDRESS",
         "P2P_TLS_CERT", "P2P_TLS_CERT_PASSWORD", "P2P_TLS_CA", "P2P_HTTP_AUTH",
     };
 

@@ -19,7 +19,7 @@ public static class EmbeddedCluster
             return await AgentsClient.ConnectAsync(connection, cancellationToken);
         }
 
-        var silo = await SiloHost.BuildAsync((host ?? new HostSettings()).WithFreePorts(), settings, embedded: true, cancellationToken: cancellationToken);
+        var silo = await SiloHost.BuildAsync((host ?? new HostSettings()).WithFreePorts(), settings, embedded: true, cancellationToken: cancellationToken, verbose: connection.Verbose);
         try
         {
             await silo.StartAsync(cancellationToken);

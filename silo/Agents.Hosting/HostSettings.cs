@@ -27,6 +27,12 @@ public sealed record HostSettings
     /// <summary>Static gateways (<c>--gateway host:port</c>, <c>P2P_GATEWAYS</c> comma-separated), for clients.</summary>
     public IReadOnlyList<string> Gateways { get; init; } = [];
 
+    /// <summary>
+    /// How long a client tries to reach the cluster before it gives up (<c>--connect-timeout</c>,
+    /// <c>P2P_CONNECT_TIMEOUT</c>); null: the command's default.
+    /// </summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+
     /// <summary>Where embedded data lives (<c>--data-dir</c>, <c>P2P_DATA_DIR</c>).</summary>
     public string DataDirectory { get; init; } = DefaultDataDirectory();
 
@@ -98,7 +104,7 @@ public sealed record HostSettings
     }
 
     /// <summary>
-    /// Reads <c>P2P_INSTANCE</c>, <c>P2P_CLUSTER</c>, <c>P2P_PRIMARY</c>, <c>P2P_GATEWAYS</c>, <c>P2P_DATA_DIR</c>, <c>P2P_CONFIG</c>,
+    /// Reads <c>P2P_INSTANCE</c>, <c>P2P_CLUSTER</c>, <c>P2P_PRIMARY</c>, <c>P2P_GATEWAYS</c>, <c>P2P_CONNECT_TIMEOUT</c>, <c>P2P_DATA_DIR</c>, <c>P2P_CONFIG</c>,
     /// <c>P2P_INIT_SCHEMA</c>, the ports, <c>P2P_TLS_*</c> and <c>P2P_HTTP_AUTH</c>.
     /// </summary>
     public static HostSettings FromEnvironment(IReadOnlyDictionary<string, string?> environment)
@@ -131,6 +137,15 @@ public sealed record HostSettings
         if (environment.TryGetValue("P2P_GATEWAYS", out var gateways) && !string.IsNullOrWhiteSpace(gateways))
         {
             settings = settings with { Gateways = gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+        }
+
+        if (environment.TryGetValue("P2P_CONNECT_TIMEOUT", out var connectTimeout) && !string.IsNullOrWhiteSpace(connectTimeout))
+        {
+            settings = settings with
+            {
+                ConnectTimeout = ValueParsers.TryParseDuration(connectTimeout, out var d) && d > TimeSpan.Zero ? d
+                    : throw new ConfigurationException($"P2P_CONNECT_TIMEOUT: '{connectTimeout}' is not a positive duration such as 15s or 2m."),
+            };
         }
 
         if (environment.TryGetValue("P2P_DATA_DIR", out var dataDir) && !string.IsNullOrWhiteSpace(dataDir))

@@ -23,13 +23,57 @@ public static class SiloHost
     public const string Usage =
         "Agents.Silo [--instance N] [--cluster \"<postgres connection string>\"] [--primary HOST:PORT] [--init-schema] [--config performance.yaml] [--data-dir DIR] [--address IP] [--metrics-port N] [--dashboard-port N]";
 
+    /// <summary>What <c>Agents.Silo --help</c> prints.</summary>
+    public static readonly string Help = $"""
+        Agents.Silo: one silo of an Agents cluster.
+
+        Usage:
+          {Usage}
+
+        Options (each also a P2P_* variable; the command line wins):
+          --instance N            offsets the silo (11111+N), gateway (30000+N), /metrics (9464+N) and dashboard (8080+N) ports  P2P_INSTANCE
+          --cluster CONNECTION    PostgreSQL connection string: join the cluster in its membership table (pass it by environment)  P2P_CLUSTER
+          --primary HOST:PORT     join a development cluster (no database) through its primary's silo port  P2P_PRIMARY
+          --init-schema           create the cluster's tables in --cluster's database first  P2P_INIT_SCHEMA=true
+          --config FILE           performance.yaml (default: the one beside this executable)  P2P_CONFIG
+          --data-dir DIR          where collections live without a cluster database  P2P_DATA_DIR
+          --address IP            the address to listen and advertise on (default 127.0.0.1)  P2P_ADDRESS
+          --metrics-port N        Prometheus /metrics (0: off)  P2P_METRICS_PORT
+          --dashboard-port N      the Orleans dashboard (0: off)  P2P_DASHBOARD_PORT
+          -h, --help              show this help
+
+        Examples:
+          Agents.Silo
+          P2P_CLUSTER="Host=db;Username=agents;Password=..." Agents.Silo --instance 1 --init-schema
+          Agents.Silo --instance 2 --primary 127.0.0.1:11111 --dashboard-port 0
+
+        """;
+
+    /// <summary>True when the arguments ask for help (<c>-h</c>, <c>--help</c>, <c>-?</c>) anywhere.</summary>
+    public static bool AsksForHelp(string[] args) => args.Any(a => a is "-h" or "--help" or "-?" or "help");
+
+    /// <summary>
+    /// The line a started silo prints: where its gateway, silo port, dashboard and <c>/metrics</c> are, and which cluster
+    /// it joined (without secrets).
+    /// </summary>
+    public static string Describe(HostSettings host, HttpPorts ports)
+    {
+        var address = host.AdvertisedAddress;
+        var cluster = host.Cluster is { } pg ? $"cluster via PostgreSQL {PostgresConnection.Describe(pg)}"
+            : host.Primary is { } primary ? $"development cluster of primary {primary}"
+            : "development cluster (its own primary)";
+        string Http(int port, string path) => port > 0 ? $"http://{address}:{port}{path}" : "off";
+        return $"silo {host.Instance} started: gateway {address}:{host.EffectiveGatewayPort}, silo port {address}:{host.EffectiveSiloPort}, " +
+            $"dashboard {Http(ports.Dashboard, "/")}, metrics {Http(ports.Metrics, "/metrics")}; {cluster}";
+    }
+
     /// <summary>Reads the silo's arguments over its <c>P2P_*</c> variables; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public static (HostSettings Host, AgentsSettings Settings) Parse(string[] args, IReadOnlyDictionary<string, string?> environment)
     {
         var host = HostSettings.FromEnvironment(environment);
         for (var i = 0; i < args.Length; i++)
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ConfigurationException($"{args[i]} needs a value. Usage: {Usage}");
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ConfigurationException($"{args[i]} needs a value; see Agents.Silo --help.");
             host = args[i] switch
             {
                 "--instance" or "--InstanceId" => host with { Instance = HostSettings.ParseInstance(Value(), "--instance") },
@@ -41,7 +85,7 @@ public static class SiloHost
                 "--metrics-port" => host with { MetricsPort = HostSettings.ParsePort(Value(), "--metrics-port") },
                 "--dashboard-port" => host with { DashboardPort = HostSettings.ParsePort(Value(), "--dashboard-port") },
                 "--address" => host with { AdvertisedAddress = HostSettings.ParseAddress(Value(), "--address") },
-                _ => throw new ConfigurationException($"Unknown argument '{args[i]}'. Usage: {Usage}"),
+                _ => throw new ConfigurationException($"Unknown argument '{args[i]}'; see Agents.Silo --help."),
             };
         }
 
@@ -157,18 +201,19 @@ public static class SiloHost
     /// OpenTelemetry when it serves <c>/metrics</c>, and the product's log levels (an embedded silo logs warnings to
     /// stderr, so a command's output stays its own).
     /// </summary>
-    public static IHostApplicationBuilder CreateBuilder(HostSettings host, HttpPorts ports, bool embedded = false)
+    public static IHostApplicationBuilder CreateBuilder(HostSettings host, HttpPorts ports, bool embedded = false, bool verbose = false)
     {
         IHostApplicationBuilder builder = ports.Metrics > 0 || ports.Dashboard > 0 ? CreateWebBuilder(host, ports.Metrics, ports.Dashboard) : CreateBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Logging.AddFilter("Agents", LogLevel.Information);
         if (embedded)
         {
-            // A command's own silo: its start-up stalls are the command's, not a cluster's health.
-            builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
-            builder.Logging.AddFilter("Agents", LogLevel.Warning);
-            builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            // A command's own silo logs as the command does: stderr only, Orleans' own lines with --verbose.
+            builder.Logging.AddCommandLogging(verbose);
             builder.Services.AddSingleton<IHostLifetime, InProcessHostLifetime>();
+        }
+        else
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Agents", LogLevel.Information);
         }
 
         if (ports.Metrics > 0)
@@ -210,11 +255,12 @@ public static class SiloHost
     /// builds a host running one silo (<paramref name="configure"/> adds to it).
     /// </summary>
     public static async Task<IHost> BuildAsync(
-        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default)
+        HostSettings host, AgentsSettings settings, Action<ISiloBuilder>? configure = null, bool embedded = false, CancellationToken cancellationToken = default,
+        bool verbose = false)
     {
         var ports = HttpPortsOf(host, embedded);
         await PrepareAsync(host, settings, cancellationToken);
-        var builder = CreateBuilder(host, ports, embedded);
+        var builder = CreateBuilder(host, ports, embedded, verbose);
         builder.UseOrleans(silo =>
         {
             silo.UseAgentsClustering(host, settings).AddAgents(settings).UseAgentsTls(host.Tls).UseAgentsOperations(ports, builder.Configuration);

@@ -4,6 +4,12 @@ using Microsoft.Extensions.Hosting;
 
 // An Agents silo. Its settings: the command line over the P2P_* variables over performance.yaml (shipped beside
 // this executable). A bad setting stops start-up with one line naming it, and exit code 2.
+if (SiloHost.AsksForHelp(args))
+{
+    Console.Write(SiloHost.Help);
+    return 0;
+}
+
 try
 {
     var (host, settings) = SiloHost.Parse(args, AgentsConfiguration.ReadEnvironment());
@@ -21,7 +27,9 @@ try
         .UseAgentsOperations(ports, builder.Configuration)); // the dashboard, and failure detection from configuration
 
     using var app = SiloHost.Build(builder, host, ports);
-    await app.RunAsync();
+    await app.StartAsync();
+    await Console.Error.WriteLineAsync(SiloHost.Describe(host, ports));
+    await app.WaitForShutdownAsync();
     return 0;
 }
 catch (ConfigurationException e)

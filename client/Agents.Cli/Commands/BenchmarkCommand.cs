@@ -11,11 +11,13 @@ internal static class BenchmarkCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var mode = new Option<string>("--mode") { Description = "single-node or cluster.", DefaultValueFactory = _ => "single-node" };
-        mode.AcceptOnlyFromAmong("single-node", "cluster");
+        var mode = new Option<string>("--mode") { Description = "single-node: an embedded silo in this process; cluster: the silos of --cluster, --gateway or --nodes.", DefaultValueFactory = _ => "single-node" }
+            .OneOf(["single-node", "cluster"]);
         var tasks = new Option<int>("--tasks") { Description = "Tasks to run.", DefaultValueFactory = _ => 1000 };
-        var taskType = new Option<string>("--task-type") { Description = "Task type.", DefaultValueFactory = _ => TaskTypes.TextProcessing };
-        var distribution = new Option<string>("--distribution") { Description = "round-robin, random or least-loaded.", DefaultValueFactory = _ => "round-robin" };
+        var taskType = new Option<string>("--task-type") { Description = "What each task does.", DefaultValueFactory = _ => TaskTypes.TextProcessing }
+            .OneOf(TaskTypes.All);
+        var distribution = new Option<string>("--distribution") { Description = "How batches are spread over the silos.", DefaultValueFactory = _ => "round-robin" }
+            .OneOf(DistributionNames.All, DistributionNames.IsKnown);
         var input = new Option<string?>("--input") { Description = "A folder of text files (repeated to make --tasks); generated documents otherwise." };
         var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
         var nodes = new Option<string?>("--nodes")
@@ -34,7 +36,8 @@ internal static class BenchmarkCommand
         var k = new Option<int>("-k", "--k") { Description = "vector-search: neighbours per query (recall@k).", DefaultValueFactory = _ => 10 };
         var ef = new Option<int?>("--ef") { Description = "vector-search: HNSW search breadth." };
         var shards = new Option<int>("--shards") { Description = "vector-*: shards of the benchmark collection; 0 (the default) is two per active silo.", DefaultValueFactory = _ => ShardRouter.ClusterDefaultShards };
-        var index = new Option<string>("--index") { Description = "vector-*: hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
+        var index = new Option<string>("--index") { Description = "vector-*: the index of the benchmark collection.", DefaultValueFactory = _ => "hnsw" }
+            .OneOf(IndexKindNames.All);
         var quantize = new Option<bool>("--quantize") { Description = "vector-*: int8 codes in the graph, full vectors memory-mapped and used to rescore." };
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
         var repeat = new Option<int>("--repeat")
@@ -46,6 +49,10 @@ internal static class BenchmarkCommand
         {
             mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency, repeat,
         };
+        command.AddConnection().AddJson().WithExamples(
+            "p2p-ai-agents benchmark --mode single-node --tasks 1000 --task-type text-processing --output results/single-node.json",
+            "p2p-ai-agents benchmark --mode cluster --nodes 1..3 --tasks 10000 --distribution round-robin --output results/cluster.json",
+            "p2p-ai-agents benchmark --task-type vector-search --dataset ./siftsmall --index hnsw -k 10");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             // Every option is checked before anything starts, whatever the task type.

@@ -11,14 +11,20 @@ internal static class CollectionCommand
     {
         var name = new Argument<string>("name") { Description = "The collection's name." };
         var dimension = new Option<int>("--dimension") { Description = "Floats per vector (1..4096).", Required = true };
-        var metric = new Option<string>("--metric") { Description = "cosine, dot or l2.", DefaultValueFactory = _ => "cosine" };
+        var metric = new Option<string>("--metric") { Description = "How near two vectors are (l2: Euclidean distance).", DefaultValueFactory = _ => "cosine" }
+            .OneOf(MetricNames.All, MetricNames.IsKnown);
         var shards = new Option<int>("--shards") { Description = "Shard grains; 0 (the default) is two per active silo, fixed at creation.", DefaultValueFactory = _ => ShardRouter.ClusterDefaultShards };
-        var index = new Option<string>("--index") { Description = "hnsw or flat.", DefaultValueFactory = _ => "hnsw" };
+        var index = new Option<string>("--index") { Description = "hnsw: an approximate graph; flat: an exact scan.", DefaultValueFactory = _ => "hnsw" }
+            .OneOf(IndexKindNames.All, v => IndexKindNames.All.Contains(v.Trim().ToLowerInvariant()));
         var m = new Option<int>("--m") { Description = "HNSW links per node.", DefaultValueFactory = _ => 16 };
         var efc = new Option<int>("--ef-construction") { Description = "HNSW build breadth.", DefaultValueFactory = _ => 200 };
         var ef = new Option<int>("--ef") { Description = "HNSW default search breadth.", DefaultValueFactory = _ => 64 };
         var quantize = new Option<bool>("--quantize") { Description = "HNSW on int8 codes, rescored on the full vectors (kept memory-mapped)." };
         var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize };
+        create.AddConnection().AddJson().WithExamples(
+            "p2p-ai-agents collection create docs --dimension 384",
+            "p2p-ai-agents collection create sift --dimension 128 --metric l2 --index hnsw --m 16 --ef-construction 200",
+            "p2p-ai-agents collection create small --dimension 4 --index flat --shards 1");
         create.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var spec = new CollectionSpec(OptionChecks.CollectionName(parse, name), parse.GetValue(dimension), MetricNames.Parse(parse.GetValue(metric)),
@@ -30,6 +36,7 @@ internal static class CollectionCommand
         }));
 
         var list = new Command("list", "List collections.");
+        list.AddConnection().AddJson().WithExamples("p2p-ai-agents collection list", "p2p-ai-agents collection list --json");
         list.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
@@ -59,6 +66,7 @@ internal static class CollectionCommand
 
         var describeName = new Argument<string>("name") { Description = "The collection's name." };
         var describe = new Command("describe", "Show a collection's schema and point count.") { describeName };
+        describe.AddConnection().AddJson().WithExamples("p2p-ai-agents collection describe docs", "p2p-ai-agents collection describe docs --json");
         describe.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, describeName);
@@ -70,6 +78,7 @@ internal static class CollectionCommand
         var dropName = new Argument<string>("name") { Description = "The collection's name." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Drop without asking (needed when stdin is not a terminal)." };
         var drop = new Command("drop", "Delete a collection and its points.") { dropName, yes };
+        drop.AddConnection().AddJson().WithExamples("p2p-ai-agents collection drop docs", "p2p-ai-agents collection drop docs --yes", "p2p-ai-agents collection drop -- -odd-name");
         drop.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, dropName);
@@ -99,7 +108,10 @@ internal static class CollectionCommand
             return 0;
         }));
 
-        return new Command("collection", "Create, list, describe and drop vector collections.") { create, list, describe, drop };
+        return new Command("collection", "Create, list, describe and drop vector collections.") { create, list, describe, drop }.WithExamples(
+            "p2p-ai-agents collection create docs --dimension 384 --metric cosine",
+            "p2p-ai-agents collection list",
+            "p2p-ai-agents collection describe docs");
     }
 
     private static void Print(CollectionInfo info, bool json)

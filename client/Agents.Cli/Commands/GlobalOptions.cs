@@ -4,40 +4,56 @@ using System.Text.Json.Serialization;
 
 namespace Agents.Cli;
 
-/// <summary>The options every command takes, and the cluster they name.</summary>
+/// <summary>
+/// The options of the commands that reach a cluster (<see cref="AddConnection"/>) and of those that print results
+/// (<see cref="AddJson"/>); each command takes only those that do something for it.
+/// </summary>
 internal static class GlobalOptions
 {
+    /// <summary>How long connecting may take unless told otherwise (as <c>kubectl</c>'s request timeout, a duration).</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(15);
+
     /// <summary><c>--cluster</c>: the PostgreSQL membership database.</summary>
     public static readonly Option<string?> Cluster = new("--cluster")
     {
         Description = "PostgreSQL connection string of the cluster (or P2P_CLUSTER); with neither this nor --gateway, an embedded silo runs in this process.",
-        Recursive = true,
+        HelpName = "connection-string",
     };
 
     /// <summary><c>--gateway</c>: gateways of a running cluster.</summary>
     public static readonly Option<string[]> Gateway = new("--gateway")
     {
-        Description = "A gateway host:port (repeatable; or P2P_GATEWAYS, comma-separated).",
-        Recursive = true,
+        Description = "A gateway host:port of a running cluster (repeatable; or P2P_GATEWAYS, comma-separated).",
+        HelpName = "host:port",
         AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary><c>--connect-timeout</c>: how long to try to reach the cluster.</summary>
+    public static readonly Option<string?> ConnectTimeout = new("--connect-timeout")
+    {
+        Description = "Give up reaching --cluster or --gateway after this long, with exit code 3 (or P2P_CONNECT_TIMEOUT; e.g. 30s, 2m). [default: 15s]",
+        HelpName = "duration",
     };
 
     /// <summary><c>--config</c>: performance.yaml.</summary>
     public static readonly Option<string?> Config = new("--config")
     {
         Description = "performance.yaml for the embedded silo and the client (or P2P_CONFIG).",
-        Recursive = true,
+        HelpName = "file",
     };
 
     /// <summary><c>--data-dir</c>: where the embedded silo keeps collections.</summary>
     public static readonly Option<string?> DataDir = new("--data-dir")
     {
         Description = "Where the embedded silo keeps collections (or P2P_DATA_DIR; default $XDG_DATA_HOME/p2p-ai-agents).",
-        Recursive = true,
+        HelpName = "dir",
     };
 
+    /// <summary><c>-v</c>, <c>--verbose</c>: Orleans' and the runtime's own log lines on stderr.</summary>
+    public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Also log Orleans' and the runtime's own lines (information and up) to stderr." };
+
     /// <summary><c>--json</c>: machine-readable output.</summary>
-    public static readonly Option<bool> Json = new("--json") { Description = "Print machine-readable JSON.", Recursive = true };
+    public static readonly Option<bool> Json = new("--json") { Description = "Print machine-readable JSON." };
 
     /// <summary>How <c>--json</c> output is written.</summary>
     public static readonly JsonSerializerOptions JsonOutput = new(JsonSerializerDefaults.Web)
@@ -49,14 +65,30 @@ internal static class GlobalOptions
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    /// <summary>Adds the options to <paramref name="root"/>; they apply to every subcommand.</summary>
-    public static void AddTo(RootCommand root)
+    /// <summary>
+    /// Adds the options that say which cluster <paramref name="command"/> works on; <paramref name="dataDir"/> for the
+    /// commands whose embedded silo keeps collections.
+    /// </summary>
+    public static Command AddConnection(this Command command, bool dataDir = true)
     {
-        root.Options.Add(Cluster);
-        root.Options.Add(Gateway);
-        root.Options.Add(Config);
-        root.Options.Add(DataDir);
-        root.Options.Add(Json);
+        command.Options.Add(Cluster);
+        command.Options.Add(Gateway);
+        command.Options.Add(ConnectTimeout);
+        command.Options.Add(Config);
+        if (dataDir)
+        {
+            command.Options.Add(DataDir);
+        }
+
+        command.Options.Add(Verbose);
+        return command;
+    }
+
+    /// <summary>Adds <c>--json</c> to a command that prints results.</summary>
+    public static Command AddJson(this Command command)
+    {
+        command.Options.Add(Json);
+        return command;
     }
 
     /// <summary>The cluster to use: options over <c>P2P_*</c> variables; neither means embedded.</summary>
@@ -73,7 +105,7 @@ internal static class GlobalOptions
             throw new ArgumentException("P2P_PRIMARY is read by silo processes (Agents.Silo --primary); a command joins a cluster through --cluster or --gateway.");
         }
 
-        if (parse.GetValue(DataDir) is { } dataDir)
+        if (parse.GetResult(DataDir) is not null && parse.GetValue(DataDir) is { } dataDir)
         {
             host = host with { DataDirectory = dataDir };
         }
@@ -87,9 +119,22 @@ internal static class GlobalOptions
         }
 
         var gateways = parse.GetValue(Gateway) is { Length: > 0 } g ? g : host.Gateways;
-        var connection = new ClusterConnection { PostgreSql = cluster, Gateways = gateways.ToList(), Tls = host.Tls }.WithSettings(settings);
+        var timeout = parse.GetValue(ConnectTimeout) is { } text ? ParseTimeout(text) : host.ConnectTimeout ?? DefaultConnectTimeout;
+        var connection = new ClusterConnection
+        {
+            PostgreSql = cluster,
+            Gateways = gateways.ToList(),
+            Tls = host.Tls,
+            ConnectTimeout = timeout,
+            Verbose = parse.GetResult(Verbose) is not null && parse.GetValue(Verbose),
+        }.WithSettings(settings);
         return new Target(connection, settings, host);
     }
+
+    private static TimeSpan ParseTimeout(string text) =>
+        ValueParsers.TryParseDuration(text, out var d) && d > TimeSpan.Zero
+            ? d
+            : throw new ArgumentException($"--connect-timeout '{text}' is not a positive duration such as 15s or 2m.");
 
     /// <summary>
     /// The connection of a benchmark, checked against its <c>--mode</c>: cluster needs one to join (or silos to start,

@@ -13,6 +13,9 @@ internal static class IngestCommand
         var collection = new Argument<string>("collection") { Description = "The collection to fill (created, cosine 384-d, if missing)." };
         var input = new Option<string>("--input") { Description = "A folder of text files, read recursively.", Required = true };
         var command = new Command("ingest", "Chunk, embed and upsert a folder of text files, spread over the cluster.") { collection, input };
+        command.AddConnection().AddJson().WithExamples(
+            "p2p-ai-agents ingest docs --input ./notes",
+            "p2p-ai-agents ingest docs --input ./notes --gateway 127.0.0.1:30000 --json");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var name = OptionChecks.CollectionName(parse, collection);

@@ -9,8 +9,11 @@ internal static class JobsCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var id = new Argument<Guid>("job-id") { Description = "The job's id." };
+        var id = new Argument<Guid>("job-id") { Description = "The job's id, as submit and jobs list print it." };
         var status = new Command("status", "Show a job's progress and result.") { id };
+        status.AddConnection(dataDir: false).AddJson().WithExamples(
+            "p2p-ai-agents jobs status 3f2b8c1e-7d4a-4c2e-9a61-0b5d7e9f1234 --gateway 127.0.0.1:30000",
+            "p2p-ai-agents jobs status 3f2b8c1e-7d4a-4c2e-9a61-0b5d7e9f1234 --json");
         status.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
@@ -18,8 +21,9 @@ internal static class JobsCommand
             return 0;
         }));
 
-        var cancelId = new Argument<Guid>("job-id") { Description = "The job's id." };
+        var cancelId = new Argument<Guid>("job-id") { Description = "The job's id, as submit and jobs list print it." };
         var cancel = new Command("cancel", "Stop a job; batches in flight finish and are counted.") { cancelId };
+        cancel.AddConnection(dataDir: false).AddJson().WithExamples("p2p-ai-agents jobs cancel 3f2b8c1e-7d4a-4c2e-9a61-0b5d7e9f1234 --gateway 127.0.0.1:30000");
         cancel.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
@@ -30,6 +34,7 @@ internal static class JobsCommand
         var max = new Option<int>("--max") { Description = "Most jobs listed.", DefaultValueFactory = _ => 50 };
         var all = new Option<bool>("--all") { Description = "Also list the benchmark's warm-up jobs." };
         var list = new Command("list", "List the newest jobs (a benchmark's warm-up jobs only with --all).") { max, all };
+        list.AddConnection(dataDir: false).AddJson().WithExamples("p2p-ai-agents jobs list --gateway 127.0.0.1:30000", "p2p-ai-agents jobs list --max 10 --json");
         list.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var most = OptionChecks.AtLeast(parse.GetValue(max), "--max", 1);
@@ -61,7 +66,9 @@ internal static class JobsCommand
             return 0;
         }));
 
-        return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel };
+        return new Command("jobs", "Inspect and cancel jobs.") { status, list, cancel }.WithExamples(
+            "p2p-ai-agents jobs list --gateway 127.0.0.1:30000",
+            "p2p-ai-agents jobs status 3f2b8c1e-7d4a-4c2e-9a61-0b5d7e9f1234 --gateway 127.0.0.1:30000");
     }
 
     /// <summary>True for the job a benchmark runs, unmeasured, before the one it measures (labelled so by it).</summary>

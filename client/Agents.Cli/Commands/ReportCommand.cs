@@ -11,6 +11,9 @@ internal static class ReportCommand
         var input = new Option<string>("--input") { Description = "A folder of benchmark results (*.json from 'benchmark --output').", DefaultValueFactory = _ => "results" };
         var output = new Option<string>("--output") { Description = "The HTML page to write.", DefaultValueFactory = _ => "performance-report.html" };
         var command = new Command("report", "One self-contained HTML page with charts from a folder of benchmark results, and a summary here.") { input, output };
+        command.WithExamples(
+            "p2p-ai-agents report --input results/ --output performance-report.html",
+            "p2p-ai-agents report --input results/scaling --output scaling.html");
         command.SetAction((parse, _) => CommandAction.Run(parse, async () =>
         {
             var path = OptionChecks.OutputFile(parse.GetValue(output), "--output")!;

@@ -13,6 +13,10 @@ internal static class SoakCommand
         var nodes = new Option<int>("--nodes") { Description = "With --cluster: start this many silo processes here for the run.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--output") { Description = "Write the result JSON here." };
         var command = new Command("soak", "Steady mixed load for a set time; reports operations/s, errors and the slope of silo memory.") { duration, nodes, output };
+        // Embedded, its collection is dropped at the end, so where the embedded silo keeps collections does not matter.
+        command.AddConnection(dataDir: false).AddJson().WithExamples(
+            "p2p-ai-agents soak --duration 30s",
+            "P2P_CLUSTER=\"Host=db;Username=agents;Password=...\" p2p-ai-agents soak --duration 10m --nodes 2 --output results/soak.json");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var length = ValueParsers.TryParseDuration(parse.GetValue(duration), out var d) && d > TimeSpan.Zero

@@ -16,6 +16,10 @@ internal static class StatsCommand
             HelpName = "DURATION",
         };
         var command = new Command("stats", "Per-node and cluster metrics from the aggregator grain.") { watch, window };
+        command.AddConnection(dataDir: false).AddJson().WithExamples(
+            "p2p-ai-agents stats --gateway 127.0.0.1:30000",
+            "p2p-ai-agents stats --watch --window 30s --cluster \"$P2P_CLUSTER\"",
+            "p2p-ai-agents stats --json --gateway 127.0.0.1:30000");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var span = Window(parse.GetValue(window));

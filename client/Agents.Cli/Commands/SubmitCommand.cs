@@ -9,12 +9,18 @@ internal static class SubmitCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var taskType = new Option<string>("--task-type") { Description = "Task type.", DefaultValueFactory = _ => TaskTypes.TextProcessing };
+        var taskType = new Option<string>("--task-type") { Description = "What each task does (a folder into a collection: ingest).", DefaultValueFactory = _ => TaskTypes.TextProcessing }
+            .OneOf([TaskTypes.TextProcessing, TaskTypes.Embedding], v => v == TaskTypes.Ingest);
         var input = new Option<string>("--input") { Description = "A folder of text files, one task per file.", Required = true };
-        var distribution = new Option<string>("--distribution") { Description = "round-robin, random or least-loaded.", DefaultValueFactory = _ => "round-robin" };
+        var distribution = new Option<string>("--distribution") { Description = "How batches are spread over the silos.", DefaultValueFactory = _ => "round-robin" }
+            .OneOf(DistributionNames.All, DistributionNames.IsKnown);
         var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
         var detach = new Option<bool>("--detach") { Description = "Return once the job is started (cluster only; an embedded job lives as long as this process)." };
         var command = new Command("submit", "Submit a job and (unless --detach) wait for its result.") { taskType, input, distribution, batch, detach };
+        command.AddConnection(dataDir: false).AddJson().WithExamples(
+            "p2p-ai-agents submit --input ./docs",
+            "p2p-ai-agents submit --input ./docs --task-type embedding --distribution least-loaded --gateway 127.0.0.1:30000",
+            "p2p-ai-agents submit --input ./docs --detach --json --cluster \"$P2P_CLUSTER\"");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var folder = OptionChecks.PathOf(parse.GetValue(input), "--input");

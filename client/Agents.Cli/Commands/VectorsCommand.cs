@@ -15,6 +15,9 @@ internal static class VectorsCommand
         var name = new Argument<string>("collection") { Description = "The collection's name." };
         var input = new Option<string>("--input") { Description = ".fvecs (ids 0..n-1) or .jsonl ({\"id\",\"vector\",\"payload\"} per line).", Required = true };
         var upsert = new Command("upsert", "Upsert points from a file; returns once they are durable.") { name, input };
+        upsert.AddConnection().AddJson().WithExamples(
+            "p2p-ai-agents vectors upsert sift --input base.fvecs",
+            "p2p-ai-agents vectors upsert docs --input points.jsonl --json");
         upsert.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, name);
@@ -52,6 +55,10 @@ internal static class VectorsCommand
         var output = new Option<string?>("--output") { Description = "Write ids and scores per query as JSON." };
         var text = new Option<string?>("--text") { Description = "One query in plain words, embedded on the cluster (an ingested collection)." };
         var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, text, k, ef, filter, output };
+        search.AddConnection().AddJson().WithExamples(
+            "p2p-ai-agents vectors search docs --text \"how do silos join a cluster\" -k 5",
+            "p2p-ai-agents vectors search small --vector 0.1,0.2,0.3,0.4 --filter lang=en --filter year>=2020",
+            "p2p-ai-agents vectors search sift --query-file query.fvecs -k 10 --output hits.json");
         search.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, searchName);
@@ -135,6 +142,7 @@ internal static class VectorsCommand
         var deleteName = new Argument<string>("collection") { Description = "The collection's name." };
         var ids = new Option<string[]>("--id") { Description = "A point id (repeatable).", Required = true };
         var delete = new Command("delete", "Delete points by id.") { deleteName, ids };
+        delete.AddConnection().WithExamples("p2p-ai-agents vectors delete docs --id a1 --id a2");
         delete.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, deleteName);
@@ -149,7 +157,10 @@ internal static class VectorsCommand
             return 0;
         }));
 
-        return new Command("vectors", "Upsert, search and delete points of a collection.") { upsert, search, delete };
+        return new Command("vectors", "Upsert, search and delete points of a collection.") { upsert, search, delete }.WithExamples(
+            "p2p-ai-agents vectors upsert sift --input base.fvecs",
+            "p2p-ai-agents vectors search docs --text \"how do silos join a cluster\"",
+            "p2p-ai-agents vectors delete docs --id a1");
     }
 
     private static async Task<int> SearchTextAsync(

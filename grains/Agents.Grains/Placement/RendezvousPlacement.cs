@@ -27,8 +27,22 @@ public sealed class RendezvousPlacementAttribute() : PlacementAttribute(Rendezvo
 public sealed class RendezvousPlacementDirector : IPlacementDirector
 {
     /// <inheritdoc />
-    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context) =>
-        Task.FromResult(Choose(target.GrainIdentity.ToString(), context.GetCompatibleSilos(target)));
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    {
+        IReadOnlyList<SiloAddress> silos;
+        try
+        {
+            silos = context.GetCompatibleSilos(target);
+        }
+        catch (OrleansException)
+        {
+            // No silo is active: the last one is shutting down and moves its grains on retirement. There is nowhere to
+            // move them, so they stay and end with it; the local silo is the answer Orleans takes for "do not migrate".
+            return Task.FromResult(context.LocalSilo);
+        }
+
+        return Task.FromResult(Choose(target.GrainIdentity.ToString(), silos));
+    }
 
     /// <summary>The silo of <paramref name="silos"/> that <paramref name="key"/> belongs on.</summary>
     public static SiloAddress Choose(string key, IReadOnlyList<SiloAddress> silos)

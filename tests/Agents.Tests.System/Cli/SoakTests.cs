@@ -12,7 +12,8 @@ public sealed class SoakTests
     {
         var output = Path.Combine(Path.GetTempPath(), $"soak-{Guid.NewGuid():N}", "soak.json");
         var run = await CliProcess.RunAsync(
-            ["soak", "--duration", "15s", "--output", output, "--data-dir", Path.Combine(Path.GetTempPath(), $"soak-data-{Guid.NewGuid():N}")],
+            ["soak", "--duration", "15s", "--output", output],
+            new Dictionary<string, string> { ["P2P_DATA_DIR"] = Path.Combine(Path.GetTempPath(), $"soak-data-{Guid.NewGuid():N}") },
             timeout: TimeSpan.FromMinutes(3));
 
         Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);

@@ -470,6 +470,9 @@ public sealed partial class CliFuzzTests(ITestOutputHelper log) : IDisposable
             : null;
     }
 
+    private static bool Takes(string[] path, string option) =>
+        path.Aggregate((Command)Root, (command, name) => command.Subcommands.Single(c => c.Name == name)).Options.Any(o => o.Name == option);
+
     private static async Task<Outcome> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? environment)
     {
         var variables = new Dictionary<string, string?>(StringComparer.Ordinal) { ["P2P_GATEWAYS"] = Sentinel };
@@ -717,7 +720,8 @@ public sealed partial class CliFuzzTests(ITestOutputHelper log) : IDisposable
 
         // A value the command does not look at is no fault (the parser still judges its type).
         faults.RemoveAll(f => f.Option is { } o && f.Value.Parses && spec.Ignores?.Invoke(chosen, o) == true);
-        if (random.Next(5) == 0)
+        // --json is offered only by the commands that print results.
+        if (random.Next(5) == 0 && Takes(spec.Path, "--json"))
         {
             groups.Add(["--json"]);
         }
