@@ -142,7 +142,7 @@ internal static class VectorsCommand
         var deleteName = new Argument<string>("collection") { Description = "The collection's name." };
         var ids = new Option<string[]>("--id") { Description = "A point id (repeatable).", Required = true };
         var delete = new Command("delete", "Delete points by id.") { deleteName, ids };
-        delete.AddConnection().WithExamples("p2p-ai-agents vectors delete docs --id a1 --id a2");
+        delete.AddConnection().AddJson().WithExamples("p2p-ai-agents vectors delete docs --id a1 --id a2", "p2p-ai-agents vectors delete docs --id a1 --json");
         delete.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var collection = OptionChecks.CollectionName(parse, deleteName);

@@ -147,7 +147,11 @@ public sealed partial class ScaleBenchmarkTests
         var outcome = await CliProcess.RunAsync(["benchmark", "--mode", "cluster", "--nodes", "1", "--cpu-limit", limit, "--tasks", "10"], NoCluster);
         Assert.Equal(2, outcome.ExitCode);
         Assert.Contains("--cpu-limit", outcome.Stderr, StringComparison.Ordinal);
-        Assert.Single(outcome.Stderr.Trim().Split('\n'));
+        // What is wrong, then where to read more: two lines, the first naming the option.
+        var lines = outcome.Stderr.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("error: --cpu-limit", lines[0], StringComparison.Ordinal);
+        Assert.Contains("--help", lines[1], StringComparison.Ordinal);
     }
 
     [Fact]
