@@ -35,6 +35,7 @@ public sealed record EmbeddingOptions(int Sessions, int IntraOpThreads, int MaxB
 public sealed class EmbeddingService : IDisposable
 {
     private readonly Channel<Item> _queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly SharedModelWeights _weights;
     private readonly SentenceEmbedder[] _sessions;
     private readonly Thread[] _threads;
     private long _texts;
@@ -48,16 +49,23 @@ public sealed class EmbeddingService : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Sessions, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
         Options = options;
-        var model = SentenceEmbedder.ReadMiniLmModel(modelAssemblyPath);
+        byte[]? model = SentenceEmbedder.ReadMiniLmModel(modelAssemblyPath);
+        _weights = new SharedModelWeights(model);
         _sessions = new SentenceEmbedder[options.Sessions];
         _threads = new Thread[options.Sessions];
         for (var i = 0; i < options.Sessions; i++)
         {
-            _sessions[i] = new SentenceEmbedder(tokenizer, model, options.IntraOpThreads);
+            _sessions[i] = new SentenceEmbedder(tokenizer, model, options.IntraOpThreads, _weights);
             var session = _sessions[i];
             _threads[i] = new Thread(() => Serve(session)) { IsBackground = true, Name = $"embedding-session-{i}" };
             _threads[i].Start();
         }
+
+        // The model's bytes (~90 MB on the large-object heap) are garbage now that the sessions hold the weights; a GC
+        // that returns them, and the parse buffers the C heap keeps, leaves the silo with one copy of the model.
+        model = null;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
     }
 
     /// <summary>How the model runs.</summary>
@@ -123,6 +131,8 @@ public sealed class EmbeddingService : IDisposable
         {
             session.Dispose();
         }
+
+        _weights.Dispose();
     }
 
     private void Serve(SentenceEmbedder session)

@@ -24,8 +24,11 @@ public sealed class SentenceEmbedder : IDisposable
     private readonly string _hiddenState;
     private readonly bool _takesTokenTypes;
 
-    /// <summary>A session over <paramref name="model"/> (ONNX bytes) running on <paramref name="intraOpThreads"/> threads.</summary>
-    public SentenceEmbedder(WordPieceTokenizer tokenizer, byte[] model, int intraOpThreads)
+    /// <summary>
+    /// A session over <paramref name="model"/> (ONNX bytes) running on <paramref name="intraOpThreads"/> threads; with
+    /// <paramref name="weights"/> (made from the same bytes) it uses those instead of a copy of its own.
+    /// </summary>
+    public SentenceEmbedder(WordPieceTokenizer tokenizer, byte[] model, int intraOpThreads, SharedModelWeights? weights = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(model);
@@ -42,7 +45,8 @@ public sealed class SentenceEmbedder : IDisposable
         // Threads of one session spin between ops by default; with several sessions per silo that only burns the cores
         // the other sessions need.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", intraOpThreads > 1 ? "1" : "0");
-        _session = new InferenceSession(model, options);
+        weights?.AddTo(options);
+        _session = weights is null ? new InferenceSession(model, options) : new InferenceSession(model, options, weights.PrePacked);
         _takesTokenTypes = _session.InputMetadata.ContainsKey("token_type_ids");
         foreach (var required in (string[])["input_ids", "attention_mask"])
         {
@@ -66,7 +70,21 @@ public sealed class SentenceEmbedder : IDisposable
     {
         using var stream = MiniLmResources.OpenModel(assemblyPath);
         var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
+
+        // Read(byte[], ...), not ReadExactly(span): a span read of a stream derived from UnmanagedMemoryStream goes through
+        // a rented array as large as the model (128 MiB), which the shared pool then keeps for the life of the process.
+        var read = 0;
+        while (read < bytes.Length)
+        {
+            var count = stream.Read(bytes, read, bytes.Length - read);
+            if (count == 0)
+            {
+                throw new EndOfStreamException($"The embedding model ends after {read:N0} of {bytes.Length:N0} bytes.");
+            }
+
+            read += count;
+        }
+
         return bytes;
     }
 
