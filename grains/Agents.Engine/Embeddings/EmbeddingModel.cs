@@ -5,7 +5,7 @@ namespace Agents.Engine.Embeddings;
 
 /// <summary>
 /// The silo's one <see cref="EmbeddingService"/>, loaded on first use so a silo that never embeds never pays for the
-/// model (about 90 MB of weights per session).
+/// model (about 235 MB: one copy of the weights shared by the sessions, their prepacked forms, each session's arena).
 /// </summary>
 public sealed class EmbeddingModel(PerformanceSettings performance, TextPipeline pipeline) : IDisposable
 {
