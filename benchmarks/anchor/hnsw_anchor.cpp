@@ -6,6 +6,7 @@
 //   ./hnsw_anchor DIR 32,64,128 [M] [efConstruction]
 #include <hnswlib/hnswlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -87,16 +88,21 @@ int main(int argc, char** argv) {
         auto warm = std::chrono::steady_clock::now();
         for (size_t i = 0; i < 50 || Seconds(warm) < 1.0; ++i) index.searchKnn(queries.data() + (i % nq) * dim, k);
 
+        // Best of three passes, as benchmarks/AnnComparison.cs times its own.
         std::vector<std::vector<size_t>> found(nq);
-        start = std::chrono::steady_clock::now();
-        for (size_t q = 0; q < nq; ++q) {
-            auto top = index.searchKnn(queries.data() + q * dim, k);
-            while (!top.empty()) {
-                found[q].push_back(top.top().second);
-                top.pop();
+        double elapsed = 1e300;
+        for (int pass = 0; pass < 3; ++pass) {
+            start = std::chrono::steady_clock::now();
+            for (size_t q = 0; q < nq; ++q) {
+                auto top = index.searchKnn(queries.data() + q * dim, k);
+                found[q].clear();
+                while (!top.empty()) {
+                    found[q].push_back(top.top().second);
+                    top.pop();
+                }
             }
+            elapsed = std::min(elapsed, Seconds(start));
         }
-        const double elapsed = Seconds(start);
 
         size_t hits = 0;
         for (size_t q = 0; q < nq; ++q) {
