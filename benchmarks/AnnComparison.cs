@@ -22,6 +22,7 @@ public static class AnnComparison
     private const int EfConstruction = 200;
     private const int Seed = 42;
     private const int K = 10;
+    private const int SearchPasses = 3;
 
     // TEXMEX ground truth files conventionally hold 100 neighbours; recall only reads the first K.
     private const int TruthDepth = 100;
@@ -204,21 +205,28 @@ public static class AnnComparison
     {
         WarmUp(queries.Length, q => index.Search(queries[q], K, ef));
 
+        // Best of three passes: on a shared machine the slowest passes measure the neighbours, not the index
+        // (the hnswlib anchor times its passes the same way).
         var results = new IReadOnlyList<ScoredSlot>[queries.Length];
-        var clock = Stopwatch.StartNew();
-        if (threads == 1)
+        var best = double.MaxValue;
+        for (var pass = 0; pass < SearchPasses; pass++)
         {
-            for (var q = 0; q < queries.Length; q++)
+            var clock = Stopwatch.StartNew();
+            if (threads == 1)
             {
-                results[q] = index.Search(queries[q], K, ef);
+                for (var q = 0; q < queries.Length; q++)
+                {
+                    results[q] = index.Search(queries[q], K, ef);
+                }
             }
-        }
-        else
-        {
-            Parallel.For(0, queries.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, q => results[q] = index.Search(queries[q], K, ef));
+            else
+            {
+                Parallel.For(0, queries.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, q => results[q] = index.Search(queries[q], K, ef));
+            }
+
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
         }
 
-        clock.Stop();
         var hits = 0;
         for (var q = 0; q < queries.Length; q++)
         {
@@ -232,7 +240,7 @@ public static class AnnComparison
             }
         }
 
-        return new SearchResult(ef, queries.Length / clock.Elapsed.TotalSeconds, hits / (double)(K * queries.Length));
+        return new SearchResult(ef, queries.Length / best, hits / (double)(K * queries.Length));
     }
 
     // Tiered compilation promotes a method to optimised code only after it has been hot for a while (with a

@@ -11,7 +11,7 @@ public sealed class KernelTests
     public void SimdEqualsTheScalarReferenceAtEveryLength(DistanceMetric metric)
     {
         var random = new Random(11);
-        foreach (var length in Enumerable.Range(1, 70).Concat([127, 128, 129, 383, 384, 385, 1000, 1536, 4096]))
+        foreach (var length in Enumerable.Range(1, 70).Concat([127, 128, 129, 383, 384, 385, 448, 511, 512, 513, 768, 1000, 1536, 4096]))
         {
             var a = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
             var b = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();

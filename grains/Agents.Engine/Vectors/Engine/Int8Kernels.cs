@@ -47,25 +47,60 @@ public static class Int8Kernels
     }
 
     /// <summary>The SIMD dot product (falls back to scalar where neither AVX-512BW nor AVX2 is present).</summary>
-    public static int DotSimd(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b) => Simd(a, b, squaredDistance: false);
-
-    /// <summary>The SIMD squared distance.</summary>
-    public static int SquaredDistanceSimd(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b) => Simd(a, b, squaredDistance: true);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Simd(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, bool squaredDistance)
+    public static int DotSimd(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
     {
         CheckLengths(a, b);
-        ref var ra = ref MemoryMarshal.GetReference(a);
-        ref var rb = ref MemoryMarshal.GetReference(b);
-        var n = a.Length;
+        return Simd(ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), a.Length, squaredDistance: false);
+    }
+
+    /// <summary>The SIMD squared distance.</summary>
+    public static int SquaredDistanceSimd(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    {
+        CheckLengths(a, b);
+        return Simd(ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), a.Length, squaredDistance: true);
+    }
+
+    /// <summary>Σ aᵢ·bᵢ over <paramref name="length"/> codes, unchecked (search loops).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int DotUnchecked(ref sbyte a, ref sbyte b, int length) => DistanceKernels.UseSimd
+        ? Simd(ref a, ref b, length, squaredDistance: false)
+        : DotScalar(MemoryMarshal.CreateReadOnlySpan(ref a, length), MemoryMarshal.CreateReadOnlySpan(ref b, length));
+
+    /// <summary>Σ (aᵢ − bᵢ)² over <paramref name="length"/> codes, unchecked (search loops).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int SquaredDistanceUnchecked(ref sbyte a, ref sbyte b, int length) => DistanceKernels.UseSimd
+        ? Simd(ref a, ref b, length, squaredDistance: true)
+        : SquaredDistanceScalar(MemoryMarshal.CreateReadOnlySpan(ref a, length), MemoryMarshal.CreateReadOnlySpan(ref b, length));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Simd(ref sbyte ra, ref sbyte rb, int n, bool squaredDistance)
+    {
         var i = 0;
         var sum = 0;
 
         // Lanes hold at most 2·254² per step, so int32 accumulators cannot overflow for any dimension up to 4096.
         if (Avx512BW.IsSupported && n >= 32)
         {
-            var acc = Vector512<int>.Zero;
+            // Two accumulators over 64 codes a step, so consecutive multiply-adds do not wait on one another.
+            Vector512<int> acc = default, acc1 = default;
+            for (; i <= n - 64; i += 64)
+            {
+                var x = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref ra, (nuint)i));
+                var y = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref rb, (nuint)i));
+                var x1 = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref ra, (nuint)i + 32));
+                var y1 = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref rb, (nuint)i + 32));
+                if (squaredDistance)
+                {
+                    x = Avx512BW.Subtract(x, y);
+                    y = x;
+                    x1 = Avx512BW.Subtract(x1, y1);
+                    y1 = x1;
+                }
+
+                acc = Avx512F.Add(acc, Avx512BW.MultiplyAddAdjacent(x, y));
+                acc1 = Avx512F.Add(acc1, Avx512BW.MultiplyAddAdjacent(x1, y1));
+            }
+
             for (; i <= n - 32; i += 32)
             {
                 var x = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref ra, (nuint)i));
@@ -79,7 +114,7 @@ public static class Int8Kernels
                 acc = Avx512F.Add(acc, Avx512BW.MultiplyAddAdjacent(x, y));
             }
 
-            sum = Vector512.Sum(acc);
+            sum = Vector512.Sum(Avx512F.Add(acc, acc1));
         }
 
         if (Avx2.IsSupported && n - i >= 16)

@@ -1,4 +1,5 @@
-
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Agents.Engine.Vectors;
 
@@ -162,4 +163,29 @@ public sealed class QuantizedCodes
 
     /// <summary>The approximate score of encoded <paramref name="codes"/> (with <paramref name="bias"/>) against <paramref name="slot"/>.</summary>
     public float Score(ReadOnlySpan<sbyte> codes, float bias, int slot) => Quantizer.Score(codes, bias, this[slot], Bias(slot));
+
+    /// <summary>
+    /// As <see cref="Score(ReadOnlySpan{sbyte}, float, int)"/> without bounds checks, for search loops that already
+    /// bounded <paramref name="slot"/> by <see cref="Count"/>; <paramref name="codes"/> holds <c>Dimension</c> codes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal float ScoreUnchecked(ref sbyte codes, float bias, int slot)
+    {
+        var quantizer = Quantizer;
+        var block = (uint)slot / SlotsPerBlock;
+        var index = (uint)slot % SlotsPerBlock;
+        ref var stored = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Volatile.Read(ref _codes)[block]), (nint)index * quantizer.Dimension);
+        if (quantizer.Metric == DistanceMetric.L2)
+        {
+            return -(quantizer.Step * quantizer.Step * Int8Kernels.SquaredDistanceUnchecked(ref codes, ref stored, quantizer.Dimension));
+        }
+
+        var storedBias = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Volatile.Read(ref _biases)[block]), (nint)index);
+        return (quantizer.Step * quantizer.Step * Int8Kernels.DotUnchecked(ref codes, ref stored, quantizer.Dimension)) + bias + storedBias;
+    }
+
+    /// <summary>The first code of <paramref name="slot"/>, unchecked (for prefetching).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref sbyte FirstCode(int slot) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Volatile.Read(ref _codes)[(uint)slot / SlotsPerBlock]), (nint)((uint)slot % SlotsPerBlock) * Quantizer.Dimension);
 }

@@ -1,4 +1,6 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Agents.Engine.Vectors;
 
@@ -85,6 +87,23 @@ public sealed unsafe class VectorArena : IDisposable
 
             return Volatile.Read(ref _blocks)[slot / SlotsPerBlock].AsSpan(slot % SlotsPerBlock * Dimension, Dimension);
         }
+    }
+
+    /// <summary>
+    /// The first float of slot <paramref name="slot"/>, unchecked: for search loops that have already bounded the slot
+    /// by a count read from <see cref="Count"/> (the block table is read after the count, so it covers the slot).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref float FirstFloat(int slot)
+    {
+        var block = (uint)slot / SlotsPerBlock;
+        var offset = (nint)((uint)slot % SlotsPerBlock) * Dimension;
+        if (_file is not null)
+        {
+            return ref Unsafe.AsRef<float>((float*)Volatile.Read(ref _mapped)[block] + offset);
+        }
+
+        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Volatile.Read(ref _blocks)[block]), offset);
     }
 
     /// <summary>Copies <paramref name="vector"/> into a new slot and returns it.</summary>
