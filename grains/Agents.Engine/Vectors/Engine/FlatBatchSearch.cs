@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Agents.Engine.Vectors;
 
@@ -17,6 +18,9 @@ namespace Agents.Engine.Vectors;
 public static class FlatBatchSearch
 {
     private const int Tile = 4;
+
+    // Half of a typical 512 KB to 2 MB L2 cache: 170 queries of 384 dimensions.
+    private const int QueryBlockBytes = 256 * 1024;
 
     /// <summary>
     /// Merges into <paramref name="top"/> the best slots in [<paramref name="from"/>, <paramref name="to"/>) that pass
@@ -74,8 +78,38 @@ public static class FlatBatchSearch
         Span<float> scores = stackalloc float[Tile * Tile];
         Span<bool> live = stackalloc bool[Tile];
         ref var q0 = ref MemoryMarshal.GetReference(queries);
-        var slot = from;
-        for (; slot + Tile <= to; slot += Tile)
+
+        // Queries a block that stays in the L2 cache while every vector streams past it once.
+        var block = Math.Max(Tile, QueryBlockBytes / (dim * sizeof(float)) / Tile * Tile);
+        for (var first = 0; first < n; first += block)
+        {
+            ScanBlock<TOp>(vectors, ref q0, first, Math.Min(n, first + block), from, to - ((to - from) % Tile), accept, top, scores, live);
+        }
+
+        // The last slots, fewer than a tile.
+        for (var slot = to - ((to - from) % Tile); slot < to; slot++)
+        {
+            if (accept is not null && !accept(slot))
+            {
+                continue;
+            }
+
+            ref var x = ref MemoryMarshal.GetReference(vectors[slot]);
+            for (var q = 0; q < n; q++)
+            {
+                top.Offer(q, slot, Score1x1<TOp>(ref Unsafe.Add(ref q0, q * dim), ref x, dim));
+            }
+        }
+    }
+
+    /// <summary>Queries [<paramref name="firstQuery"/>, <paramref name="endQuery"/>) against the whole tiles of slots in [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    private static void ScanBlock<TOp>(
+        VectorArena vectors, ref float q0, int firstQuery, int endQuery, int from, int to, Func<int, bool>? accept, BatchTopK top, Span<float> scores, Span<bool> live)
+        where TOp : struct, IPairKernel
+    {
+        var dim = vectors.Dimension;
+        var n = endQuery;
+        for (var slot = from; slot < to; slot += Tile)
         {
             var any = false;
             for (var j = 0; j < Tile; j++)
@@ -93,7 +127,7 @@ public static class FlatBatchSearch
             ref var x1 = ref MemoryMarshal.GetReference(vectors[slot + 1]);
             ref var x2 = ref MemoryMarshal.GetReference(vectors[slot + 2]);
             ref var x3 = ref MemoryMarshal.GetReference(vectors[slot + 3]);
-            var q = 0;
+            var q = firstQuery;
             for (; q + Tile <= n; q += Tile)
             {
                 ref var row = ref Unsafe.Add(ref q0, q * dim);
@@ -124,21 +158,6 @@ public static class FlatBatchSearch
                         top.Offer(q, slot + j, scores[j]);
                     }
                 }
-            }
-        }
-
-        // The last slots, fewer than a tile.
-        for (; slot < to; slot++)
-        {
-            if (accept is not null && !accept(slot))
-            {
-                continue;
-            }
-
-            ref var x = ref MemoryMarshal.GetReference(vectors[slot]);
-            for (var q = 0; q < n; q++)
-            {
-                top.Offer(q, slot, Score1x1<TOp>(ref Unsafe.Add(ref q0, q * dim), ref x, dim));
             }
         }
     }
@@ -186,22 +205,10 @@ public static class FlatBatchSearch
                 a33 = TOp.Step(w, v3, a33);
             }
 
-            scores[0] = Vector512.Sum(a00);
-            scores[1] = Vector512.Sum(a01);
-            scores[2] = Vector512.Sum(a02);
-            scores[3] = Vector512.Sum(a03);
-            scores[4] = Vector512.Sum(a10);
-            scores[5] = Vector512.Sum(a11);
-            scores[6] = Vector512.Sum(a12);
-            scores[7] = Vector512.Sum(a13);
-            scores[8] = Vector512.Sum(a20);
-            scores[9] = Vector512.Sum(a21);
-            scores[10] = Vector512.Sum(a22);
-            scores[11] = Vector512.Sum(a23);
-            scores[12] = Vector512.Sum(a30);
-            scores[13] = Vector512.Sum(a31);
-            scores[14] = Vector512.Sum(a32);
-            scores[15] = Vector512.Sum(a33);
+            Reduce4(a00, a01, a02, a03).StoreUnsafe(ref scores[0]);
+            Reduce4(a10, a11, a12, a13).StoreUnsafe(ref scores[4]);
+            Reduce4(a20, a21, a22, a23).StoreUnsafe(ref scores[8]);
+            Reduce4(a30, a31, a32, a33).StoreUnsafe(ref scores[12]);
         }
         else
         {
@@ -237,22 +244,10 @@ public static class FlatBatchSearch
                 a33 = TOp.Step(w, v3, a33);
             }
 
-            scores[0] = Vector256.Sum(a00);
-            scores[1] = Vector256.Sum(a01);
-            scores[2] = Vector256.Sum(a02);
-            scores[3] = Vector256.Sum(a03);
-            scores[4] = Vector256.Sum(a10);
-            scores[5] = Vector256.Sum(a11);
-            scores[6] = Vector256.Sum(a12);
-            scores[7] = Vector256.Sum(a13);
-            scores[8] = Vector256.Sum(a20);
-            scores[9] = Vector256.Sum(a21);
-            scores[10] = Vector256.Sum(a22);
-            scores[11] = Vector256.Sum(a23);
-            scores[12] = Vector256.Sum(a30);
-            scores[13] = Vector256.Sum(a31);
-            scores[14] = Vector256.Sum(a32);
-            scores[15] = Vector256.Sum(a33);
+            Reduce4(a00, a01, a02, a03).StoreUnsafe(ref scores[0]);
+            Reduce4(a10, a11, a12, a13).StoreUnsafe(ref scores[4]);
+            Reduce4(a20, a21, a22, a23).StoreUnsafe(ref scores[8]);
+            Reduce4(a30, a31, a32, a33).StoreUnsafe(ref scores[12]);
         }
 
         // The dimensions past the last whole SIMD width.
@@ -293,10 +288,7 @@ public static class FlatBatchSearch
                 a3 = TOp.Step(w, Vector512.LoadUnsafe(ref x3, (nuint)d), a3);
             }
 
-            scores[0] = Vector512.Sum(a0);
-            scores[1] = Vector512.Sum(a1);
-            scores[2] = Vector512.Sum(a2);
-            scores[3] = Vector512.Sum(a3);
+            Reduce4(a0, a1, a2, a3).StoreUnsafe(ref scores[0]);
         }
         else
         {
@@ -310,10 +302,7 @@ public static class FlatBatchSearch
                 a3 = TOp.Step(w, Vector256.LoadUnsafe(ref x3, (nuint)d), a3);
             }
 
-            scores[0] = Vector256.Sum(a0);
-            scores[1] = Vector256.Sum(a1);
-            scores[2] = Vector256.Sum(a2);
-            scores[3] = Vector256.Sum(a3);
+            Reduce4(a0, a1, a2, a3).StoreUnsafe(ref scores[0]);
         }
 
         for (; d < dim; d++)
@@ -329,6 +318,25 @@ public static class FlatBatchSearch
         {
             scores[j] = TOp.Finish(scores[j]);
         }
+    }
+
+    /// <summary>The sums of four vectors' lanes, in one vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Reduce4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) =>
+        Reduce4(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper(), c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper());
+
+    /// <summary>The sums of four vectors' lanes, in one vector: three horizontal adds rather than four full reductions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Reduce4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        if (Avx.IsSupported)
+        {
+            // Per 128-bit lane: [a0+a1, a2+a3, b0+b1, b2+b3], then [a, b, c, d] partial sums; the two lanes add up.
+            var sums = Avx.HorizontalAdd(Avx.HorizontalAdd(a, b), Avx.HorizontalAdd(c, d));
+            return sums.GetLower() + sums.GetUpper();
+        }
+
+        return Vector128.Create(Vector256.Sum(a), Vector256.Sum(b), Vector256.Sum(c), Vector256.Sum(d));
     }
 
     private static float Score1x1<TOp>(ref float q, ref float x, int dim)
