@@ -75,7 +75,7 @@ public class FlatBatchBenchmarks
 }
 
 /// <summary>
-/// memory_operations: 64 HNSW queries (top 10, ef 64) on a 10,000-point 384-d shard, one LocalShard.Search each
+/// memory_operations: 64 HNSW queries (top 10, ef 64) on a 5,000-point 384-d shard, one LocalShard.Search each
 /// (baseline) and as one LocalShard.SearchBatch, which runs them back to back on this thread.
 /// </summary>
 [BenchmarkCategory(Suites.MemoryOperations)]
@@ -83,7 +83,7 @@ public class FlatBatchBenchmarks
 public class HnswBatchBenchmarks
 {
     private const int Dimension = 384;
-    private const int Points = 10_000;
+    private const int Points = 5_000;
     private const int Queries = 64;
     private LocalShard _shard = null!;
     private float[][] _queries = [];
