@@ -7,6 +7,13 @@ if (args is ["ann", .. var annArgs])
     return;
 }
 
+// dotnet run -c Release --project benchmarks -- flat --data DIR [--batch 1000]   (exact batched search; see compare_flat.py)
+if (args is ["flat", .. var flatArgs])
+{
+    Environment.ExitCode = Agents.Benchmarks.FlatBatchComparison.Run(flatArgs);
+    return;
+}
+
 // dotnet run -c Release --project benchmarks -- embed [--seconds 8]   (raw ONNX Runtime embeddings/s, the e2e baseline)
 if (args is ["embed", .. var embedArgs])
 {

@@ -42,6 +42,9 @@ public interface IVectorShardGrain : IGrainWithStringKey
     /// <summary>The shard's best k for a query, best first.</summary>
     Task<SearchHit[]> SearchAsync(SearchRequest request);
 
+    /// <summary>The shard's best k for each query of a batch, best first, in query order.</summary>
+    Task<SearchHit[][]> SearchBatchAsync(SearchBatchRequest request);
+
     /// <summary>What the shard holds.</summary>
     Task<ShardInfo> DescribeAsync();
 

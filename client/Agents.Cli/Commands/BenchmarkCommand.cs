@@ -40,6 +40,7 @@ internal static class BenchmarkCommand
             .OneOf(IndexKindNames.All);
         var quantize = new Option<bool>("--quantize") { Description = "vector-*: int8 codes in the graph, full vectors memory-mapped and used to rescore." };
         var concurrency = new Option<int>("--concurrency") { Description = "vector-search: queries in flight.", DefaultValueFactory = _ => 2 * Environment.ProcessorCount };
+        var queryBatch = new Option<int>("--query-batch") { Description = "vector-search: queries per shard call (1: one call per query).", DefaultValueFactory = _ => 1 };
         var repeat = new Option<int>("--repeat")
         {
             Description = "Run each configuration this many times, each to a file of its own (-run-R); the report shows their mean and spread.",
@@ -47,7 +48,7 @@ internal static class BenchmarkCommand
         };
         var command = new Command("benchmark", "Run a workload through the cluster and report throughput, latency and memory.")
         {
-            mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency, repeat,
+            mode, tasks, taskType, distribution, input, output, nodes, pin, cpuLimit, batch, docBytes, warmup, dataset, queries, dimension, k, ef, shards, index, quantize, concurrency, queryBatch, repeat,
         };
         command.AddConnection().AddJson().WithExamples(
             "p2p-ai-agents benchmark --mode single-node --tasks 1000 --task-type text-processing --output results/single-node.json",
@@ -79,6 +80,7 @@ internal static class BenchmarkCommand
             OptionChecks.InRange(parse.GetValue(ef) ?? 1, "--ef", 1, ShardRouter.MaxEf);
             OptionChecks.InRange(parse.GetValue(shards), "--shards", ShardRouter.ClusterDefaultShards, ShardRouter.MaxShards);
             OptionChecks.AtLeast(parse.GetValue(concurrency), "--concurrency", 1);
+            OptionChecks.InRange(parse.GetValue(queryBatch), "--query-batch", 1, SearchBatchRequest.MaxQueries);
             OptionChecks.InRange(parse.GetValue(repeat), "--repeat", 1, 100);
             var indexKind = IndexKindNames.Parse(parse.GetValue(index), "--index");
             if (parse.GetValue(quantize) && indexKind != VectorIndexKind.Hnsw)
@@ -122,7 +124,7 @@ internal static class BenchmarkCommand
                 var points = parse.GetValue(dataset) is not null && parse.GetResult(tasks) is null or { Implicit: true } ? 0 : taskCount;
                 vectorOptions = new VectorBenchmark.Options(
                     type, points, parse.GetValue(queries), parse.GetValue(dimension), parse.GetValue(k), parse.GetValue(ef), parse.GetValue(shards),
-                    indexKind, parse.GetValue(concurrency), parse.GetValue(dataset) is { } d ? OptionChecks.PathOf(d, "--dataset") : null, Quantize: parse.GetValue(quantize));
+                    indexKind, parse.GetValue(concurrency), parse.GetValue(dataset) is { } d ? OptionChecks.PathOf(d, "--dataset") : null, Quantize: parse.GetValue(quantize), QueryBatch: parse.GetValue(queryBatch));
                 VectorBenchmark.Check(vectorOptions);
             }
 

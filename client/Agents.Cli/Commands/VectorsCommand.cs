@@ -93,9 +93,14 @@ internal static class VectorsCommand
             var json = parse.GetValue(GlobalOptions.Json);
             var table = ResultTable.Create(queries.Count > 1 ? ["query", "id", "score", "payload"] : ["id", "score", "payload"]);
             var clock = Stopwatch.StartNew();
+
+            // A query file goes to the shards in batches, many queries per call.
+            var answers = queries.Count == 1
+                ? [await client.SearchAsync(collection, queries[0], parse.GetValue(k), parse.GetValue(ef), payloadFilter, cancellationToken)]
+                : await client.SearchBatchAsync(collection, queries, parse.GetValue(k), parse.GetValue(ef), payloadFilter, cancellationToken: cancellationToken);
             for (var q = 0; q < queries.Count; q++)
             {
-                var hits = await client.SearchAsync(collection, queries[q], parse.GetValue(k), parse.GetValue(ef), payloadFilter, cancellationToken);
+                var hits = answers[q];
                 results.Add(new
                 {
                     query = q,

@@ -176,6 +176,48 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
         }
     }
 
+    /// <summary>
+    /// For each of <paramref name="searchValues"/>, in order, what <see cref="SearchAsync{TInput}"/> returns for it; the
+    /// queries go to the shards in batches, many per call (<see cref="AgentsClient.SearchBatchAsync"/>), so a large set of
+    /// queries costs a few calls per shard rather than one each. The <paramref name="options"/> apply to every query.
+    /// </summary>
+    public async Task<IReadOnlyList<IReadOnlyList<VectorSearchResult<TRecord>>>> SearchBatchAsync(
+        IReadOnlyList<ReadOnlyMemory<float>> searchValues, int top, VectorSearchOptions<TRecord>? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(searchValues);
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        options ??= new VectorSearchOptions<TRecord>();
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options.Skip));
+        CheckVectorProperty(options.VectorProperty);
+        var filter = FilterTranslator.Translate(options.Filter, _model, out var matchesNothing);
+        if (matchesNothing || searchValues.Count == 0)
+        {
+            return searchValues.Select(_ => (IReadOnlyList<VectorSearchResult<TRecord>>)[]).ToList();
+        }
+
+        var queries = searchValues.Select(v => v.ToArray()).ToList();
+        return await Run("Search", async () =>
+        {
+            var answers = await _client.SearchBatchAsync(Name, queries, top + options.Skip, filter: filter, cancellationToken: cancellationToken);
+            var results = new List<IReadOnlyList<VectorSearchResult<TRecord>>>(answers.Length);
+            foreach (var hits in answers)
+            {
+                var kept = hits.Skip(options.Skip).Where(h => options.ScoreThreshold is not { } threshold
+                    || (_model.Metric == VectorMetric.L2 ? h.Score <= threshold : h.Score >= threshold));
+                var found = await Task.WhenAll(kept.Select(async hit =>
+                {
+                    var record = options.IncludeVectors
+                        ? await ReadAsync(hit.Id, includeVectors: true, cancellationToken)
+                        : _model.ToRecord(hit.Id, hit.Payload, vector: null);
+                    return record is null ? null : new VectorSearchResult<TRecord>(record, hit.Score);
+                }));
+                results.Add(found.OfType<VectorSearchResult<TRecord>>().ToList());
+            }
+
+            return results;
+        });
+    }
+
     /// <summary>This collection, its <see cref="VectorStoreCollectionMetadata"/> or its <see cref="AgentsClient"/>.</summary>
     public override object? GetService(Type serviceType, object? serviceKey = null)
     {

@@ -13,7 +13,7 @@ namespace Agents.Engine.Vectors;
 /// One writer at a time (upserts, deletes, <see cref="Restore"/>, <see cref="Clear"/>) and one indexer; searches and
 /// reads run alongside both.
 /// </remarks>
-public sealed class LocalShard : IDisposable
+public sealed partial class LocalShard : IDisposable
 {
     /// <summary>Dead slots a shard holds at least before it <see cref="NeedsCompaction"/> (and then only once they are twice the live points).</summary>
     public const int CompactAfterDeadSlots = 100_000;

@@ -112,6 +112,27 @@ public sealed class VectorDataTests(ThreeSiloCluster fixture)
     }
 
     [Fact]
+    public async Task ABatchOfSearchesAnswersEachAsItsOwnSearchDoes()
+    {
+        var hotels = (AgentsVectorStoreCollection<string, Hotel>)await SeededHotelsAsync();
+        ReadOnlyMemory<float>[] queries = [East, new float[] { 0, 1, 0, 0 }, new float[] { 0.2f, 0.1f, 0.9f, 0.3f }];
+        var options = new VectorSearchOptions<Hotel> { Skip = 1, Filter = h => h.Stars >= 3 };
+
+        var batch = await hotels.SearchBatchAsync(queries, 2, options);
+
+        Assert.Equal(queries.Length, batch.Count);
+        for (var q = 0; q < queries.Length; q++)
+        {
+            var one = await hotels.SearchAsync(queries[q], 2, options).ToListAsync();
+            Assert.Equal(one.Select(r => (r.Record.Id, r.Record.Name)), batch[q].Select(r => (r.Record.Id, r.Record.Name)));
+            Assert.Equal(one.Select(r => r.Score!.Value), batch[q].Select(r => r.Score!.Value), (a, b) => Math.Abs(a - b) < 1e-5);
+        }
+
+        Assert.Empty(await hotels.SearchBatchAsync([], 3));
+        await hotels.EnsureCollectionDeletedAsync();
+    }
+
+    [Fact]
     public async Task FiltersTranslateToPayloadConditions()
     {
         var hotels = await SeededHotelsAsync();
