@@ -39,8 +39,8 @@ public interface IVectorShardGrain : IGrainWithStringKey
     /// <summary>A point by id, or null.</summary>
     Task<VectorPoint?> GetAsync(string id);
 
-    /// <summary>The shard's best k for a query, best first.</summary>
-    Task<SearchHit[]> SearchAsync(SearchRequest request);
+    /// <summary>The shard's best k for a query, best first; payloads only when the request asks for them.</summary>
+    ValueTask<ShardHits> SearchAsync(SearchRequest request);
 
     /// <summary>What the shard holds.</summary>
     Task<ShardInfo> DescribeAsync();

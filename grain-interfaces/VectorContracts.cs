@@ -87,9 +87,26 @@ public sealed record PayloadFilter(FilterCondition[] Must)
     }
 }
 
-/// <summary>A k-nearest-neighbour query; the vector as little-endian float32 bytes.</summary>
+/// <summary>
+/// A k-nearest-neighbour query; the vector as little-endian float32 bytes. <paramref name="WithPayloads"/> false leaves
+/// the payloads out of the answer (a caller that needs only ids and scores sends and copies less).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record SearchRequest(byte[] Vector, int K, int? Ef = null, PayloadFilter? Filter = null);
+public sealed record SearchRequest(byte[] Vector, int K, int? Ef = null, PayloadFilter? Filter = null, bool WithPayloads = true);
+
+/// <summary>
+/// A shard's answer to a query, best first, as parallel arrays rather than an object a hit: ids, scores (as in
+/// <see cref="SearchHit"/>) and, when the request asked for them, payloads.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardHits(string[] Ids, float[] Scores, byte[][]? Payloads)
+{
+    /// <summary>The answer with no hits.</summary>
+    public static readonly ShardHits None = new([], [], null);
+
+    /// <summary>Hits held.</summary>
+    public int Count => Ids.Length;
+}
 
 /// <summary>One hit: similarity for cosine and dot, Euclidean distance for l2.</summary>
 [GenerateSerializer, Immutable]

@@ -16,6 +16,8 @@ public sealed partial class AgentsClient
 
     private readonly ConcurrentDictionary<string, CollectionSpec> _specs = new(StringComparer.Ordinal);
 
+    private readonly ConcurrentDictionary<string, (CollectionSpec Spec, IVectorShardGrain[] Shards)> _shards = new(StringComparer.Ordinal);
+
     /// <summary>Creates a collection (a no-op if it exists with the same schema).</summary>
     public async Task<CollectionInfo> CreateCollectionAsync(CollectionSpec spec, CancellationToken cancellationToken = default)
     {
@@ -42,6 +44,7 @@ public sealed partial class AgentsClient
         ShardRouter.ValidateName(name);
         await RetryAsync(() => Cluster.GetGrain<IVectorCollectionGrain>(name).DropAsync(), cancellationToken);
         _specs.TryRemove(name, out _);
+        _shards.TryRemove(name, out _);
     }
 
     /// <summary>
@@ -104,8 +107,16 @@ public sealed partial class AgentsClient
     }
 
     /// <summary>The exact merge of every shard's best <paramref name="k"/>, best first.</summary>
+    public Task<SearchHit[]> SearchAsync(
+        string collection, float[] query, int k = 10, int? ef = null, PayloadFilter? filter = null, CancellationToken cancellationToken = default) =>
+        SearchAsync(collection, query, k, ef, filter, withPayloads: true, cancellationToken);
+
+    /// <summary>
+    /// The exact merge of every shard's best <paramref name="k"/>, best first; with <paramref name="withPayloads"/> false
+    /// the hits carry empty payloads and the shards send none.
+    /// </summary>
     public async Task<SearchHit[]> SearchAsync(
-        string collection, float[] query, int k = 10, int? ef = null, PayloadFilter? filter = null, CancellationToken cancellationToken = default)
+        string collection, float[] query, int k, int? ef, PayloadFilter? filter, bool withPayloads, CancellationToken cancellationToken = default)
     {
         var spec = await GetSpecAsync(collection, cancellationToken);
         if (query.Length != spec.Dimension)
@@ -113,13 +124,92 @@ public sealed partial class AgentsClient
             throw new ArgumentException($"The query has {query.Length} dimensions; collection '{collection}' has {spec.Dimension}.");
         }
 
-        var request = new SearchRequest(MemoryMarshal.AsBytes(query.AsSpan()).ToArray(), k, ef, filter);
-        var perShard = await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(shard =>
-            RetryAsync(() => Shard(collection, shard).SearchAsync(request), cancellationToken)));
-        var descending = spec.Metric != VectorMetric.L2;
-        var merged = perShard.SelectMany(h => h);
-        return (descending ? merged.OrderByDescending(h => h.Score) : merged.OrderBy(h => h.Score))
-            .ThenBy(h => h.Id, StringComparer.Ordinal).Take(k).ToArray();
+        var request = new SearchRequest(MemoryMarshal.AsBytes(query.AsSpan()).ToArray(), k, ef, filter, withPayloads);
+        var shards = ShardsOf(spec);
+        if (shards.Length == 1)
+        {
+            return ToHits(await AskAsync(shards[0], request, cancellationToken), k, descending: spec.Metric != VectorMetric.L2);
+        }
+
+        // Every shard is asked before any answer is awaited; the answers are then merged in one pass.
+        var pending = new Task<ShardHits>[shards.Length];
+        for (var i = 0; i < shards.Length; i++)
+        {
+            pending[i] = AskAsync(shards[i], request, cancellationToken);
+        }
+
+        var answers = new ShardHits[shards.Length];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            answers[i] = await pending[i];
+        }
+
+        return Merge(answers, k, descending: spec.Metric != VectorMetric.L2);
+    }
+
+    /// <summary>
+    /// The best <paramref name="k"/> of several shards' answers: by score (descending for similarities, ascending for
+    /// distances), ties by id, so the order does not depend on which shard answered first.
+    /// </summary>
+    public static SearchHit[] Merge(IReadOnlyList<ShardHits> answers, int k, bool descending)
+    {
+        var total = 0;
+        foreach (var answer in answers)
+        {
+            total += answer.Count;
+        }
+
+        var all = new Candidate[total];
+        var n = 0;
+        foreach (var answer in answers)
+        {
+            for (var i = 0; i < answer.Count; i++)
+            {
+                all[n++] = new Candidate(answer.Scores[i], answer.Ids[i], answer.Payloads?[i]);
+            }
+        }
+
+        Array.Sort(all, descending ? Candidate.Descending : Candidate.Ascending);
+        var hits = new SearchHit[Math.Min(k, total)];
+        for (var i = 0; i < hits.Length; i++)
+        {
+            hits[i] = new SearchHit(all[i].Id, all[i].Score, all[i].Payload ?? []);
+        }
+
+        return hits;
+    }
+
+    /// <summary>One shard's answer as hits: already best first, so only ties (by id) can call for a sort.</summary>
+    private static SearchHit[] ToHits(ShardHits answer, int k, bool descending)
+    {
+        var hits = new SearchHit[Math.Min(k, answer.Count)];
+        for (var i = 0; i < hits.Length; i++)
+        {
+            hits[i] = new SearchHit(answer.Ids[i], answer.Scores[i], answer.Payloads?[i] ?? []);
+        }
+
+        for (var i = 1; i < hits.Length; i++)
+        {
+            if (hits[i].Score == hits[i - 1].Score && string.CompareOrdinal(hits[i].Id, hits[i - 1].Id) < 0)
+            {
+                // Equal scores in the shard's own order: put them in id order, as a merge of several shards does.
+                return Merge([answer], k, descending);
+            }
+        }
+
+        return hits;
+    }
+
+    private Task<ShardHits> AskAsync(IVectorShardGrain shard, SearchRequest request, CancellationToken cancellationToken) =>
+        RetryAsync(() => shard.SearchAsync(request).AsTask(), cancellationToken);
+
+    private readonly record struct Candidate(float Score, string Id, byte[]? Payload)
+    {
+        public static readonly Comparison<Candidate> Descending = (a, b) =>
+            b.Score.CompareTo(a.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Id, b.Id);
+
+        public static readonly Comparison<Candidate> Ascending = (a, b) =>
+            a.Score.CompareTo(b.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Id, b.Id);
     }
 
     /// <summary>Deletes points by id; returns how many existed.</summary>
@@ -140,7 +230,25 @@ public sealed partial class AgentsClient
     }
 
     private IVectorShardGrain Shard(string collection, int shard) =>
-        Cluster.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(collection, shard));
+        _specs.TryGetValue(collection, out var spec) ? ShardsOf(spec)[shard] : Cluster.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(collection, shard));
+
+    /// <summary>The routing table of a collection: a reference to each of its shards, made once per schema.</summary>
+    private IVectorShardGrain[] ShardsOf(CollectionSpec spec)
+    {
+        if (_shards.TryGetValue(spec.Name, out var known) && known.Spec == spec)
+        {
+            return known.Shards;
+        }
+
+        var shards = new IVectorShardGrain[spec.Shards];
+        for (var i = 0; i < shards.Length; i++)
+        {
+            shards[i] = Cluster.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(spec.Name, i));
+        }
+
+        _shards[spec.Name] = (spec, shards);
+        return shards;
+    }
 
     private async Task<CollectionSpec> GetSpecAsync(string collection, CancellationToken cancellationToken)
     {

@@ -150,6 +150,46 @@ public sealed class CollectionClusterTests(ThreeSiloCluster fixture)
         Assert.Equal(799, (await Client.DescribeCollectionAsync(name)).Points);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task SearchWithoutPayloadsFindsTheSameHits(int shards)
+    {
+        var name = $"lean-{shards}-{Guid.NewGuid():N}"[..22];
+        await Client.CreateCollectionAsync(new CollectionSpec(name, 12, VectorMetric.Dot, Shards: shards, Index: VectorIndexKind.Flat));
+        var points = RandomPoints(600, 12, 4, i => $$"""{"n":{{i}}}""");
+        await Client.UpsertAsync(name, points);
+        var random = new Random(3);
+        for (var q = 0; q < 5; q++)
+        {
+            var query = Enumerable.Range(0, 12).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var full = await Client.SearchAsync(name, query, 7);
+            var lean = await Client.SearchAsync(name, query, 7, ef: null, filter: null, withPayloads: false);
+            Assert.Equal(BruteForce(points, query, VectorMetric.Dot, 7), full.Select(h => h.Id).ToArray());
+            Assert.Equal(full.Select(h => (h.Id, h.Score)), lean.Select(h => (h.Id, h.Score)));
+            Assert.All(full, h => Assert.Equal($$"""{"n":{{h.Id[1..]}}}""", System.Text.Encoding.UTF8.GetString(h.Payload)));
+            Assert.All(lean, h => Assert.Empty(h.Payload));
+        }
+
+        await Client.DropCollectionAsync(name);
+    }
+
+    [Fact]
+    public void MergeKeepsTheBestKByScoreThenId()
+    {
+        var a = new ShardHits(["b", "d", "e"], [0.9f, 0.5f, 0.1f], [[1], [2], [3]]);
+        var b = new ShardHits(["c", "a"], [0.5f, 0.4f], null);
+        var best = AgentsClient.Merge([a, b, ShardHits.None], 4, descending: true);
+        Assert.Equal(["b", "c", "d", "a"], best.Select(h => h.Id));
+        Assert.Equal([0.9f, 0.5f, 0.5f, 0.4f], best.Select(h => h.Score));
+        Assert.Equal([1], best[0].Payload);
+        Assert.Empty(best[1].Payload);
+
+        // Distances: smallest first, and k larger than the hits returns them all.
+        var nearest = AgentsClient.Merge([a, b], 10, descending: false);
+        Assert.Equal(["e", "a", "c", "d", "b"], nearest.Select(h => h.Id));
+    }
+
     [Fact]
     public async Task BadInputIsRejectedAndNothingIsWritten()
     {
