@@ -48,3 +48,13 @@ public interface IVectorShardGrain : IGrainWithStringKey
     /// <summary>Deletes the shard's points and deactivates.</summary>
     Task DropAsync();
 }
+
+/// <summary>
+/// Answers a client's query in one call: a stateless worker on the silo the call reaches asks every shard from there
+/// and returns their merged best k, so a query crosses the client's connection once rather than once a shard.
+/// </summary>
+public interface IVectorSearchGrain : IGrainWithIntegerKey
+{
+    /// <summary>The best k of all of <paramref name="spec"/>'s shards, best first (ties by id).</summary>
+    Task<ShardHits> SearchAsync(CollectionSpec spec, SearchRequest request);
+}

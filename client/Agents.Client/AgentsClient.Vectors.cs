@@ -18,6 +18,8 @@ public sealed partial class AgentsClient
 
     private readonly ConcurrentDictionary<string, (CollectionSpec Spec, IVectorShardGrain[] Shards)> _shards = new(StringComparer.Ordinal);
 
+    private int _searchKey;
+
     /// <summary>Creates a collection (a no-op if it exists with the same schema).</summary>
     public async Task<CollectionInfo> CreateCollectionAsync(CollectionSpec spec, CancellationToken cancellationToken = default)
     {
@@ -125,10 +127,19 @@ public sealed partial class AgentsClient
         }
 
         var request = new SearchRequest(MemoryMarshal.AsBytes(query.AsSpan()).ToArray(), k, ef, filter, withPayloads);
+        var descending = spec.Metric != VectorMetric.L2;
         var shards = ShardsOf(spec);
         if (shards.Length == 1)
         {
-            return ToHits(await AskAsync(shards[0], request, cancellationToken), k, descending: spec.Metric != VectorMetric.L2);
+            return ShardHits.Merge([await AskAsync(shards[0], request, cancellationToken)], k, descending).ToHits();
+        }
+
+        if (!Connection.IsEmbedded)
+        {
+            // Through a gateway, one call carries the query to a silo that fans it out: the rotating key spreads the
+            // calls over the gateways and the workers.
+            var router = Cluster.GetGrain<IVectorSearchGrain>(Interlocked.Increment(ref _searchKey) & 7);
+            return (await RetryAsync(() => router.SearchAsync(spec, request), cancellationToken)).ToHits();
         }
 
         // Every shard is asked before any answer is awaited; the answers are then merged in one pass.
@@ -144,73 +155,11 @@ public sealed partial class AgentsClient
             answers[i] = await pending[i];
         }
 
-        return Merge(answers, k, descending: spec.Metric != VectorMetric.L2);
-    }
-
-    /// <summary>
-    /// The best <paramref name="k"/> of several shards' answers: by score (descending for similarities, ascending for
-    /// distances), ties by id, so the order does not depend on which shard answered first.
-    /// </summary>
-    public static SearchHit[] Merge(IReadOnlyList<ShardHits> answers, int k, bool descending)
-    {
-        var total = 0;
-        foreach (var answer in answers)
-        {
-            total += answer.Count;
-        }
-
-        var all = new Candidate[total];
-        var n = 0;
-        foreach (var answer in answers)
-        {
-            for (var i = 0; i < answer.Count; i++)
-            {
-                all[n++] = new Candidate(answer.Scores[i], answer.Ids[i], answer.Payloads?[i]);
-            }
-        }
-
-        Array.Sort(all, descending ? Candidate.Descending : Candidate.Ascending);
-        var hits = new SearchHit[Math.Min(k, total)];
-        for (var i = 0; i < hits.Length; i++)
-        {
-            hits[i] = new SearchHit(all[i].Id, all[i].Score, all[i].Payload ?? []);
-        }
-
-        return hits;
-    }
-
-    /// <summary>One shard's answer as hits: already best first, so only ties (by id) can call for a sort.</summary>
-    private static SearchHit[] ToHits(ShardHits answer, int k, bool descending)
-    {
-        var hits = new SearchHit[Math.Min(k, answer.Count)];
-        for (var i = 0; i < hits.Length; i++)
-        {
-            hits[i] = new SearchHit(answer.Ids[i], answer.Scores[i], answer.Payloads?[i] ?? []);
-        }
-
-        for (var i = 1; i < hits.Length; i++)
-        {
-            if (hits[i].Score == hits[i - 1].Score && string.CompareOrdinal(hits[i].Id, hits[i - 1].Id) < 0)
-            {
-                // Equal scores in the shard's own order: put them in id order, as a merge of several shards does.
-                return Merge([answer], k, descending);
-            }
-        }
-
-        return hits;
+        return ShardHits.Merge(answers, k, descending).ToHits();
     }
 
     private Task<ShardHits> AskAsync(IVectorShardGrain shard, SearchRequest request, CancellationToken cancellationToken) =>
         RetryAsync(() => shard.SearchAsync(request).AsTask(), cancellationToken);
-
-    private readonly record struct Candidate(float Score, string Id, byte[]? Payload)
-    {
-        public static readonly Comparison<Candidate> Descending = (a, b) =>
-            b.Score.CompareTo(a.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Id, b.Id);
-
-        public static readonly Comparison<Candidate> Ascending = (a, b) =>
-            a.Score.CompareTo(b.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Id, b.Id);
-    }
 
     /// <summary>Deletes points by id; returns how many existed.</summary>
     public async Task<int> DeletePointsAsync(string collection, IEnumerable<string> ids, CancellationToken cancellationToken = default)
