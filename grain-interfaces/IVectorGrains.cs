@@ -39,8 +39,8 @@ public interface IVectorShardGrain : IGrainWithStringKey
     /// <summary>A point by id, or null.</summary>
     Task<VectorPoint?> GetAsync(string id);
 
-    /// <summary>The shard's best k for a query, best first.</summary>
-    Task<SearchHit[]> SearchAsync(SearchRequest request);
+    /// <summary>The shard's best k for a query, best first; payloads only when the request asks for them.</summary>
+    ValueTask<ShardHits> SearchAsync(SearchRequest request);
 
     /// <summary>The shard's best k for each query of a batch, best first, in query order.</summary>
     Task<SearchHit[][]> SearchBatchAsync(SearchBatchRequest request);
@@ -50,4 +50,14 @@ public interface IVectorShardGrain : IGrainWithStringKey
 
     /// <summary>Deletes the shard's points and deactivates.</summary>
     Task DropAsync();
+}
+
+/// <summary>
+/// Answers a client's query in one call: a stateless worker on the silo the call reaches asks every shard from there
+/// and returns their merged best k, so a query crosses the client's connection once rather than once a shard.
+/// </summary>
+public interface IVectorSearchGrain : IGrainWithIntegerKey
+{
+    /// <summary>The best k of all of <paramref name="spec"/>'s shards, best first (ties by id).</summary>
+    Task<ShardHits> SearchAsync(CollectionSpec spec, SearchRequest request);
 }

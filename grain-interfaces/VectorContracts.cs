@@ -87,9 +87,108 @@ public sealed record PayloadFilter(FilterCondition[] Must)
     }
 }
 
-/// <summary>A k-nearest-neighbour query; the vector as little-endian float32 bytes.</summary>
+/// <summary>
+/// A k-nearest-neighbour query; the vector as little-endian float32 bytes. <paramref name="WithPayloads"/> false leaves
+/// the payloads out of the answer (a caller that needs only ids and scores sends and copies less).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record SearchRequest(byte[] Vector, int K, int? Ef = null, PayloadFilter? Filter = null);
+public sealed record SearchRequest(byte[] Vector, int K, int? Ef = null, PayloadFilter? Filter = null, bool WithPayloads = true);
+
+/// <summary>
+/// A shard's answer to a query, best first, as parallel arrays rather than an object a hit: ids, scores (as in
+/// <see cref="SearchHit"/>) and, when the request asked for them, payloads.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardHits(string[] Ids, float[] Scores, byte[][]? Payloads)
+{
+    /// <summary>The answer with no hits.</summary>
+    public static readonly ShardHits None = new([], [], null);
+
+    /// <summary>Hits held.</summary>
+    public int Count => Ids.Length;
+
+    /// <summary>
+    /// The best <paramref name="k"/> of several shards' answers: by score (descending for similarities, ascending for
+    /// distances), ties by id, so the order does not depend on which shard answered first. One answer already in that
+    /// order is returned as it is, neither sorted nor copied.
+    /// </summary>
+    public static ShardHits Merge(IReadOnlyList<ShardHits> answers, int k, bool descending)
+    {
+        ArgumentNullException.ThrowIfNull(answers);
+        if (answers.Count == 1 && answers[0].Count <= k && answers[0].IsOrdered(descending))
+        {
+            return answers[0];
+        }
+
+        var total = 0;
+        var payloads = false;
+        foreach (var answer in answers)
+        {
+            total += answer.Count;
+            payloads |= answer.Payloads is not null;
+        }
+
+        var all = new Candidate[total];
+        var n = 0;
+        foreach (var answer in answers)
+        {
+            for (var i = 0; i < answer.Count; i++)
+            {
+                all[n++] = new Candidate(answer.Scores[i], answer.Ids[i], answer.Payloads?[i]);
+            }
+        }
+
+        Array.Sort(all, descending ? Candidate.Descending : Candidate.Ascending);
+        var kept = Math.Min(k, total);
+        var merged = new ShardHits(new string[kept], new float[kept], payloads ? new byte[kept][] : null);
+        for (var i = 0; i < kept; i++)
+        {
+            merged.Ids[i] = all[i].Id;
+            merged.Scores[i] = all[i].Score;
+            if (merged.Payloads is { } p)
+            {
+                p[i] = all[i].Payload ?? [];
+            }
+        }
+
+        return merged;
+    }
+
+    /// <summary>The hits as records, in the order held; missing payloads are empty.</summary>
+    public SearchHit[] ToHits()
+    {
+        var hits = new SearchHit[Count];
+        for (var i = 0; i < hits.Length; i++)
+        {
+            hits[i] = new SearchHit(Ids[i], Scores[i], Payloads?[i] ?? []);
+        }
+
+        return hits;
+    }
+
+    private bool IsOrdered(bool descending)
+    {
+        for (var i = 1; i < Count; i++)
+        {
+            var order = descending ? Scores[i - 1].CompareTo(Scores[i]) : Scores[i].CompareTo(Scores[i - 1]);
+            if (order < 0 || (order == 0 && string.CompareOrdinal(Ids[i - 1], Ids[i]) > 0))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private readonly record struct Candidate(float Score, string Id, byte[]? Payload)
+    {
+        public static readonly Comparison<Candidate> Descending = (a, b) =>
+            b.Score.CompareTo(a.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Id, b.Id);
+
+        public static readonly Comparison<Candidate> Ascending = (a, b) =>
+            a.Score.CompareTo(b.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Id, b.Id);
+    }
+}
 
 /// <summary>One hit: similarity for cosine and dot, Euclidean distance for l2.</summary>
 [GenerateSerializer, Immutable]

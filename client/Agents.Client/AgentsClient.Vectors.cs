@@ -16,6 +16,10 @@ public sealed partial class AgentsClient
 
     private readonly ConcurrentDictionary<string, CollectionSpec> _specs = new(StringComparer.Ordinal);
 
+    private readonly ConcurrentDictionary<string, (CollectionSpec Spec, IVectorShardGrain[] Shards)> _shards = new(StringComparer.Ordinal);
+
+    private int _searchKey;
+
     /// <summary>Creates a collection (a no-op if it exists with the same schema).</summary>
     public async Task<CollectionInfo> CreateCollectionAsync(CollectionSpec spec, CancellationToken cancellationToken = default)
     {
@@ -42,6 +46,7 @@ public sealed partial class AgentsClient
         ShardRouter.ValidateName(name);
         await RetryAsync(() => Cluster.GetGrain<IVectorCollectionGrain>(name).DropAsync(), cancellationToken);
         _specs.TryRemove(name, out _);
+        _shards.TryRemove(name, out _);
     }
 
     /// <summary>
@@ -104,8 +109,16 @@ public sealed partial class AgentsClient
     }
 
     /// <summary>The exact merge of every shard's best <paramref name="k"/>, best first.</summary>
+    public Task<SearchHit[]> SearchAsync(
+        string collection, float[] query, int k = 10, int? ef = null, PayloadFilter? filter = null, CancellationToken cancellationToken = default) =>
+        SearchAsync(collection, query, k, ef, filter, withPayloads: true, cancellationToken);
+
+    /// <summary>
+    /// The exact merge of every shard's best <paramref name="k"/>, best first; with <paramref name="withPayloads"/> false
+    /// the hits carry empty payloads and the shards send none.
+    /// </summary>
     public async Task<SearchHit[]> SearchAsync(
-        string collection, float[] query, int k = 10, int? ef = null, PayloadFilter? filter = null, CancellationToken cancellationToken = default)
+        string collection, float[] query, int k, int? ef, PayloadFilter? filter, bool withPayloads, CancellationToken cancellationToken = default)
     {
         var spec = await GetSpecAsync(collection, cancellationToken);
         if (query.Length != spec.Dimension)
@@ -113,14 +126,40 @@ public sealed partial class AgentsClient
             throw new ArgumentException($"The query has {query.Length} dimensions; collection '{collection}' has {spec.Dimension}.");
         }
 
-        var request = new SearchRequest(MemoryMarshal.AsBytes(query.AsSpan()).ToArray(), k, ef, filter);
-        var perShard = await Task.WhenAll(Enumerable.Range(0, spec.Shards).Select(shard =>
-            RetryAsync(() => Shard(collection, shard).SearchAsync(request), cancellationToken)));
+        var request = new SearchRequest(MemoryMarshal.AsBytes(query.AsSpan()).ToArray(), k, ef, filter, withPayloads);
         var descending = spec.Metric != VectorMetric.L2;
-        var merged = perShard.SelectMany(h => h);
-        return (descending ? merged.OrderByDescending(h => h.Score) : merged.OrderBy(h => h.Score))
-            .ThenBy(h => h.Id, StringComparer.Ordinal).Take(k).ToArray();
+        var shards = ShardsOf(spec);
+        if (shards.Length == 1)
+        {
+            return ShardHits.Merge([await AskAsync(shards[0], request, cancellationToken)], k, descending).ToHits();
+        }
+
+        if (!Connection.IsEmbedded)
+        {
+            // Through a gateway, one call carries the query to a silo that fans it out: the rotating key spreads the
+            // calls over the gateways and the workers.
+            var router = Cluster.GetGrain<IVectorSearchGrain>(Interlocked.Increment(ref _searchKey) & 7);
+            return (await RetryAsync(() => router.SearchAsync(spec, request), cancellationToken)).ToHits();
+        }
+
+        // Every shard is asked before any answer is awaited; the answers are then merged in one pass.
+        var pending = new Task<ShardHits>[shards.Length];
+        for (var i = 0; i < shards.Length; i++)
+        {
+            pending[i] = AskAsync(shards[i], request, cancellationToken);
+        }
+
+        var answers = new ShardHits[shards.Length];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            answers[i] = await pending[i];
+        }
+
+        return ShardHits.Merge(answers, k, descending).ToHits();
     }
+
+    private Task<ShardHits> AskAsync(IVectorShardGrain shard, SearchRequest request, CancellationToken cancellationToken) =>
+        RetryAsync(() => shard.SearchAsync(request).AsTask(), cancellationToken);
 
     /// <summary>Deletes points by id; returns how many existed.</summary>
     public async Task<int> DeletePointsAsync(string collection, IEnumerable<string> ids, CancellationToken cancellationToken = default)
@@ -140,7 +179,25 @@ public sealed partial class AgentsClient
     }
 
     private IVectorShardGrain Shard(string collection, int shard) =>
-        Cluster.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(collection, shard));
+        _specs.TryGetValue(collection, out var spec) ? ShardsOf(spec)[shard] : Cluster.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(collection, shard));
+
+    /// <summary>The routing table of a collection: a reference to each of its shards, made once per schema.</summary>
+    private IVectorShardGrain[] ShardsOf(CollectionSpec spec)
+    {
+        if (_shards.TryGetValue(spec.Name, out var known) && known.Spec == spec)
+        {
+            return known.Shards;
+        }
+
+        var shards = new IVectorShardGrain[spec.Shards];
+        for (var i = 0; i < shards.Length; i++)
+        {
+            shards[i] = Cluster.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(spec.Name, i));
+        }
+
+        _shards[spec.Name] = (spec, shards);
+        return shards;
+    }
 
     private async Task<CollectionSpec> GetSpecAsync(string collection, CancellationToken cancellationToken)
     {

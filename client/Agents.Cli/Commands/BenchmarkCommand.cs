@@ -31,7 +31,7 @@ internal static class BenchmarkCommand
         var docBytes = new Option<int>("--document-size") { Description = "Bytes per generated document.", DefaultValueFactory = _ => 2048 };
         var warmup = new Option<int>("--warmup") { Description = "Tasks run (and not measured) first, so the figures are of warm code.", DefaultValueFactory = _ => 2000 };
         var dataset = new Option<string?>("--dataset") { Description = "vector-*: a folder with base.fvecs, query.fvecs, groundtruth.ivecs (TEXMEX)." };
-        var queries = new Option<int>("--queries") { Description = "vector-search: queries to run.", DefaultValueFactory = _ => 1000 };
+        var queries = new Option<int>("--queries") { Description = "vector-search: queries to run (a data set's queries are asked again in turn when there are more).", DefaultValueFactory = _ => 1000 };
         var dimension = new Option<int>("--dimension") { Description = "vector-*: dimension of generated vectors.", DefaultValueFactory = _ => 384 };
         var k = new Option<int>("-k", "--k") { Description = "vector-search: neighbours per query (recall@k).", DefaultValueFactory = _ => 10 };
         var ef = new Option<int?>("--ef") { Description = "vector-search: HNSW search breadth." };

@@ -220,20 +220,38 @@ public sealed partial class VectorShardGrain(
             : null);
 
     /// <inheritdoc />
-    public Task<SearchHit[]> SearchAsync(SearchRequest request)
+    public ValueTask<ShardHits> SearchAsync(SearchRequest request)
     {
         var query = ReadQuery(request);
         var filter = request.Filter;
         filter?.Validate();
         var hits = _points.Search(query, request.K, request.Ef, filter is null ? null : fields => fields.Matches(filter));
         AgentsMetrics.Searches.Add(1);
-        var result = new SearchHit[hits.Length];
-        for (var i = 0; i < hits.Length; i++)
+        return ValueTask.FromResult(Compact(hits, request.WithPayloads));
+    }
+
+    /// <summary>Hits as the parallel arrays that cross the wire: three arrays, not an object a hit.</summary>
+    internal static ShardHits Compact(ReadOnlySpan<ShardHit> hits, bool withPayloads)
+    {
+        if (hits.IsEmpty)
         {
-            result[i] = new SearchHit(hits[i].Id, hits[i].Score, hits[i].Payload);
+            return ShardHits.None;
         }
 
-        return Task.FromResult(result);
+        var ids = new string[hits.Length];
+        var scores = new float[hits.Length];
+        var payloads = withPayloads ? new byte[hits.Length][] : null;
+        for (var i = 0; i < hits.Length; i++)
+        {
+            ids[i] = hits[i].Id;
+            scores[i] = hits[i].Score;
+            if (payloads is not null)
+            {
+                payloads[i] = hits[i].Payload;
+            }
+        }
+
+        return new ShardHits(ids, scores, payloads);
     }
 
     /// <inheritdoc />

@@ -150,6 +150,75 @@ public sealed class CollectionClusterTests(ThreeSiloCluster fixture)
         Assert.Equal(799, (await Client.DescribeCollectionAsync(name)).Points);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task SearchWithoutPayloadsFindsTheSameHits(int shards)
+    {
+        var name = $"lean-{shards}-{Guid.NewGuid():N}"[..22];
+        await Client.CreateCollectionAsync(new CollectionSpec(name, 12, VectorMetric.Dot, Shards: shards, Index: VectorIndexKind.Flat));
+        var points = RandomPoints(600, 12, 4, i => $$"""{"n":{{i}}}""");
+        await Client.UpsertAsync(name, points);
+        var random = new Random(3);
+        for (var q = 0; q < 5; q++)
+        {
+            var query = Enumerable.Range(0, 12).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var full = await Client.SearchAsync(name, query, 7);
+            var lean = await Client.SearchAsync(name, query, 7, ef: null, filter: null, withPayloads: false);
+            Assert.Equal(BruteForce(points, query, VectorMetric.Dot, 7), full.Select(h => h.Id).ToArray());
+            Assert.Equal(full.Select(h => (h.Id, h.Score)), lean.Select(h => (h.Id, h.Score)));
+            Assert.All(full, h => Assert.Equal($$"""{"n":{{h.Id[1..]}}}""", System.Text.Encoding.UTF8.GetString(h.Payload)));
+            Assert.All(lean, h => Assert.Empty(h.Payload));
+        }
+
+        await Client.DropCollectionAsync(name);
+    }
+
+    [Theory]
+    [InlineData(VectorMetric.L2)]
+    [InlineData(VectorMetric.Cosine)]
+    public async Task SearchWorkerAnswersAsTheClientFanOutDoes(VectorMetric metric)
+    {
+        var name = $"route-{metric}-{Guid.NewGuid():N}"[..26];
+        var info = await Client.CreateCollectionAsync(new CollectionSpec(name, 16, metric, Shards: 3, Index: VectorIndexKind.Flat));
+        var points = RandomPoints(900, 16, 8, i => $$"""{"n":{{i}}}""");
+        await Client.UpsertAsync(name, points);
+        var random = new Random(5);
+        for (var q = 0; q < 6; q++)
+        {
+            var query = Enumerable.Range(0, 16).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var request = new SearchRequest(MemoryMarshal.AsBytes(query.AsSpan()).ToArray(), 8);
+            var routed = (await fixture.Client.GetGrain<IVectorSearchGrain>(q).SearchAsync(info.Spec, request)).ToHits();
+            var fannedOut = await Client.SearchAsync(name, query, 8);
+            Assert.Equal(BruteForce(points, query, metric, 8), routed.Select(h => h.Id).ToArray());
+            Assert.Equal(fannedOut.Select(h => (h.Id, h.Score)), routed.Select(h => (h.Id, h.Score)));
+            Assert.All(routed, h => Assert.Equal($$"""{"n":{{h.Id[1..]}}}""", System.Text.Encoding.UTF8.GetString(h.Payload)));
+        }
+
+        await Client.DropCollectionAsync(name);
+    }
+
+    [Fact]
+    public void MergeKeepsTheBestKByScoreThenId()
+    {
+        var a = new ShardHits(["b", "d", "e"], [0.9f, 0.5f, 0.1f], [[1], [2], [3]]);
+        var b = new ShardHits(["c", "a"], [0.5f, 0.4f], null);
+        var best = ShardHits.Merge([a, b, ShardHits.None], 4, descending: true).ToHits();
+        Assert.Equal(["b", "c", "d", "a"], best.Select(h => h.Id));
+        Assert.Equal([0.9f, 0.5f, 0.5f, 0.4f], best.Select(h => h.Score));
+        Assert.Equal(new byte[] { 1 }, best[0].Payload);
+        Assert.Empty(best[1].Payload);
+
+        // Distances: smallest first, and k larger than the hits returns them all.
+        var nearest = ShardHits.Merge([a, b], 10, descending: false).ToHits();
+        Assert.Equal(["e", "a", "c", "d", "b"], nearest.Select(h => h.Id));
+
+        // One answer in order comes back as it is; one with a tie out of id order is sorted.
+        Assert.Same(a, ShardHits.Merge([a], 3, descending: true));
+        var tied = new ShardHits(["y", "x"], [0.5f, 0.5f], null);
+        Assert.Equal(["x", "y"], ShardHits.Merge([tied], 2, descending: true).Ids);
+    }
+
     [Fact]
     public async Task BadInputIsRejectedAndNothingIsWritten()
     {

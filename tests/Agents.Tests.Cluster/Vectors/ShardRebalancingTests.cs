@@ -242,7 +242,7 @@ public sealed class ShardRebalancingTests(ITestOutputHelper output)
             for (var i = 0; i < 2; i++)
             {
                 var started = Stopwatch.GetTimestamp();
-                await RetryAsync(() => shards[i].SearchAsync(query));
+                await RetryAsync(() => shards[i].SearchAsync(query).AsTask());
                 var described = await shards[i].DescribeAsync();
                 var took = Stopwatch.GetElapsedTime(started);
                 slowest[i] = took > slowest[i] ? took : slowest[i];
