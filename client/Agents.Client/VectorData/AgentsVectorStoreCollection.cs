@@ -158,22 +158,29 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
         var results = await Run("Search", async () =>
         {
             var hits = await _client.SearchAsync(Name, query, top + options.Skip, filter: filter, cancellationToken: cancellationToken);
-            var kept = hits.Skip(options.Skip).Where(h => options.ScoreThreshold is not { } threshold
-                || (_model.Metric == VectorMetric.L2 ? h.Score <= threshold : h.Score >= threshold));
-            var found = await Task.WhenAll(kept.Select(async hit =>
-            {
-                // The search returns payloads only, so vectors cost one point read per hit.
-                var record = options.IncludeVectors
-                    ? await ReadAsync(hit.Id, includeVectors: true, cancellationToken)
-                    : _model.ToRecord(hit.Id, hit.Payload, vector: null);
-                return record is null ? null : new VectorSearchResult<TRecord>(record, hit.Score);
-            }));
-            return found.OfType<VectorSearchResult<TRecord>>().ToList();
+            return await ToResultsAsync(hits, options, cancellationToken);
         });
         foreach (var result in results)
         {
             yield return result;
         }
+    }
+
+    /// <summary>A search's hits as results: <c>Skip</c> and <c>ScoreThreshold</c> applied, records built from the payloads.</summary>
+    private async Task<List<VectorSearchResult<TRecord>>> ToResultsAsync(
+        IEnumerable<SearchHit> hits, VectorSearchOptions<TRecord> options, CancellationToken cancellationToken)
+    {
+        var kept = hits.Skip(options.Skip).Where(h => options.ScoreThreshold is not { } threshold
+            || (_model.Metric == VectorMetric.L2 ? h.Score <= threshold : h.Score >= threshold));
+        var found = await Task.WhenAll(kept.Select(async hit =>
+        {
+            // The search returns payloads only, so vectors cost one point read per hit.
+            var record = options.IncludeVectors
+                ? await ReadAsync(hit.Id, includeVectors: true, cancellationToken)
+                : _model.ToRecord(hit.Id, hit.Payload, vector: null);
+            return record is null ? null : new VectorSearchResult<TRecord>(record, hit.Score);
+        }));
+        return found.OfType<VectorSearchResult<TRecord>>().ToList();
     }
 
     /// <summary>
@@ -202,16 +209,7 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
             var results = new List<IReadOnlyList<VectorSearchResult<TRecord>>>(answers.Length);
             foreach (var hits in answers)
             {
-                var kept = hits.Skip(options.Skip).Where(h => options.ScoreThreshold is not { } threshold
-                    || (_model.Metric == VectorMetric.L2 ? h.Score <= threshold : h.Score >= threshold));
-                var found = await Task.WhenAll(kept.Select(async hit =>
-                {
-                    var record = options.IncludeVectors
-                        ? await ReadAsync(hit.Id, includeVectors: true, cancellationToken)
-                        : _model.ToRecord(hit.Id, hit.Payload, vector: null);
-                    return record is null ? null : new VectorSearchResult<TRecord>(record, hit.Score);
-                }));
-                results.Add(found.OfType<VectorSearchResult<TRecord>>().ToList());
+                results.Add(await ToResultsAsync(hits, options, cancellationToken));
             }
 
             return results;
