@@ -719,8 +719,20 @@ public sealed partial class HnswIndex
                 pending[fresh++] = other;
             }
 
-            foreach (var other in pending[..fresh])
+            // The first lines are on their way; the rest of each float vector is requested one neighbour ahead.
+            if (fresh > 0)
             {
+                PrefetchWhole(query, pending[0]);
+            }
+
+            for (var j = 0; j < fresh; j++)
+            {
+                var other = pending[j];
+                if (j + 1 < fresh)
+                {
+                    PrefetchWhole(query, pending[j + 1]);
+                }
+
                 var score = Score(query, other);
                 if (results.Count < ef || score > lowerBound)
                 {
@@ -739,6 +751,28 @@ public sealed partial class HnswIndex
                         lowerBound = results.Top.Score;
                     }
                 }
+            }
+
+            if (candidates.Count > 0)
+            {
+                // The next node to expand: start loading its link list while the heap work finishes (hnswlib does).
+                PrefetchLinks(blocks, candidates.Top.Slot, level);
+            }
+        }
+    }
+
+    /// <summary>Starts loading the layer-0 link list of <paramref name="slot"/> (every line of its 2M+1 ints).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchLinks(NodeBlock[] blocks, int slot, int level)
+    {
+        if (Sse.IsSupported && level == 0)
+        {
+            var block = blocks[slot >> BlockShift];
+            var start = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(block.Links0)) + ((slot & BlockMask) * _stride0 * sizeof(int));
+            var end = start + (_stride0 * sizeof(int)) - 1;
+            for (var line = (byte*)((nint)start & ~63); line <= end; line += 64)
+            {
+                Sse.Prefetch0(line);
             }
         }
     }
@@ -788,6 +822,21 @@ public sealed partial class HnswIndex
             {
                 // Floats are 24 lines at 384 dimensions; the first starts the hardware's stream (as hnswlib does).
                 Sse.Prefetch0(Unsafe.AsPointer(ref _vectors.FirstFloat(slot)));
+            }
+        }
+    }
+
+    /// <summary>Starts loading every line after the first of a float vector (codes are prefetched whole already).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchWhole(scoped in Probe probe, int slot)
+    {
+        if (Sse.IsSupported && probe.Codes is null)
+        {
+            var start = (byte*)Unsafe.AsPointer(ref _vectors.FirstFloat(slot));
+            var bytes = probe.Vector.Length * sizeof(float);
+            for (var line = 64; line < bytes; line += 64)
+            {
+                Sse.Prefetch0(start + line);
             }
         }
     }
