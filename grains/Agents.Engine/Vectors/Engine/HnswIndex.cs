@@ -302,14 +302,16 @@ public sealed partial class HnswIndex
         var scratch = HnswScratch.Rent();
         try
         {
+            // A copy on a cache line, like the stored vectors, so no load of the query straddles two lines.
+            var buffer = scratch.QueryBuffer(query.Length);
+            query.CopyTo(buffer);
             if (_metric == DistanceMetric.Cosine)
             {
                 // Stored cosine vectors are unit length; normalising the query makes the scores true cosines.
-                var buffer = scratch.QueryBuffer(query.Length);
-                query.CopyTo(buffer);
                 DistanceKernels.Normalize(buffer);
-                query = buffer;
             }
+
+            query = buffer;
 
             // Read after the state: the codes then cover every slot the state lets the search reach.
             var codes = _codes;

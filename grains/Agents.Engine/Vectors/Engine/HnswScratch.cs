@@ -30,8 +30,10 @@ internal sealed class HnswScratch
     /// <summary>The int8 codes of a query, for a quantized index.</summary>
     public sbyte[] QueryCodes { get; private set; } = [];
 
-    /// <summary>A normalised copy of a cosine query.</summary>
-    public float[] Query { get; private set; } = [];
+    // The query's copy: a pinned array and where in it the 64-byte aligned floats start.
+    private float[] _query = [];
+    private int _queryStart;
+    private int _queryLength;
 
     /// <summary>The visited stamps; a slot is visited when its stamp equals <see cref="Generation"/>.</summary>
     public ushort[] Visited => _visited;
@@ -84,15 +86,19 @@ internal sealed class HnswScratch
         }
     }
 
-    /// <summary>A query buffer of <paramref name="dimension"/> floats.</summary>
-    public float[] QueryBuffer(int dimension)
+    /// <summary>A query buffer of <paramref name="dimension"/> floats that starts on a 64-byte cache line.</summary>
+    public unsafe Span<float> QueryBuffer(int dimension)
     {
-        if (Query.Length != dimension)
+        if (_queryLength != dimension)
         {
-            Query = new float[dimension];
+            // Pinned, so the aligned start found once stays aligned.
+            _query = GC.AllocateUninitializedArray<float>(dimension + 16, pinned: true);
+            var address = (nint)Unsafe.AsPointer(ref _query[0]);
+            _queryStart = (int)((((address + 63) & ~(nint)63) - address) / sizeof(float));
+            _queryLength = dimension;
         }
 
-        return Query;
+        return _query.AsSpan(_queryStart, dimension);
     }
 
     /// <summary>A buffer of <paramref name="dimension"/> query codes.</summary>

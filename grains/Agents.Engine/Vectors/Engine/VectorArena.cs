@@ -10,6 +10,8 @@ namespace Agents.Engine.Vectors;
 /// while any number of readers read slots below <see cref="Count"/>: the block table is replaced, never edited.
 /// </summary>
 /// <remarks>
+/// Every vector starts on a 64-byte cache line, so a 512-bit load never straddles two lines: the heap blocks are
+/// pinned arrays (they never move) addressed from their first aligned float, and mapped blocks are page-aligned.
 /// The blocks are managed arrays, or, for a quantized index whose searches touch only the few vectors they rescore,
 /// views of a memory-mapped scratch file (<see cref="MemoryMapped"/>): the operating system keeps the pages it needs
 /// and may evict the rest, so the heap holds no floats. The file is a cache of the durable store, unlinked as soon as
@@ -21,8 +23,11 @@ public sealed unsafe class VectorArena : IDisposable
     private const int SlotsPerBlock = 1024;
     private readonly FileStream? _file;
     private readonly List<(MemoryMappedFile File, MemoryMappedViewAccessor View)> _views = [];
+    private const int Alignment = 64;
     private float[][] _blocks = [];
-    private nint[] _mapped = [];
+
+    // The first float of each block: a 64-byte aligned address inside a pinned array, or the start of a mapped view.
+    private nint[] _starts = [];
     private int _count;
 
     /// <summary>An empty arena for vectors of <paramref name="dimension"/> floats.</summary>
@@ -68,7 +73,7 @@ public sealed unsafe class VectorArena : IDisposable
     public long AllocatedBytes => (long)_blocks.Length * SlotsPerBlock * Dimension * sizeof(float);
 
     /// <summary>Bytes of the memory-mapped file (paged in and out by the operating system).</summary>
-    public long MappedBytes => (long)_mapped.Length * SlotsPerBlock * Dimension * sizeof(float);
+    public long MappedBytes => IsMemoryMapped ? (long)_starts.Length * SlotsPerBlock * Dimension * sizeof(float) : 0;
 
     /// <summary>The vector in slot <paramref name="slot"/>.</summary>
     public Span<float> this[int slot]
@@ -80,12 +85,7 @@ public sealed unsafe class VectorArena : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(slot), $"Slot {slot} is not in use (count {Count}).");
             }
 
-            if (_file is not null)
-            {
-                return new Span<float>((float*)Volatile.Read(ref _mapped)[slot / SlotsPerBlock] + ((long)(slot % SlotsPerBlock) * Dimension), Dimension);
-            }
-
-            return Volatile.Read(ref _blocks)[slot / SlotsPerBlock].AsSpan(slot % SlotsPerBlock * Dimension, Dimension);
+            return new Span<float>((float*)Volatile.Read(ref _starts)[slot / SlotsPerBlock] + ((long)(slot % SlotsPerBlock) * Dimension), Dimension);
         }
     }
 
@@ -98,12 +98,7 @@ public sealed unsafe class VectorArena : IDisposable
     {
         var block = (uint)slot / SlotsPerBlock;
         var offset = (nint)((uint)slot % SlotsPerBlock) * Dimension;
-        if (_file is not null)
-        {
-            return ref Unsafe.AsRef<float>((float*)Volatile.Read(ref _mapped)[block] + offset);
-        }
-
-        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Volatile.Read(ref _blocks)[block]), offset);
+        return ref Unsafe.AsRef<float>((float*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Volatile.Read(ref _starts)), block) + offset);
     }
 
     /// <summary>Copies <paramref name="vector"/> into a new slot and returns it.</summary>
@@ -115,27 +110,19 @@ public sealed unsafe class VectorArena : IDisposable
         }
 
         var slot = _count;
-        if (_file is not null)
+        if (slot == _starts.Length * SlotsPerBlock)
         {
-            if (slot == _mapped.Length * SlotsPerBlock)
+            if (_file is not null)
             {
                 MapBlock();
             }
-
-            vector.CopyTo(new Span<float>((float*)_mapped[slot / SlotsPerBlock] + ((long)(slot % SlotsPerBlock) * Dimension), Dimension));
-        }
-        else
-        {
-            if (slot == _blocks.Length * SlotsPerBlock)
+            else
             {
-                var grown = new float[_blocks.Length + 1][];
-                _blocks.CopyTo(grown, 0);
-                grown[^1] = GC.AllocateUninitializedArray<float>(SlotsPerBlock * Dimension);
-                Volatile.Write(ref _blocks, grown);
+                AllocateBlock();
             }
-
-            vector.CopyTo(_blocks[slot / SlotsPerBlock].AsSpan(slot % SlotsPerBlock * Dimension, Dimension));
         }
+
+        vector.CopyTo(new Span<float>((float*)_starts[slot / SlotsPerBlock] + ((long)(slot % SlotsPerBlock) * Dimension), Dimension));
 
         // Publish the slot only once its floats are in place.
         Volatile.Write(ref _count, slot + 1);
@@ -150,7 +137,7 @@ public sealed unsafe class VectorArena : IDisposable
             return;
         }
 
-        Volatile.Write(ref _mapped, []);
+        Volatile.Write(ref _starts, []);
         Volatile.Write(ref _count, 0);
         foreach (var (file, view) in _views)
         {
@@ -163,10 +150,31 @@ public sealed unsafe class VectorArena : IDisposable
         _file.Dispose();
     }
 
+    private void AllocateBlock()
+    {
+        // Pinned (the pinned object heap never moves it), with room to start on a cache line.
+        var block = GC.AllocateUninitializedArray<float>((SlotsPerBlock * Dimension) + (Alignment / sizeof(float)), pinned: true);
+        var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(block));
+        var aligned = (address + (Alignment - 1)) & ~(nint)(Alignment - 1);
+        var blocks = new float[_blocks.Length + 1][];
+        _blocks.CopyTo(blocks, 0);
+        blocks[^1] = block;
+        _blocks = blocks;
+        AddStart(aligned);
+    }
+
+    private void AddStart(nint start)
+    {
+        var grown = new nint[_starts.Length + 1];
+        _starts.CopyTo(grown, 0);
+        grown[^1] = start;
+        Volatile.Write(ref _starts, grown);
+    }
+
     private void MapBlock()
     {
         var blockBytes = (long)SlotsPerBlock * Dimension * sizeof(float);
-        var offset = _mapped.Length * blockBytes;
+        var offset = _starts.Length * blockBytes;
 
         // Each block is its own view of the growing file, so the views already handed out stay valid.
         var file = MemoryMappedFile.CreateFromFile(_file!, null, offset + blockBytes, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
@@ -184,9 +192,6 @@ public sealed unsafe class VectorArena : IDisposable
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
         _views.Add((file, view));
-        var grown = new nint[_mapped.Length + 1];
-        _mapped.CopyTo(grown, 0);
-        grown[^1] = (nint)(pointer + view.PointerOffset);
-        Volatile.Write(ref _mapped, grown);
+        AddStart((nint)(pointer + view.PointerOffset));
     }
 }
