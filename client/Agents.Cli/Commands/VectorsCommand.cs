@@ -199,7 +199,7 @@ internal static class VectorsCommand
         if (searchMode != SearchMode.Keyword && spec.Dimension != IEmbeddingGrain.Dimension)
         {
             throw new ArgumentException(
-                $"--text in {searchMode.ToName()} mode needs a collection of the model's {IEmbeddingGrain.Dimension} dimensions; {collection} has {spec.Dimension} (--mode keyword needs no model).");
+                $"--text needs a collection of the model's {IEmbeddingGrain.Dimension} dimensions; {collection} has {spec.Dimension} ({searchMode.ToName()} mode embeds the query; --mode keyword needs no model).");
         }
 
         var hits = await client.SearchTextHitsAsync(collection, question, k, searchMode, conditions is null ? null : new PayloadFilter(conditions), ef, cancellationToken);
