@@ -65,11 +65,33 @@ public static class HybridSearch
             case SearchMode.Keyword:
                 return await KeywordAsync(shards, request.Text!, request.K, request.Filter, request.WithPayloads);
             default:
+                // Candidates travel without payloads (two lists of 50 payloads cost more than the searches); the k
+                // fused hits' payloads are fetched after, one call per shard that holds any.
                 var candidates = Math.Max(request.K, MinCandidates);
-                var dense = DenseAsync(shards, spec, new SearchRequest(request.Vector!, candidates, request.Ef, request.Filter, request.WithPayloads));
-                var keyword = KeywordAsync(shards, request.Text!, candidates, request.Filter, request.WithPayloads);
-                return Fuse(await dense, await keyword, request.K);
+                var dense = DenseAsync(shards, spec, new SearchRequest(request.Vector!, candidates, request.Ef, request.Filter, WithPayloads: false));
+                var keyword = KeywordAsync(shards, request.Text!, candidates, request.Filter, withPayloads: false);
+                var fused = Fuse(await dense, await keyword, request.K);
+                return request.WithPayloads ? await WithPayloadsAsync(shards, fused) : fused;
         }
+    }
+
+    /// <summary><paramref name="hits"/> with their payloads, read from the shards that hold them (all asked at once).</summary>
+    public static async Task<ShardHits> WithPayloadsAsync(IReadOnlyList<IVectorShardGrain> shards, ShardHits hits)
+    {
+        ArgumentNullException.ThrowIfNull(hits);
+        var byShard = Enumerable.Range(0, hits.Count).GroupBy(i => ShardRouter.ShardOf(hits.Ids[i], shards.Count)).ToList();
+        var answers = await Task.WhenAll(byShard.Select(g => shards[g.Key].GetPayloadsAsync(g.Select(i => hits.Ids[i]).ToArray()).AsTask()));
+        var payloads = new byte[hits.Count][];
+        for (var s = 0; s < byShard.Count; s++)
+        {
+            var n = 0;
+            foreach (var i in byShard[s])
+            {
+                payloads[i] = answers[s][n++];
+            }
+        }
+
+        return hits with { Payloads = payloads };
     }
 
     /// <summary>The merged best k of every shard's dense answer.</summary>

@@ -239,6 +239,18 @@ public sealed partial class VectorShardGrain(
     }
 
     /// <inheritdoc />
+    public ValueTask<byte[][]> GetPayloadsAsync(string[] ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Length > ShardRouter.MaxK)
+        {
+            throw new ArgumentException($"{ids.Length} ids are too many for one read: ask for at most {ShardRouter.MaxK}.");
+        }
+
+        return ValueTask.FromResult(ids.Select(id => _points.PayloadOf(id) ?? []).ToArray());
+    }
+
+    /// <inheritdoc />
     public ValueTask<KeywordStats> KeywordStatsAsync(string text)
     {
         CheckKeywordQuery(text);
