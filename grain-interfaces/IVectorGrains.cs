@@ -45,6 +45,18 @@ public interface IVectorShardGrain : IGrainWithStringKey
     /// <summary>The shard's best k for each query of a batch, best first, in query order.</summary>
     Task<SearchHit[][]> SearchBatchAsync(SearchBatchRequest request);
 
+    /// <summary>The shard's keyword statistics for the terms of <paramref name="text"/> (the first phase of a keyword search).</summary>
+    ValueTask<KeywordStats> KeywordStatsAsync(string text);
+
+    /// <summary>The shard's best k by BM25 for a keyword query, best first (ties by id).</summary>
+    ValueTask<ShardHits> KeywordSearchAsync(KeywordSearchRequest request);
+
+    /// <summary>A hybrid query's first phase in one call: the shard's dense answer and its keyword statistics for <paramref name="text"/>.</summary>
+    ValueTask<HybridCandidates> HybridCandidatesAsync(SearchRequest dense, string text);
+
+    /// <summary>The payloads of <paramref name="ids"/>, in order; empty for a point the shard does not hold.</summary>
+    ValueTask<byte[][]> GetPayloadsAsync(string[] ids);
+
     /// <summary>What the shard holds.</summary>
     Task<ShardInfo> DescribeAsync();
 
@@ -60,4 +72,10 @@ public interface IVectorSearchGrain : IGrainWithIntegerKey
 {
     /// <summary>The best k of all of <paramref name="spec"/>'s shards, best first (ties by id).</summary>
     Task<ShardHits> SearchAsync(CollectionSpec spec, SearchRequest request);
+
+    /// <summary>
+    /// The best k of all of <paramref name="spec"/>'s shards in the request's mode, best first: keyword searches merge
+    /// the shards' corpus statistics first, hybrid ones fuse the dense and keyword candidates by reciprocal rank.
+    /// </summary>
+    Task<ShardHits> HybridSearchAsync(CollectionSpec spec, HybridSearchRequest request);
 }
