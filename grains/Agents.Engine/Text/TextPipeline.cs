@@ -6,11 +6,13 @@ using System.Text.Unicode;
 namespace Agents.Engine.Text;
 
 /// <summary>
-/// Turns a document into what the agents work with: normalised text statistics, overlapping WordPiece chunks for
-/// an embedding model, and keywords. Thread-safe and meant to be shared: one instance per process.
+/// Turns a document into what the agents work with: normalised text statistics, chunks of whole sentences for an
+/// embedding model, its title, and keywords. Thread-safe and meant to be shared: one instance per process.
 /// </summary>
 public sealed class TextPipeline
 {
+    private const int MaxKeptSentenceSpans = 16_384;
+
     // Sentence spans of the document being processed, reused by each thread.
     [ThreadStatic]
     private static List<(int Start, int Length)>? t_sentences;
@@ -156,6 +158,11 @@ public sealed class TextPipeline
         sentenceSpans.Clear();
         var sentences = SentenceSplitter.Split(text, sentenceSpans);
         var chunks = BuildChunks(text, textString, tokens, sentenceSpans);
+        if (sentenceSpans.Capacity > MaxKeptSentenceSpans)
+        {
+            t_sentences = null; // a huge document's list is not kept for the thread's next one
+        }
+
         var keywords = KeywordExtractor.Analyze(text, Settings.MaxKeywords, out var words);
         var statistics = new DocumentStatistics(
             Characters: text.Length,
