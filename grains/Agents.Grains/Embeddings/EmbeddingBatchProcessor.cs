@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using Agents.Grains.Jobs;
 using Agents.Engine.Text;
+using Agents.Grains.Jobs;
 using Agents.Grains.Vectors;
 
 namespace Agents.Grains.Embeddings;
