@@ -4,30 +4,25 @@ namespace Agents.Cli;
 public static class Snippets
 {
     /// <summary>
-    /// Up to <paramref name="length"/> characters of a chunk's text on one line, starting and ending on a word: a chunk
-    /// after the first may begin inside a word (chunks are cut at tokens), so its first, partial word is left out.
+    /// Up to <paramref name="length"/> characters of a chunk's text on one line. Ingest cuts chunks between words, so
+    /// the snippet starts where the chunk does; a longer text is cut after its last whole word that fits, and a word
+    /// longer than the whole snippet is cut at the length.
     /// </summary>
-    public static string Of(string? text, int? chunk, int length = 160)
+    public static string Of(string? text, int length = 160)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             return "";
         }
 
-        var words = text.ReplaceLineEndings(" ").Trim();
-        var leading = "";
-        if (chunk is > 0 && char.IsLetterOrDigit(words[0]) && words.IndexOf(' ', StringComparison.Ordinal) is var space and > 0)
-        {
-            words = words[(space + 1)..].TrimStart();
-            leading = "…";
-        }
-
+        var words = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         if (words.Length <= length)
         {
-            return leading + words;
+            return words;
         }
 
+        // The cut is at a space, so the last word shown is whole.
         var cut = words.LastIndexOf(' ', length);
-        return leading + words[..(cut > 0 ? cut : length)].TrimEnd() + "…";
+        return words[..(cut > 0 ? cut : length)].TrimEnd() + "…";
     }
 }

@@ -212,7 +212,7 @@ internal static class VectorsCommand
         var table = ResultTable.Create("score", "source", "text");
         foreach (var hit in hits)
         {
-            table.Row(hit.Score.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), $"{hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}", Snippets.Of(hit.Text, hit.Chunk));
+            table.Row(hit.Score.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), $"{hit.Source ?? hit.Id}{(hit.Chunk is { } c ? $" #{c}" : "")}", Snippets.Of(hit.Text));
         }
 
         ResultTable.Write(table);

@@ -64,7 +64,7 @@ public sealed class DocumentCache
     public static long EstimateSize(ProcessedDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        long size = EntryOverheadBytes + (2L * document.ContentHash.Length);
+        long size = EntryOverheadBytes + (2L * document.ContentHash.Length) + (2L * (document.Title?.Length ?? 0));
         foreach (var chunk in document.Chunks)
         {
             size += ItemOverheadBytes + (2L * chunk.Text.Length);

@@ -3,9 +3,10 @@ namespace Agents.Engine.Text;
 /// <summary>Everything the pipeline derives from one document.</summary>
 /// <param name="ContentHash">Lower-case hex SHA-256 of the document's UTF-8 bytes, the cache key.</param>
 /// <param name="Statistics">Counts and averages over the normalised text.</param>
-/// <param name="Chunks">Overlapping token windows, in order, ready for an embedding model.</param>
+/// <param name="Chunks">Runs of whole sentences (or words of a long sentence), in order, overlapping by whole sentences, ready for an embedding model.</param>
 /// <param name="Keywords">Key phrases, best first.</param>
-public sealed record ProcessedDocument(string ContentHash, DocumentStatistics Statistics, IReadOnlyList<TextChunk> Chunks, IReadOnlyList<Keyword> Keywords);
+/// <param name="Title">The title the text gives itself (<see cref="DocumentTitle.FromText"/>), or null when it has none.</param>
+public sealed record ProcessedDocument(string ContentHash, DocumentStatistics Statistics, IReadOnlyList<TextChunk> Chunks, IReadOnlyList<Keyword> Keywords, string? Title = null);
 
 /// <summary>Statistics of a normalised document.</summary>
 /// <param name="Characters">UTF-16 code units of the normalised text (the unit of <see cref="TextChunk.CharStart"/>).</param>
@@ -18,7 +19,7 @@ public sealed record ProcessedDocument(string ContentHash, DocumentStatistics St
 /// <param name="AverageSentenceWords">Mean words per sentence.</param>
 public sealed record DocumentStatistics(int Characters, int Words, int Sentences, int Tokens, int Chunks, int UniqueWords, double AverageWordLength, double AverageSentenceWords);
 
-/// <summary>A window of WordPiece tokens and the span of normalised text it covers.</summary>
+/// <summary>A run of WordPiece tokens that starts and ends on a word, and the span of normalised text it covers.</summary>
 /// <param name="Index">Zero-based position of the chunk in the document.</param>
 /// <param name="TokenStart">Index of the chunk's first token among the document's tokens (without [CLS]).</param>
 /// <param name="TokenCount">Tokens in the chunk.</param>

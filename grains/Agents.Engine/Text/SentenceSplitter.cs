@@ -22,7 +22,7 @@ public static class SentenceSplitter
     {
         ArgumentNullException.ThrowIfNull(text);
         var sentences = new List<(int Start, int Length)>();
-        Split(text, sentences);
+        Split(text.AsSpan(), sentences);
         return sentences;
     }
 
@@ -31,9 +31,16 @@ public static class SentenceSplitter
         Split(text).Select(s => text.Substring(s.Start, s.Length)).ToArray();
 
     /// <summary>Number of sentences in the text.</summary>
-    public static int Count(ReadOnlySpan<char> text) => Split(text, null);
+    public static int Count(ReadOnlySpan<char> text) => SplitCore(text, null);
 
-    private static int Split(ReadOnlySpan<char> text, List<(int Start, int Length)>? sentences)
+    /// <summary>Adds the sentence spans of the text to <paramref name="sentences"/> and returns how many there are.</summary>
+    public static int Split(ReadOnlySpan<char> text, List<(int Start, int Length)> sentences)
+    {
+        ArgumentNullException.ThrowIfNull(sentences);
+        return SplitCore(text, sentences);
+    }
+
+    private static int SplitCore(ReadOnlySpan<char> text, List<(int Start, int Length)>? sentences)
     {
         var count = 0;
         var start = 0;

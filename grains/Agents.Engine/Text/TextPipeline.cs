@@ -6,11 +6,17 @@ using System.Text.Unicode;
 namespace Agents.Engine.Text;
 
 /// <summary>
-/// Turns a document into what the agents work with: normalised text statistics, overlapping WordPiece chunks for
-/// an embedding model, and keywords. Thread-safe and meant to be shared: one instance per process.
+/// Turns a document into what the agents work with: normalised text statistics, chunks of whole sentences for an
+/// embedding model, its title, and keywords. Thread-safe and meant to be shared: one instance per process.
 /// </summary>
 public sealed class TextPipeline
 {
+    private const int MaxKeptSentenceSpans = 16_384;
+
+    // Sentence spans of the document being processed, reused by each thread.
+    [ThreadStatic]
+    private static List<(int Start, int Length)>? t_sentences;
+
     private readonly WordPieceTokenizer _tokenizer;
 
     /// <summary>Creates the pipeline and loads the MiniLM vocabulary from the package assembly.</summary>
@@ -148,9 +154,16 @@ public sealed class TextPipeline
         }
 
         using var tokens = _tokenizer.Encode(text, textString);
-        var chunks = BuildChunks(text, textString, tokens);
+        var sentenceSpans = t_sentences ??= [];
+        sentenceSpans.Clear();
+        var sentences = SentenceSplitter.Split(text, sentenceSpans);
+        var chunks = BuildChunks(text, textString, tokens, sentenceSpans);
+        if (sentenceSpans.Capacity > MaxKeptSentenceSpans)
+        {
+            t_sentences = null; // a huge document's list is not kept for the thread's next one
+        }
+
         var keywords = KeywordExtractor.Analyze(text, Settings.MaxKeywords, out var words);
-        var sentences = SentenceSplitter.Count(text);
         var statistics = new DocumentStatistics(
             Characters: text.Length,
             Words: words.Words,
@@ -160,13 +173,14 @@ public sealed class TextPipeline
             UniqueWords: words.UniqueWords,
             AverageWordLength: words.Words == 0 ? 0 : Math.Round((double)words.TotalWordLength / words.Words, 4),
             AverageSentenceWords: sentences == 0 ? 0 : Math.Round((double)words.Words / sentences, 4));
-        return new ProcessedDocument(contentHash, statistics, chunks, keywords);
+        return new ProcessedDocument(contentHash, statistics, chunks, keywords, DocumentTitle.FromText(text));
     }
 
-    private TextChunk[] BuildChunks(ReadOnlySpan<char> text, string? textString, TokenBuffer tokens)
+    // Chunks pack whole sentences up to ChunkTokens and repeat the previous chunk's trailing whole sentences that fit in
+    // ChunkOverlap; a sentence longer than a chunk is packed word by word, so no chunk starts or ends inside a word.
+    private TextChunk[] BuildChunks(ReadOnlySpan<char> text, string? textString, TokenBuffer tokens, List<(int Start, int Length)> sentences)
     {
         var size = Settings.ChunkTokens;
-        var stride = size - Settings.ChunkOverlap;
         var total = tokens.Count;
         if (total == 0)
         {
@@ -174,21 +188,118 @@ public sealed class TextPipeline
             return [new TextChunk(0, 0, 0, 0, text.Length, textString ?? new string(text))];
         }
 
-        // The last chunk is the first one that reaches the end, so no chunk lies wholly inside its predecessor.
-        var count = total <= size ? 1 : 1 + (int)Math.Ceiling((double)(total - size) / stride);
-        var chunks = new TextChunk[count];
-        for (var i = 0; i < count; i++)
+        if (total <= size)
         {
-            var first = i * stride;
-            var length = Math.Min(size, total - first);
-            var charStart = tokens.Starts[first];
-            var charEnd = tokens.Ends[first + length - 1];
-            var chunkText = charStart == 0 && charEnd == text.Length
-                ? textString ?? new string(text)
-                : new string(text[charStart..charEnd]);
-            chunks[i] = new TextChunk(i, first, length, charStart, charEnd - charStart, chunkText);
+            return [NewChunk(text, textString, tokens, 0, 0, total)];
         }
 
-        return chunks;
+        // Units are the token ranges [units[u], units[u + 1]) that chunks are packed from: sentences, or the words of
+        // a sentence too long for a chunk. Tokens between sentences (stray punctuation) belong to the sentence before.
+        var units = ArrayPool<int>.Shared.Rent(total + 1);
+        try
+        {
+            var unitCount = SplitUnits(tokens, sentences, size, units);
+            var chunks = new List<TextChunk>((total / (size - Settings.ChunkOverlap)) + 2);
+            var first = 0;
+            while (true)
+            {
+                var end = first;
+                while (end < unitCount && units[end + 1] - units[first] <= size)
+                {
+                    end++;
+                }
+
+                // Units are never longer than a chunk; this only guards the loop.
+                end = Math.Max(end, first + 1);
+
+                chunks.Add(NewChunk(text, textString, tokens, chunks.Count, units[first], units[end] - units[first]));
+                if (end == unitCount)
+                {
+                    return [.. chunks];
+                }
+
+                // The next chunk repeats the trailing units that fit in the overlap and still leave room for the next
+                // unit, so every chunk holds something its predecessor does not.
+                var next = end;
+                while (next > first + 1
+                    && units[end] - units[next - 1] <= Settings.ChunkOverlap
+                    && units[end + 1] - units[next - 1] <= size)
+                {
+                    next--;
+                }
+
+                first = next;
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(units);
+        }
+    }
+
+    private static TextChunk NewChunk(ReadOnlySpan<char> text, string? textString, TokenBuffer tokens, int index, int firstToken, int count)
+    {
+        var charStart = tokens.Starts[firstToken];
+        var charEnd = tokens.Ends[firstToken + count - 1];
+        var chunkText = charStart == 0 && charEnd == text.Length
+            ? textString ?? new string(text)
+            : new string(text[charStart..charEnd]);
+        return new TextChunk(index, firstToken, count, charStart, charEnd - charStart, chunkText);
+    }
+
+    // Writes the first token of each unit to units (ending with the token count) and returns the number of units.
+    private static int SplitUnits(TokenBuffer tokens, List<(int Start, int Length)> sentences, int size, int[] units)
+    {
+        var total = tokens.Count;
+        var starts = tokens.Starts;
+        var ends = tokens.Ends;
+        var count = 0;
+        var token = 0;
+
+        // Text with no sentence (no letter or digit) is one sentence of all its tokens.
+        var sentenceCount = Math.Max(sentences.Count, 1);
+        for (var s = 0; s < sentenceCount; s++)
+        {
+            // A sentence's tokens run to the first token of the next sentence.
+            var sentenceFirst = token;
+            if (s < sentenceCount - 1)
+            {
+                var nextStart = sentences[s + 1].Start;
+                while (token < total && starts[token] < nextStart)
+                {
+                    token++;
+                }
+            }
+            else
+            {
+                token = total;
+            }
+
+            if (token == sentenceFirst)
+            {
+                continue;
+            }
+
+            units[count++] = sentenceFirst;
+            if (token - sentenceFirst <= size)
+            {
+                continue;
+            }
+
+            // Too long for a chunk: one unit per word (tokens not separated by whitespace), and a word longer than a
+            // chunk is cut every chunk's worth of tokens, the only place a cut falls inside a word.
+            var wordFirst = sentenceFirst;
+            for (var t = sentenceFirst + 1; t < token; t++)
+            {
+                if (starts[t] > ends[t - 1] || t - wordFirst == size)
+                {
+                    units[count++] = t;
+                    wordFirst = t;
+                }
+            }
+        }
+
+        units[count] = total;
+        return count;
     }
 }

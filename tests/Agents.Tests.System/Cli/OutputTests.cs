@@ -294,21 +294,32 @@ public sealed class OutputTests : IDisposable
     }
 
     [Theory]
-    [InlineData("The grain runs the batch.", 0, "The grain runs the batch.")]
-    [InlineData("ing the batch on a silo", 2, "…the batch on a silo")]
-    [InlineData("(grains) run", 1, "(grains) run")]
-    [InlineData("word", 3, "word")]
-    public void SnippetsStartOnAWord(string text, int chunk, string expected) =>
-        Assert.Equal(expected, Snippets.Of(text, chunk));
+    [InlineData("The grain runs the batch.", "The grain runs the batch.")]
+    [InlineData("  the batch\non   a silo\n", "the batch on a silo")]
+    [InlineData("(grains) run", "(grains) run")]
+    [InlineData("word", "word")]
+    [InlineData(" \n ", "")]
+    public void SnippetsAreTheChunkOnOneLineFromItsFirstWord(string text, string expected) =>
+        Assert.Equal(expected, Snippets.Of(text));
 
     [Fact]
     public void ALongSnippetEndsOnAWord()
     {
-        var text = string.Join(' ', Enumerable.Repeat("grain", 60));
-        var snippet = Snippets.Of(text, 0);
+        var text = string.Join(' ', Enumerable.Range(0, 60).Select(i => $"grain{i}"));
+        var snippet = Snippets.Of(text);
         Assert.True(snippet.Length <= 161, snippet);
-        Assert.EndsWith("grain…", snippet, StringComparison.Ordinal);
+        Assert.StartsWith("grain0 grain1 ", snippet, StringComparison.Ordinal);
+
+        // The last word shown is a whole word of the text, followed by the ellipsis.
+        var last = snippet.TrimEnd('…').Split(' ')[^1];
+        Assert.Contains(last, text.Split(' '));
+        Assert.EndsWith("…", snippet, StringComparison.Ordinal);
+        Assert.Equal(text[..(snippet.Length - 1)], snippet[..^1]);
     }
+
+    [Fact]
+    public void AWordLongerThanTheSnippetIsCutAtTheLength() =>
+        Assert.Equal(new string('x', 160) + "…", Snippets.Of(new string('x', 300)));
 
     [Fact]
     public void APipedTableIsAsWideAsItsRowsAndTrimmed()
