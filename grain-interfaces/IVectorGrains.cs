@@ -45,6 +45,12 @@ public interface IVectorShardGrain : IGrainWithStringKey
     /// <summary>The shard's best k for each query of a batch, best first, in query order.</summary>
     Task<SearchHit[][]> SearchBatchAsync(SearchBatchRequest request);
 
+    /// <summary>The shard's keyword statistics for the terms of <paramref name="text"/> (the first phase of a keyword search).</summary>
+    ValueTask<KeywordStats> KeywordStatsAsync(string text);
+
+    /// <summary>The shard's best k by BM25 for a keyword query, best first (ties by id).</summary>
+    ValueTask<ShardHits> KeywordSearchAsync(KeywordSearchRequest request);
+
     /// <summary>What the shard holds.</summary>
     Task<ShardInfo> DescribeAsync();
 
@@ -60,4 +66,10 @@ public interface IVectorSearchGrain : IGrainWithIntegerKey
 {
     /// <summary>The best k of all of <paramref name="spec"/>'s shards, best first (ties by id).</summary>
     Task<ShardHits> SearchAsync(CollectionSpec spec, SearchRequest request);
+
+    /// <summary>
+    /// The best k of all of <paramref name="spec"/>'s shards in the request's mode, best first: keyword searches merge
+    /// the shards' corpus statistics first, hybrid ones fuse the dense and keyword candidates by reciprocal rank.
+    /// </summary>
+    Task<ShardHits> HybridSearchAsync(CollectionSpec spec, HybridSearchRequest request);
 }

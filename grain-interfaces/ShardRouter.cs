@@ -25,6 +25,9 @@ public static partial class ShardRouter
     /// <summary>Largest HNSW search breadth a search may ask for.</summary>
     public const int MaxEf = 100_000;
 
+    /// <summary>Payload fields a collection may index for keyword search at most.</summary>
+    public const int MaxTextFields = 16;
+
     /// <summary>The shard of <paramref name="id"/>: XxHash32 of its UTF-8 bytes, modulo the shard count (stable across processes).</summary>
     public static int ShardOf(string id, int shards)
     {
@@ -88,6 +91,27 @@ public static partial class ShardRouter
         if (spec.Quantize && spec.Index != VectorIndexKind.Hnsw)
         {
             throw new ArgumentException("quantize applies to the hnsw index (its graph runs on int8 codes); a flat index always scans the full vectors.");
+        }
+
+        if (spec.TextFields is { } textFields)
+        {
+            if (textFields.Length > MaxTextFields)
+            {
+                throw new ArgumentException($"{textFields.Length} text fields are too many: name at most {MaxTextFields}.");
+            }
+
+            foreach (var field in textFields)
+            {
+                if (string.IsNullOrWhiteSpace(field) || field.Length > 64)
+                {
+                    throw new ArgumentException($"Text field '{field}' is not a payload field name: use 1-64 characters.");
+                }
+            }
+
+            if (textFields.Distinct(StringComparer.Ordinal).Count() != textFields.Length)
+            {
+                throw new ArgumentException($"Text fields {string.Join(", ", textFields)} name a field twice.");
+            }
         }
 
         if (spec.Index == VectorIndexKind.Hnsw)

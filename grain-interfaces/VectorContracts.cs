@@ -13,10 +13,105 @@ namespace Agents.GrainInterfaces;
 /// <c>hnsw</c> only: build and search the graph on int8 codes (a quarter of the floats' memory) and rescore the
 /// candidates on the full vectors, which are kept in a memory-mapped file instead of the heap.
 /// </param>
+/// <param name="TextFields">
+/// Top-level payload fields (strings, or arrays of strings) indexed for keyword search, as one text per point; null or
+/// empty: the collection has no keyword index and answers dense searches only. A collection that <c>ingest</c> creates
+/// names <c>title</c> and <c>text</c>.
+/// </param>
 [GenerateSerializer, Immutable]
 public sealed record CollectionSpec(
     string Name, int Dimension, VectorMetric Metric = VectorMetric.Cosine, int Shards = 0, VectorIndexKind Index = VectorIndexKind.Hnsw,
-    int M = 16, int EfConstruction = 200, int Ef = 64, bool Quantize = false);
+    int M = 16, int EfConstruction = 200, int Ef = 64, bool Quantize = false, string[]? TextFields = null)
+{
+    /// <summary>True when the collection keeps a keyword index (it names at least one text field).</summary>
+    public bool HasKeywordIndex => TextFields is { Length: > 0 };
+
+    /// <summary>Equal schemas: every field, text fields compared in order (null and empty alike).</summary>
+    public bool Equals(CollectionSpec? other) =>
+        other is not null && Name == other.Name && Dimension == other.Dimension && Metric == other.Metric && Shards == other.Shards
+        && Index == other.Index && M == other.M && EfConstruction == other.EfConstruction && Ef == other.Ef && Quantize == other.Quantize
+        && (TextFields ?? []).AsSpan().SequenceEqual(other.TextFields ?? []);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = HashCode.Combine(Name, Dimension, Metric, Shards, Index, M, EfConstruction, HashCode.Combine(Ef, Quantize));
+        foreach (var field in TextFields ?? [])
+        {
+            hash = HashCode.Combine(hash, field);
+        }
+
+        return hash;
+    }
+}
+
+/// <summary>How a query finds its hits.</summary>
+[GenerateSerializer]
+public enum SearchMode
+{
+    /// <summary>Nearest neighbours of the query vector.</summary>
+    Dense,
+
+    /// <summary>BM25 over the collection's text fields, with corpus statistics merged across shards.</summary>
+    Keyword,
+
+    /// <summary>Dense and keyword candidates fused by reciprocal rank; a hit's score is its fused score.</summary>
+    Hybrid,
+}
+
+/// <summary>
+/// A shard's keyword corpus statistics for one query's terms: live documents, their summed length in terms, and how many
+/// documents hold each term. Summed over the shards (<see cref="Sum"/>) they let every shard score with the same idf
+/// and average length, so keyword scores compare across shards.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record KeywordStats(long Documents, long TotalLength, string[] Terms, long[] DocumentFrequencies)
+{
+    /// <summary>The statistics of the whole collection: the shards' counts added term by term.</summary>
+    public static KeywordStats Sum(IReadOnlyList<KeywordStats> shards)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        if (shards.Count == 0)
+        {
+            return new KeywordStats(0, 0, [], []);
+        }
+
+        var terms = shards[0].Terms;
+        var frequencies = new long[terms.Length];
+        long documents = 0, length = 0;
+        foreach (var shard in shards)
+        {
+            if (!shard.Terms.AsSpan().SequenceEqual(terms))
+            {
+                throw new InvalidOperationException("Shards analysed the query into different terms; they must run the same analyzer.");
+            }
+
+            documents += shard.Documents;
+            length += shard.TotalLength;
+            for (var i = 0; i < terms.Length; i++)
+            {
+                frequencies[i] += shard.DocumentFrequencies[i];
+            }
+        }
+
+        return new KeywordStats(documents, length, terms, frequencies);
+    }
+}
+
+/// <summary>
+/// A BM25 query over a collection's text fields. <paramref name="Corpus"/>: the collection's summed statistics for the
+/// query's terms (first phase); null scores with the shard's own, which is exact when the collection has one shard.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record KeywordSearchRequest(string Text, int K, PayloadFilter? Filter = null, KeywordStats? Corpus = null, bool WithPayloads = true);
+
+/// <summary>
+/// One query in any <see cref="SearchMode"/>: dense needs <paramref name="Vector"/> (little-endian float32 bytes), keyword
+/// needs <paramref name="Text"/>, hybrid both. The filter applies in every mode.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record HybridSearchRequest(
+    SearchMode Mode, byte[]? Vector, string? Text, int K, int? Ef = null, PayloadFilter? Filter = null, bool WithPayloads = true);
 
 /// <summary>
 /// What a shard holds: bytes of full vectors on the heap (<paramref name="VectorBytes"/>), of graph and int8 codes

@@ -10,6 +10,9 @@ public sealed partial class AgentsClient
     /// <summary>Texts sent to one silo per call: enough to fill the silo's model batches, small enough to spread.</summary>
     public const int EmbedRequestTexts = 64;
 
+    /// <summary>The payload fields a collection that ingest creates indexes for keyword search: each chunk's document title and text.</summary>
+    public static readonly string[] IngestTextFields = ["title", "text"];
+
     private string[] _embeddingSilos = [];
     private DateTime _embeddingSilosAt;
     private int _nextSilo;
@@ -43,12 +46,12 @@ public sealed partial class AgentsClient
         return vectors;
     }
 
-    /// <summary>Embeds <paramref name="question"/> on the cluster and returns the best chunks of an ingested collection.</summary>
-    public async Task<TextHit[]> SearchTextAsync(
-        string collection, string question, int k = 10, int? ef = null, PayloadFilter? filter = null, CancellationToken cancellationToken = default)
+    /// <summary>The best chunks of an ingested collection for <paramref name="question"/> (see <see cref="SearchTextAsync"/>), read as text hits.</summary>
+    public async Task<TextHit[]> SearchTextHitsAsync(
+        string collection, string question, int k = 10, SearchMode mode = SearchMode.Hybrid, PayloadFilter? filter = null, int? ef = null,
+        CancellationToken cancellationToken = default)
     {
-        var query = (await EmbedAsync([question], cancellationToken))[0];
-        var hits = await SearchAsync(collection, query, k, ef, filter, cancellationToken);
+        var hits = await SearchTextAsync(collection, question, k, mode, filter, ef, cancellationToken);
         return hits.Select(h => ReadTextHit(h)).ToArray();
     }
 
@@ -70,7 +73,7 @@ public sealed partial class AgentsClient
         }
         catch (KeyNotFoundException)
         {
-            await CreateCollectionAsync(new CollectionSpec(collection, IEmbeddingGrain.Dimension, VectorMetric.Cosine), cancellationToken);
+            await CreateCollectionAsync(new CollectionSpec(collection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, TextFields: IngestTextFields), cancellationToken);
         }
 
         return await SubmitAsync(new JobSpec(TaskTypes.Ingest, Distribution.LeastLoaded, Label: $"ingest into {collection}", Collection: collection), documents, cancellationToken);

@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS agents_vector_collections
     CONSTRAINT pk_agents_vector_collections PRIMARY KEY (name)
 );
 
+-- Payload fields a collection indexes for keyword search (added after the first release of this table).
+ALTER TABLE agents_vector_collections ADD COLUMN IF NOT EXISTS text_fields text[] NOT NULL DEFAULT '{}';
+
 -- One row per live point. Upserts arrive by binary COPY into a temporary table and INSERT ... ON CONFLICT from it.
 CREATE TABLE IF NOT EXISTS agents_vector_points
 (

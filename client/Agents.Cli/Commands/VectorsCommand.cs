@@ -180,7 +180,7 @@ internal static class VectorsCommand
             throw new ArgumentException($"--text needs a collection of the model's {IEmbeddingGrain.Dimension} dimensions; {collection} has {dimension}.");
         }
 
-        var hits = await client.SearchTextAsync(collection, question, k, ef, conditions is null ? null : new PayloadFilter(conditions), cancellationToken);
+        var hits = await client.SearchTextHitsAsync(collection, question, k, SearchMode.Dense, conditions is null ? null : new PayloadFilter(conditions), ef, cancellationToken);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(hits, GlobalOptions.JsonOutput));

@@ -75,10 +75,12 @@ public sealed class VectorCollectionGrain(VectorStorage storage, IClusterMembers
     }
 
     internal static CollectionSpec ToSpec(CollectionRecord r) =>
-        new(r.Name, r.Dimension, EngineMapping.MetricFromCatalog(r.Metric), r.Shards, EngineMapping.IndexFromCatalog(r.Index), r.M, r.EfConstruction, r.Ef, r.Quantize);
+        new(r.Name, r.Dimension, EngineMapping.MetricFromCatalog(r.Metric), r.Shards, EngineMapping.IndexFromCatalog(r.Index), r.M, r.EfConstruction, r.Ef, r.Quantize,
+            r.TextFields is { Length: > 0 } fields ? fields : null);
 
     private static CollectionRecord ToRecord(CollectionSpec s, DateTimeOffset createdAt) =>
-        new(s.Name, s.Dimension, s.Metric.ToCatalogName(), s.Shards, s.Index.ToCatalogName(), s.M, s.EfConstruction, s.Ef, s.Quantize, createdAt);
+        new(s.Name, s.Dimension, s.Metric.ToCatalogName(), s.Shards, s.Index.ToCatalogName(), s.M, s.EfConstruction, s.Ef, s.Quantize, createdAt,
+            s.TextFields is { Length: > 0 } fields ? fields : null);
 }
 
 /// <summary>Lists collections from the catalogue, on whichever silo is asked.</summary>

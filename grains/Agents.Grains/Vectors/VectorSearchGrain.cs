@@ -31,4 +31,22 @@ public sealed class VectorSearchGrain : Grain, IVectorSearchGrain
 
         return ShardHits.Merge(answers, request.K, descending: spec.Metric != VectorMetric.L2);
     }
+
+    /// <inheritdoc />
+    public Task<ShardHits> HybridSearchAsync(CollectionSpec spec, HybridSearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Shards is < 1 or > ShardRouter.MaxShards)
+        {
+            throw new ArgumentException($"Shard count {spec.Shards} is out of range: use 1..{ShardRouter.MaxShards}.");
+        }
+
+        var shards = new IVectorShardGrain[spec.Shards];
+        for (var i = 0; i < shards.Length; i++)
+        {
+            shards[i] = GrainFactory.GetGrain<IVectorShardGrain>(ShardRouter.ShardKey(spec.Name, i));
+        }
+
+        return HybridSearch.RunAsync(shards, spec, request);
+    }
 }

@@ -230,6 +230,14 @@ public sealed partial class VectorShardGrain(
         return ValueTask.FromResult(Compact(hits, request.WithPayloads));
     }
 
+    /// <inheritdoc />
+    public ValueTask<KeywordStats> KeywordStatsAsync(string text) =>
+        throw new NotSupportedException("Keyword search is not built yet.");
+
+    /// <inheritdoc />
+    public ValueTask<ShardHits> KeywordSearchAsync(KeywordSearchRequest request) =>
+        throw new NotSupportedException("Keyword search is not built yet.");
+
     /// <summary>Hits as the parallel arrays that cross the wire: three arrays, not an object a hit.</summary>
     internal static ShardHits Compact(ReadOnlySpan<ShardHit> hits, bool withPayloads)
     {

@@ -83,7 +83,7 @@ public sealed class ClusterEmbeddingTests(ThreeSiloCluster fixture)
                      ("rules for castling the king", "chess.txt"),
                  })
         {
-            var hits = await Client.SearchTextAsync(collection, question, k: 3);
+            var hits = await Client.SearchTextHitsAsync(collection, question, k: 3);
             Assert.Equal(source, hits[0].Source);
             Assert.Equal(0, hits[0].Chunk);
             Assert.Equal(Library.Single(d => d.Name == source).Text, hits[0].Text);

@@ -15,7 +15,10 @@ namespace Agents.Engine.Vectors.Storage;
 /// <param name="Ef">HNSW candidate list size while searching.</param>
 /// <param name="Quantize">Whether vectors are quantised in the index.</param>
 /// <param name="CreatedAt">When the collection was created (PostgreSQL keeps microseconds).</param>
-public sealed record CollectionRecord(string Name, int Dimension, string Metric, int Shards, string Index, int M, int EfConstruction, int Ef, bool Quantize, DateTimeOffset CreatedAt);
+/// <param name="TextFields">Payload fields indexed for keyword search; null or empty for none (and in records written before there were any).</param>
+public sealed record CollectionRecord(
+    string Name, int Dimension, string Metric, int Shards, string Index, int M, int EfConstruction, int Ef, bool Quantize, DateTimeOffset CreatedAt,
+    string[]? TextFields = null);
 
 /// <summary>The durable list of collections and their schemas.</summary>
 public interface ICollectionCatalog
@@ -178,11 +181,11 @@ public sealed class FileCollectionCatalog : ICollectionCatalog
 /// <summary>Cluster-mode catalogue: rows of <c>agents_vector_collections</c> (see <c>deploy/sql/postgresql-vectors.sql</c>).</summary>
 public sealed class PostgresCollectionCatalog : ICollectionCatalog
 {
-    private const string Columns = "name, dimension, metric, shards, index_kind, m, ef_construction, ef, quantize, created_at";
+    private const string Columns = "name, dimension, metric, shards, index_kind, m, ef_construction, ef, quantize, created_at, text_fields";
 
     private const string Insert = $"""
         INSERT INTO agents_vector_collections ({Columns})
-        VALUES (@name, @dimension, @metric, @shards, @index_kind, @m, @ef_construction, @ef, @quantize, @created_at)
+        VALUES (@name, @dimension, @metric, @shards, @index_kind, @m, @ef_construction, @ef, @quantize, @created_at, @text_fields)
         ON CONFLICT (name) DO NOTHING
         """;
 
@@ -213,6 +216,7 @@ public sealed class PostgresCollectionCatalog : ICollectionCatalog
 
         // Npgsql writes timestamptz only from UTC values.
         p.Add(new NpgsqlParameter<DateTimeOffset>("created_at", NpgsqlDbType.TimestampTz) { TypedValue = r.CreatedAt.ToUniversalTime() });
+        p.Add(new NpgsqlParameter<string[]>("text_fields", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = r.TextFields ?? [] });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -275,5 +279,6 @@ public sealed class PostgresCollectionCatalog : ICollectionCatalog
         reader.GetInt32(6),
         reader.GetInt32(7),
         reader.GetBoolean(8),
-        reader.GetFieldValue<DateTimeOffset>(9));
+        reader.GetFieldValue<DateTimeOffset>(9),
+        reader.GetFieldValue<string[]>(10));
 }
