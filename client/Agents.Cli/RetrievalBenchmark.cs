@@ -61,7 +61,7 @@ public static class RetrievalBenchmark
         Console.WriteLine(
             $"ingested {result.Documents} documents ({result.Chunks} chunks) in {result.IngestSeconds:F1} s: " +
             $"{result.DocumentsPerSecond:F1} documents/s, {result.ChunksPerSecond:F1} chunks/s; {result.Queries} queries in each mode, {result.Silos} silo(s)");
-        var table = ResultTable.Create("mode", $"recall@5", $"recall@{Depth}", $"mrr@{Depth}", $"ndcg@{Depth}", "p50 ms", "p99 ms");
+        var table = ResultTable.Create("mode", "recall@5", $"recall@{Depth}", $"mrr@{Depth}", $"ndcg@{Depth}", "p50 ms", "p99 ms");
         foreach (var m in result.Modes)
         {
             table.Row(m.Mode, F(m.RecallAt5), F(m.RecallAt10), F(m.MrrAt10), F(m.NdcgAt10), m.LatencyMs.P50.ToString("F2", Inv), m.LatencyMs.P99.ToString("F2", Inv));
