@@ -118,6 +118,7 @@ public static class RetrievalBenchmark
             // Every query in every mode, the modes' order turned query by query, so drift in the machine's load falls on each alike.
             var latency = Modes.ToDictionary(m => m, _ => new LatencyHistogram());
             var scores = Modes.ToDictionary(m => m, _ => new double[4]);
+            var answers = queries.Select(q => new QueryAnswers(q.Id, [.. data.Relevant[q.Id].Order(StringComparer.Ordinal)], [], [], [])).ToList();
             await ProgressReporter.RunAsync($"benchmark {TaskType}: queries", "queries", quiet, async report =>
             {
                 for (var q = 0; q < queries.Count; q++)
@@ -130,6 +131,7 @@ public static class RetrievalBenchmark
                         var hits = await client.SearchTextAsync(name, queries[q].Text, ChunksAsked, mode, ef: o.Ef, cancellationToken: cancellationToken);
                         latency[mode].Record(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                         var ranked = RetrievalMetrics.Documents(hits.Select(h => h.Id));
+                        answers[q].Of(mode).AddRange(ranked);
                         var s = scores[mode];
                         s[0] += RetrievalMetrics.RecallAt(ranked, relevant, 5);
                         s[1] += RetrievalMetrics.RecallAt(ranked, relevant, Depth);
@@ -153,6 +155,7 @@ public static class RetrievalBenchmark
                 ChunksAsked, silos.Count, MachineInfo.Current())
             {
                 Commit = SourceCommit.Current,
+                PerQuery = answers,
             };
         }
         finally
@@ -436,6 +439,13 @@ public sealed record RetrievalDataset(
 /// <summary>One search mode's scores and latency.</summary>
 public sealed record ModeFigures(string Mode, double RecallAt5, double RecallAt10, double MrrAt10, double NdcgAt10, LatencyMs LatencyMs);
 
+/// <summary>The documents each mode ranked for one query, best first (all of them, from the chunks asked), and the relevant ones.</summary>
+public sealed record QueryAnswers(string Query, string[] Relevant, List<string> Dense, List<string> Keyword, List<string> Hybrid)
+{
+    /// <summary>The list of <paramref name="mode"/>.</summary>
+    public List<string> Of(SearchMode mode) => mode switch { SearchMode.Dense => Dense, SearchMode.Keyword => Keyword, _ => Hybrid };
+}
+
 /// <summary>The result of a retrieval benchmark, as written by <c>--output</c> and <c>--json</c>.</summary>
 public sealed record RetrievalResult(
     string TaskType, string Dataset, int Documents, long Chunks, int Queries, DateTimeOffset StartedAt, double IngestSeconds,
@@ -451,6 +461,9 @@ public sealed record RetrievalResult(
 
     /// <summary>The source commit the binary was built from.</summary>
     public string? Commit { get; init; }
+
+    /// <summary>Each query's ranked documents in every mode, so that a fusion can be tried against the same answers offline.</summary>
+    public IReadOnlyList<QueryAnswers>? PerQuery { get; init; }
 
     /// <summary>The JSON text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
