@@ -65,11 +65,79 @@ public static class HybridSearch
             case SearchMode.Keyword:
                 return await KeywordAsync(shards, request.Text!, request.K, request.Filter, request.WithPayloads);
             default:
-                var candidates = Math.Max(request.K, MinCandidates);
-                var dense = DenseAsync(shards, spec, new SearchRequest(request.Vector!, candidates, request.Ef, request.Filter, request.WithPayloads));
-                var keyword = KeywordAsync(shards, request.Text!, candidates, request.Filter, request.WithPayloads);
-                return Fuse(await dense, await keyword, request.K);
+                return await FuseAsync(shards, spec, request);
         }
+    }
+
+    /// <summary>
+    /// A hybrid query: one call a shard for its dense candidates and its keyword statistics, one for its keyword
+    /// candidates scored with the summed statistics, then the fusion. Candidates carry payloads only for each shard's
+    /// first k (a hit in the fused k can sit lower in both lists, rarely); the few fused hits still without theirs are
+    /// read after.
+    /// </summary>
+    private static async Task<ShardHits> FuseAsync(IReadOnlyList<IVectorShardGrain> shards, CollectionSpec spec, HybridSearchRequest request)
+    {
+        var candidates = Math.Max(request.K, MinCandidates);
+        var denseRequest = new SearchRequest(request.Vector!, candidates, request.Ef, request.Filter, request.WithPayloads, PayloadsFor: request.K);
+        ShardHits dense, keyword;
+        if (shards.Count == 1)
+        {
+            var denseTask = DenseAsync(shards, spec, denseRequest);
+            keyword = await shards[0].KeywordSearchAsync(
+                new KeywordSearchRequest(request.Text!, candidates, request.Filter, null, request.WithPayloads, request.K));
+            dense = await denseTask;
+        }
+        else
+        {
+            var first = new Task<HybridCandidates>[shards.Count];
+            for (var i = 0; i < first.Length; i++)
+            {
+                first[i] = shards[i].HybridCandidatesAsync(denseRequest, request.Text!).AsTask();
+            }
+
+            var answers = await Task.WhenAll(first);
+            dense = ShardHits.Merge(answers.Select(a => a.Dense).ToList(), candidates, descending: spec.Metric != VectorMetric.L2);
+            var corpus = KeywordStats.Sum(answers.Select(a => a.Keyword).ToList());
+            var second = new KeywordSearchRequest(request.Text!, candidates, request.Filter, corpus, request.WithPayloads, request.K);
+            var pending = new Task<ShardHits>[shards.Count];
+            for (var i = 0; i < pending.Length; i++)
+            {
+                pending[i] = shards[i].KeywordSearchAsync(second).AsTask();
+            }
+
+            keyword = ShardHits.Merge(await Task.WhenAll(pending), candidates, descending: true);
+        }
+
+        var fused = Fuse(dense, keyword, request.K);
+        return request.WithPayloads ? await WithPayloadsAsync(shards, fused) : fused;
+    }
+
+    /// <summary>
+    /// <paramref name="hits"/> with the payloads they lack (empty or none) read from the shards that hold them, all
+    /// asked at once; the hits themselves when none lacks one.
+    /// </summary>
+    public static async Task<ShardHits> WithPayloadsAsync(IReadOnlyList<IVectorShardGrain> shards, ShardHits hits)
+    {
+        ArgumentNullException.ThrowIfNull(hits);
+        var payloads = hits.Payloads is { } known ? (byte[][])known.Clone() : new byte[hits.Count][];
+        var missing = Enumerable.Range(0, hits.Count).Where(i => payloads[i] is not { Length: > 0 }).ToList();
+        if (missing.Count == 0)
+        {
+            return hits;
+        }
+
+        var byShard = missing.GroupBy(i => ShardRouter.ShardOf(hits.Ids[i], shards.Count)).ToList();
+        var answers = await Task.WhenAll(byShard.Select(g => shards[g.Key].GetPayloadsAsync(g.Select(i => hits.Ids[i]).ToArray()).AsTask()));
+        for (var s = 0; s < byShard.Count; s++)
+        {
+            var n = 0;
+            foreach (var i in byShard[s])
+            {
+                payloads[i] = answers[s][n++];
+            }
+        }
+
+        return hits with { Payloads = payloads };
     }
 
     /// <summary>The merged best k of every shard's dense answer.</summary>
@@ -124,7 +192,8 @@ public static class HybridSearch
             {
                 var id = list.Ids[rank];
                 var share = 1.0 / (RankConstant + rank + 1);
-                fused[id] = fused.TryGetValue(id, out var seen) ? (seen.Score + share, seen.Payload) : (share, list.Payloads?[rank]);
+                var payload = list.Payloads?[rank] is { Length: > 0 } p ? p : null;
+                fused[id] = fused.TryGetValue(id, out var seen) ? (seen.Score + share, seen.Payload ?? payload) : (share, payload);
             }
         }
 

@@ -51,6 +51,12 @@ public interface IVectorShardGrain : IGrainWithStringKey
     /// <summary>The shard's best k by BM25 for a keyword query, best first (ties by id).</summary>
     ValueTask<ShardHits> KeywordSearchAsync(KeywordSearchRequest request);
 
+    /// <summary>A hybrid query's first phase in one call: the shard's dense answer and its keyword statistics for <paramref name="text"/>.</summary>
+    ValueTask<HybridCandidates> HybridCandidatesAsync(SearchRequest dense, string text);
+
+    /// <summary>The payloads of <paramref name="ids"/>, in order; empty for a point the shard does not hold.</summary>
+    ValueTask<byte[][]> GetPayloadsAsync(string[] ids);
+
     /// <summary>What the shard holds.</summary>
     Task<ShardInfo> DescribeAsync();
 

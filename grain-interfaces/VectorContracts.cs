@@ -103,7 +103,13 @@ public sealed record KeywordStats(long Documents, long TotalLength, string[] Ter
 /// query's terms (first phase); null scores with the shard's own, which is exact when the collection has one shard.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record KeywordSearchRequest(string Text, int K, PayloadFilter? Filter = null, KeywordStats? Corpus = null, bool WithPayloads = true);
+/// <paramref name="PayloadsFor"/>: with payloads, only the first that many hits carry theirs (the rest empty).
+public sealed record KeywordSearchRequest(
+    string Text, int K, PayloadFilter? Filter = null, KeywordStats? Corpus = null, bool WithPayloads = true, int? PayloadsFor = null);
+
+/// <summary>A shard's first answer to a hybrid query: its dense candidates and its keyword statistics for the query's terms.</summary>
+[GenerateSerializer, Immutable]
+public sealed record HybridCandidates(ShardHits Dense, KeywordStats Keyword);
 
 /// <summary>
 /// One query in any <see cref="SearchMode"/>: dense needs <paramref name="Vector"/> (little-endian float32 bytes), keyword
@@ -184,10 +190,11 @@ public sealed record PayloadFilter(FilterCondition[] Must)
 
 /// <summary>
 /// A k-nearest-neighbour query; the vector as little-endian float32 bytes. <paramref name="WithPayloads"/> false leaves
-/// the payloads out of the answer (a caller that needs only ids and scores sends and copies less).
+/// the payloads out of the answer (a caller that needs only ids and scores sends and copies less); with
+/// <paramref name="PayloadsFor"/>, only the first that many hits carry theirs (the rest empty).
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record SearchRequest(byte[] Vector, int K, int? Ef = null, PayloadFilter? Filter = null, bool WithPayloads = true);
+public sealed record SearchRequest(byte[] Vector, int K, int? Ef = null, PayloadFilter? Filter = null, bool WithPayloads = true, int? PayloadsFor = null);
 
 /// <summary>
 /// A shard's answer to a query, best first, as parallel arrays rather than an object a hit: ids, scores (as in

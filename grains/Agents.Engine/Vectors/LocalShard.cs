@@ -144,6 +144,9 @@ public sealed partial class LocalShard : IDisposable
     public StoredPoint? Get(string id) =>
         _slotById.TryGetValue(id, out var slot) ? new StoredPoint(id, _arena[slot].ToArray(), _payloadBySlot[slot]) : null;
 
+    /// <summary>The payload of the live point with <paramref name="id"/>, or null.</summary>
+    public byte[]? PayloadOf(string id) => _slotById.TryGetValue(id, out var slot) ? _payloadBySlot[slot] : null;
+
     /// <summary>
     /// The <paramref name="k"/> live points closest to <paramref name="query"/> (normalised for cosine, like the stored
     /// vectors) among those whose payload passes <paramref name="filter"/>, best first. The graph is searched with

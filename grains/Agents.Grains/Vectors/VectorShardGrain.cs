@@ -235,7 +235,26 @@ public sealed partial class VectorShardGrain(
         filter?.Validate();
         var hits = _points.Search(query, request.K, request.Ef, filter is null ? null : fields => fields.Matches(filter));
         AgentsMetrics.Searches.Add(1);
-        return ValueTask.FromResult(Compact(hits, request.WithPayloads));
+        return ValueTask.FromResult(Compact(hits, request.WithPayloads, request.PayloadsFor));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<HybridCandidates> HybridCandidatesAsync(SearchRequest dense, string text)
+    {
+        var stats = await KeywordStatsAsync(text);
+        return new HybridCandidates(await SearchAsync(dense), stats);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<byte[][]> GetPayloadsAsync(string[] ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Length > ShardRouter.MaxK)
+        {
+            throw new ArgumentException($"{ids.Length} ids are too many for one read: ask for at most {ShardRouter.MaxK}.");
+        }
+
+        return ValueTask.FromResult(ids.Select(id => _points.PayloadOf(id) ?? []).ToArray());
     }
 
     /// <inheritdoc />
@@ -268,7 +287,7 @@ public sealed partial class VectorShardGrain(
 
         var hits = _points.KeywordSearch(request.Text, request.K, filter is null ? null : fields => fields.Matches(filter), corpus);
         AgentsMetrics.Searches.Add(1);
-        return ValueTask.FromResult(Compact(hits, request.WithPayloads));
+        return ValueTask.FromResult(Compact(hits, request.WithPayloads, request.PayloadsFor));
     }
 
     private void CheckKeywordQuery(string text)
@@ -290,8 +309,9 @@ public sealed partial class VectorShardGrain(
     }
 
     /// <summary>Hits as the parallel arrays that cross the wire: three arrays, not an object a hit.</summary>
-    internal static ShardHits Compact(ReadOnlySpan<ShardHit> hits, bool withPayloads)
+    internal static ShardHits Compact(ReadOnlySpan<ShardHit> hits, bool withPayloads, int? payloadsFor = null)
     {
+        var withPayload = payloadsFor ?? int.MaxValue;
         if (hits.IsEmpty)
         {
             return ShardHits.None;
@@ -306,7 +326,7 @@ public sealed partial class VectorShardGrain(
             scores[i] = hits[i].Score;
             if (payloads is not null)
             {
-                payloads[i] = hits[i].Payload;
+                payloads[i] = i < withPayload ? hits[i].Payload : [];
             }
         }
 

@@ -137,7 +137,8 @@ public static class EnglishAnalyzer
         }
 
         token = token[..kept];
-        if (token.IsEmpty || token.Length > MaxTermLength || StopWordLookup.Contains(token))
+        // Every stop word has at most five letters, so longer terms skip the lookup.
+        if (token.IsEmpty || token.Length > MaxTermLength || (token.Length <= 5 && StopWordLookup.Contains(token)))
         {
             return;
         }

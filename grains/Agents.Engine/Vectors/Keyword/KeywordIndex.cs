@@ -33,7 +33,8 @@ public sealed class KeywordIndex
     private readonly Dictionary<string, int> _termIds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _termLookup;
     private readonly List<Postings> _postings = [];
-    private readonly Dictionary<int, int> _documentTerms = [];
+    private readonly List<int> _documentTerms = [];
+    private int[] _termCounts = new int[1024];
     private int[] _lengths = new int[1024];
     private long _documents;
     private long _totalLength;
@@ -76,6 +77,7 @@ public sealed class KeywordIndex
             Array.Resize(ref _lengths, Math.Max(slot + 1, _lengths.Length * 2));
         }
 
+        // Term frequencies counted in an array by term id (the distinct ids listed beside it), not a dictionary.
         _documentTerms.Clear();
         var length = 0;
         foreach (var text in TextOf(fields))
@@ -83,19 +85,29 @@ public sealed class KeywordIndex
             EnglishAnalyzer.Analyze(text, term =>
             {
                 var id = TermId(term);
-                _documentTerms[id] = _documentTerms.GetValueOrDefault(id) + 1;
+                if (id >= _termCounts.Length)
+                {
+                    Array.Resize(ref _termCounts, Math.Max(id + 1, _termCounts.Length * 2));
+                }
+
+                if (_termCounts[id]++ == 0)
+                {
+                    _documentTerms.Add(id);
+                }
+
                 length++;
             });
+        }
+
+        foreach (var term in _documentTerms)
+        {
+            _postings[term].Add(slot, _termCounts[term]);
+            _termCounts[term] = 0;
         }
 
         if (length == 0)
         {
             return;
-        }
-
-        foreach (var (term, frequency) in _documentTerms)
-        {
-            _postings[term].Add(slot, frequency);
         }
 
         _lengths[slot] = length;
@@ -120,16 +132,17 @@ public sealed class KeywordIndex
         {
             EnglishAnalyzer.Analyze(text, term =>
             {
-                if (_termLookup.TryGetValue(term, out var id))
+                if (_termLookup.TryGetValue(term, out var id) && _termCounts[id]++ == 0)
                 {
-                    _documentTerms[id] = 1;
+                    _documentTerms.Add(id);
                 }
             });
         }
 
-        foreach (var term in _documentTerms.Keys)
+        foreach (var term in _documentTerms)
         {
             _postings[term].Live--;
+            _termCounts[term] = 0;
         }
 
         _documents--;
