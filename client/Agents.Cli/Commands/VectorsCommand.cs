@@ -58,7 +58,11 @@ internal static class VectorsCommand
         {
             Description = "With --text: hybrid (dense and keyword fused; the default when the collection has text fields), dense, or keyword (BM25 alone).",
         }.OneOf(SearchModeNames.All, v => SearchModeNames.All.Contains(v.Trim().ToLowerInvariant()));
-        var search = new Command("search", "Nearest-neighbour, keyword or hybrid search.") { searchName, vector, queryFile, text, mode, k, ef, filter, output };
+        var alpha = new Option<double?>("--alpha")
+        {
+            Description = $"Hybrid mode: the dense list's weight in the fused score, 0 (keyword only) to 1 (dense only). [default: {HybridSearch.DefaultAlpha}]",
+        };
+        var search = new Command("search", "Nearest-neighbour, keyword or hybrid search.") { searchName, vector, queryFile, text, mode, alpha, k, ef, filter, output };
         search.AddConnection().AddJson().WithExamples(
             "p2p-ai-agents vectors search docs --text \"how do silos join a cluster\" -k 5",
             "p2p-ai-agents vectors search docs --text \"half a byte\" --mode keyword",
@@ -79,12 +83,28 @@ internal static class VectorsCommand
             }
 
             SearchMode? searchMode = parse.GetValue(mode) is { } m ? SearchModeNames.Parse(m) : null;
+            var weight = parse.GetValue(alpha);
+            if (weight is { } a && !(a is >= 0 and <= 1))
+            {
+                throw new ArgumentException($"--alpha {a} is out of range: use 0 (keyword only) .. 1 (dense only).");
+            }
+
+            if (weight is not null && parse.GetValue(text) is null)
+            {
+                throw new ArgumentException("--alpha weighs a hybrid search, which needs the query in words: give --text \"...\".");
+            }
+
+            if (weight is not null && searchMode is SearchMode.Dense or SearchMode.Keyword)
+            {
+                throw new ArgumentException($"--alpha weighs the two lists of a hybrid search; --mode {searchMode.Value.ToName()} has one.");
+            }
+
             if (parse.GetValue(text) is { } question)
             {
                 return string.IsNullOrWhiteSpace(question)
                     ? throw new ArgumentException("--text is empty: give the words to search for.")
                     : await SearchTextAsync(
-                        GlobalOptions.Connection(parse), collection, question, searchMode, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(GlobalOptions.Json), cancellationToken);
+                        GlobalOptions.Connection(parse), collection, question, searchMode, weight, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(GlobalOptions.Json), cancellationToken);
             }
 
             if (searchMode is SearchMode.Keyword or SearchMode.Hybrid)
@@ -181,7 +201,7 @@ internal static class VectorsCommand
     }
 
     private static async Task<int> SearchTextAsync(
-        Target connection, string collection, string question, SearchMode? mode, int k, int? ef, string[]? filters, bool json, CancellationToken cancellationToken)
+        Target connection, string collection, string question, SearchMode? mode, double? alpha, int k, int? ef, string[]? filters, bool json, CancellationToken cancellationToken)
     {
         var conditions = filters is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
         await using var client = await connection.ConnectAsync(cancellationToken);
@@ -202,7 +222,7 @@ internal static class VectorsCommand
                 $"--text needs a collection of the model's {IEmbeddingGrain.Dimension} dimensions; {collection} has {spec.Dimension} ({searchMode.ToName()} mode embeds the query; --mode keyword needs no model).");
         }
 
-        var hits = await client.SearchTextHitsAsync(collection, question, k, searchMode, conditions is null ? null : new PayloadFilter(conditions), ef, cancellationToken);
+        var hits = await client.SearchTextHitsAsync(collection, question, k, searchMode, conditions is null ? null : new PayloadFilter(conditions), ef, alpha, cancellationToken);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(hits, GlobalOptions.JsonOutput));

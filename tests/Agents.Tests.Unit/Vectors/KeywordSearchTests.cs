@@ -3,7 +3,7 @@ using Agents.Engine.Vectors.Keyword;
 
 namespace Agents.Tests.Vectors;
 
-/// <summary>The English analyzer, BM25 scores worked out by hand, statistics merged across shards, and reciprocal rank fusion.</summary>
+/// <summary>The English analyzer, BM25 scores worked out by hand, statistics merged across shards, and relative score fusion.</summary>
 public sealed class KeywordSearchTests
 {
     private static readonly string[] TextField = ["text"];
@@ -145,22 +145,32 @@ public sealed class KeywordSearchTests
     }
 
     [Fact]
-    public void ReciprocalRankFusionOrdersByTheSumOfOneOverSixtyPlusRank()
+    public void RelativeScoreFusionWeighsEachListsScaledScores()
     {
-        // dense a, b, c; keyword b, d:
-        //   b = 1/62 + 1/61 = 0.032522; a = 1/61 = 0.016393; d = 1/62 = 0.016129; c = 1/63 = 0.015873.
+        // dense a 0.9, b 0.8, c 0.7 scale to 1, 0.5, 0; keyword b 7.5, d 3.1 to 1, 0. With alpha 0.7:
+        //   a = 0.7 × 1 = 0.70; b = 0.7 × 0.5 + 0.3 × 1 = 0.65; c = 0; d = 0 (the tie goes by id).
         var dense = new ShardHits(["a", "b", "c"], [0.9f, 0.8f, 0.7f], null);
         var keyword = new ShardHits(["b", "d"], [7.5f, 3.1f], null);
 
-        var fused = HybridSearch.Fuse(dense, keyword, 10);
-        Assert.Equal(["b", "a", "d", "c"], fused.Ids);
-        Assert.Equal(1.0 / 62 + 1.0 / 61, fused.Scores[0], 6);
-        Assert.Equal(1.0 / 63, fused.Scores[3], 6);
-        Assert.Equal(["b", "a", "d"], HybridSearch.Fuse(dense, keyword, 3).Ids);
+        var fused = HybridSearch.Fuse(dense, keyword, 10, alpha: 0.7);
+        Assert.Equal(["a", "b", "c", "d"], fused.Ids);
+        Assert.Equal([0.70, 0.65, 0, 0], fused.Scores.Select(s => Math.Round(s, 5)));
+        Assert.Equal(["a", "b"], HybridSearch.Fuse(dense, keyword, 2).Ids);
 
-        // Equal fused scores fall back to the id; an empty list leaves the other's order.
+        // Equal weights: b = 0.5 × 0.5 + 0.5 × 1 = 0.75 passes a = 0.5. Alpha 1 is the dense order, 0 the keyword one.
+        Assert.Equal(["b", "a", "c", "d"], HybridSearch.Fuse(dense, keyword, 10, alpha: 0.5).Ids);
+        Assert.Equal(["a", "b", "c"], HybridSearch.Fuse(dense, keyword, 3, alpha: 1).Ids);
+        Assert.Equal(["b"], HybridSearch.Fuse(dense, keyword, 1, alpha: 0).Ids);
+
+        // Distances (L2) scale the other way round: the nearest is 1.
+        var distances = new ShardHits(["a", "b", "c"], [0.1f, 0.2f, 0.3f], null);
+        Assert.Equal(fused.Scores.Select(s => Math.Round(s, 5)), HybridSearch.Fuse(distances, keyword, 10, alpha: 0.7, denseDescending: false).Scores.Select(s => Math.Round(s, 5)));
+
+        // A list of equal scores (or of one hit) scales to 1; an empty list leaves the other's order.
         Assert.Equal(["a", "x"], HybridSearch.Fuse(new ShardHits(["x", "a"], [1, 1], null), new ShardHits(["a", "x"], [1, 1], null), 5).Ids);
+        Assert.Equal(0.3f, HybridSearch.Fuse(ShardHits.None, new ShardHits(["d"], [3.1f], null), 5).Scores[0], 5);
         Assert.Equal(["b", "d"], HybridSearch.Fuse(ShardHits.None, keyword, 5).Ids);
+        Assert.Throws<ArgumentOutOfRangeException>(() => HybridSearch.Fuse(dense, keyword, 5, alpha: 1.5));
     }
 
     [Fact]
