@@ -1,3 +1,4 @@
+using Agents.Engine.Vectors.Keyword;
 using Agents.Engine.Vectors.Storage;
 
 namespace Agents.Engine.Vectors;
@@ -29,6 +30,7 @@ public sealed partial class LocalShard : IDisposable
     private readonly VectorArena _arena;
     private readonly DistanceMetric _metric;
     private readonly HnswParameters? _graphParameters;
+    private readonly KeywordIndex? _keywords;
     private HnswIndex? _graph;
     private bool[] _dead = new bool[1024];
     private int _indexed;
@@ -38,12 +40,14 @@ public sealed partial class LocalShard : IDisposable
     /// An empty shard of <paramref name="dimension"/>-float vectors compared with <paramref name="metric"/>, indexed by an
     /// HNSW graph built with <paramref name="graph"/>, or searched exactly when it is null. With a
     /// <paramref name="mappedDirectory"/>, the vectors live in a memory-mapped scratch file there rather than on the heap.
+    /// With <paramref name="textFields"/>, a BM25 <see cref="KeywordIndex"/> of those payload fields is kept with the points.
     /// </summary>
-    public LocalShard(int dimension, DistanceMetric metric, HnswParameters? graph, string? mappedDirectory = null)
+    public LocalShard(int dimension, DistanceMetric metric, HnswParameters? graph, string? mappedDirectory = null, IReadOnlyList<string>? textFields = null)
     {
         graph?.Validate();
         _metric = metric;
         _graphParameters = graph;
+        _keywords = textFields is { Count: > 0 } ? new KeywordIndex(textFields) : null;
         _arena = mappedDirectory is null ? new VectorArena(dimension) : VectorArena.MemoryMapped(dimension, mappedDirectory);
         try
         {
@@ -92,6 +96,12 @@ public sealed partial class LocalShard : IDisposable
     /// <summary>Bytes of vectors that live in the memory-mapped scratch file.</summary>
     public long MappedBytes => _arena.MappedBytes;
 
+    /// <summary>True when the shard keeps a keyword index.</summary>
+    public bool HasKeywordIndex => _keywords is not null;
+
+    /// <summary>The keyword index, or null.</summary>
+    public KeywordIndex? Keywords => _keywords;
+
     /// <summary>True when a point with <paramref name="id"/> is live.</summary>
     public bool Contains(string id) => _slotById.ContainsKey(id);
 
@@ -110,10 +120,12 @@ public sealed partial class LocalShard : IDisposable
         _liveCount++;
         var slot = _arena.Add(point.Vector);
         EnsureDeadCapacity(slot);
+        fields ??= PayloadFields.Parse(point.Payload);
         _idBySlot.Add(point.Id);
         _payloadBySlot.Add(point.Payload);
-        _fieldsBySlot.Add(fields ?? PayloadFields.Parse(point.Payload));
+        _fieldsBySlot.Add(fields);
         _slotById[point.Id] = slot;
+        _keywords?.Add(slot, fields);
     }
 
     /// <summary>Kills the point with <paramref name="id"/>; false when there is none.</summary>
@@ -182,6 +194,34 @@ public sealed partial class LocalShard : IDisposable
             result[i] = new ShardHit(_idBySlot[slot]!, DistanceKernels.ToUserScore(_metric, score), _payloadBySlot[slot]);
         }
 
+        return result;
+    }
+
+    /// <summary>This shard's keyword statistics for the terms of <paramref name="query"/>; the shard must keep a keyword index.</summary>
+    public Bm25Statistics KeywordStatistics(string query) =>
+        (_keywords ?? throw new InvalidOperationException("The shard keeps no keyword index.")).Statistics(query);
+
+    /// <summary>
+    /// The <paramref name="k"/> live points best matching <paramref name="query"/> by BM25 among those whose payload
+    /// passes <paramref name="filter"/>, best first (ties by id), scored with <paramref name="corpus"/> (the collection's
+    /// summed statistics) or, when null, the shard's own.
+    /// </summary>
+    public ShardHit[] KeywordSearch(string query, int k, Func<PayloadFields, bool>? filter = null, Bm25Statistics? corpus = null)
+    {
+        var keywords = _keywords ?? throw new InvalidOperationException("The shard keeps no keyword index.");
+        Func<int, bool> accept = filter is null
+            ? slot => !_dead[slot]
+            : slot => !_dead[slot] && filter(_fieldsBySlot[slot]);
+        var hits = keywords.Search(query, k, accept, corpus);
+        var result = new ShardHit[hits.Length];
+        for (var i = 0; i < hits.Length; i++)
+        {
+            var (slot, score) = hits[i];
+            result[i] = new ShardHit(_idBySlot[slot]!, score, _payloadBySlot[slot]);
+        }
+
+        // Equal scores by id, as the shards' answers are merged.
+        Array.Sort(result, static (a, b) => b.Score.CompareTo(a.Score) is var byScore and not 0 ? byScore : string.CompareOrdinal(a.Id, b.Id));
         return result;
     }
 
@@ -298,6 +338,7 @@ public sealed partial class LocalShard : IDisposable
         _slotById.Clear();
         _liveCount = 0;
         Array.Fill(_dead, true);
+        _keywords?.Clear();
     }
 
     /// <summary>Frees the vectors (and unmaps them); the indexer must have stopped.</summary>
@@ -344,6 +385,7 @@ public sealed partial class LocalShard : IDisposable
 
     private void Kill(int slot)
     {
+        _keywords?.Remove(slot, _fieldsBySlot[slot]);
         _dead[slot] = true;
         _liveCount--;
         _idBySlot[slot] = null;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Agents.Engine.Vectors;
+using Agents.Engine.Vectors.Keyword;
 using Agents.Engine.Vectors.Storage;
 
 namespace Agents.Grains.Vectors;
@@ -11,6 +12,9 @@ namespace Agents.Grains.Vectors;
 /// memory follows the durable order.
 /// When the active silos change, a shard whose <see cref="ShardPlacement"/> target is now another silo migrates there
 /// once membership has been quiet for a moment, and reloads from the store and its saved graph.
+/// A collection with text fields also keeps a BM25 keyword index of them. It is derived state, never saved: every
+/// activation (after a move, a restart, a crash, a compaction) rebuilds it from the stored payloads as it loads the
+/// points, so it can never disagree with them and costs no write on the upsert path.
 /// </summary>
 [Reentrant, ShardPlacement]
 public sealed partial class VectorShardGrain(
@@ -21,6 +25,9 @@ public sealed partial class VectorShardGrain(
     public const int MaxBatch = 100_000;
 
     private const int SnapshotEvery = 20_000;
+
+    // Characters of a keyword query at most: a query is words, not a document.
+    private const int MaxQueryText = 10_000;
 
     private static readonly TimeSpan IngestQuiet = TimeSpan.FromMilliseconds(50);
 
@@ -62,7 +69,8 @@ public sealed partial class VectorShardGrain(
 
         _store = await storage.OpenShardAsync(_collection, _shard, _spec.Dimension, cancellationToken);
         _points = new LocalShard(
-            _spec.Dimension, _spec.Metric.ToEngine(), _spec.Index == VectorIndexKind.Hnsw ? GraphParameters : null, _spec.Quantize ? storage.MappedDirectory : null);
+            _spec.Dimension, _spec.Metric.ToEngine(), _spec.Index == VectorIndexKind.Hnsw ? GraphParameters : null, _spec.Quantize ? storage.MappedDirectory : null,
+            _spec.TextFields);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var points = new List<StoredPoint>();
         await foreach (var point in _store.LoadAsync(cancellationToken))
@@ -231,12 +239,55 @@ public sealed partial class VectorShardGrain(
     }
 
     /// <inheritdoc />
-    public ValueTask<KeywordStats> KeywordStatsAsync(string text) =>
-        throw new NotSupportedException("Keyword search is not built yet.");
+    public ValueTask<KeywordStats> KeywordStatsAsync(string text)
+    {
+        CheckKeywordQuery(text);
+        var stats = _points.KeywordStatistics(text);
+        return ValueTask.FromResult(new KeywordStats(stats.Documents, stats.TotalLength, stats.Terms, stats.DocumentFrequencies));
+    }
 
     /// <inheritdoc />
-    public ValueTask<ShardHits> KeywordSearchAsync(KeywordSearchRequest request) =>
-        throw new NotSupportedException("Keyword search is not built yet.");
+    public ValueTask<ShardHits> KeywordSearchAsync(KeywordSearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckKeywordQuery(request.Text);
+        if (request.K is < 1 or > ShardRouter.MaxK)
+        {
+            throw new ArgumentException($"k {request.K} is out of range: use 1..{ShardRouter.MaxK}.");
+        }
+
+        var filter = request.Filter;
+        filter?.Validate();
+        var corpus = request.Corpus is { } c
+            ? new Bm25Statistics(c.Documents, c.TotalLength, c.Terms, c.DocumentFrequencies)
+            : null;
+        if (corpus is not null && corpus.Terms.Length != corpus.DocumentFrequencies.Length)
+        {
+            throw new ArgumentException($"The corpus statistics name {corpus.Terms.Length} terms but {corpus.DocumentFrequencies.Length} frequencies.");
+        }
+
+        var hits = _points.KeywordSearch(request.Text, request.K, filter is null ? null : fields => fields.Matches(filter), corpus);
+        AgentsMetrics.Searches.Add(1);
+        return ValueTask.FromResult(Compact(hits, request.WithPayloads));
+    }
+
+    private void CheckKeywordQuery(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ArgumentException("A keyword query needs text: give the words to search for.");
+        }
+
+        if (text.Length > MaxQueryText)
+        {
+            throw new ArgumentException($"A keyword query of {text.Length} characters is too long: use at most {MaxQueryText}.");
+        }
+
+        if (!_points.HasKeywordIndex)
+        {
+            throw new ArgumentException($"Collection '{_collection}' indexes no text fields, so it has no keyword index: search it in dense mode, or create it with text fields.");
+        }
+    }
 
     /// <summary>Hits as the parallel arrays that cross the wire: three arrays, not an object a hit.</summary>
     internal static ShardHits Compact(ReadOnlySpan<ShardHit> hits, bool withPayloads)

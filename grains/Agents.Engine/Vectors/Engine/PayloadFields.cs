@@ -103,6 +103,18 @@ public sealed class PayloadFields
         return false;
     }
 
+    /// <summary>The text values of <paramref name="field"/>: a string, or each string of an array of them, in order.</summary>
+    public IEnumerable<string> StringsOf(string field)
+    {
+        foreach (var (name, text, number) in _fields)
+        {
+            if (number is null && string.Equals(name, field, StringComparison.Ordinal))
+            {
+                yield return text;
+            }
+        }
+    }
+
     /// <summary>True when <paramref name="field"/> is a number within [<paramref name="min"/>, <paramref name="max"/>] (a missing bound is open).</summary>
     public bool HasInRange(string field, double? min, double? max)
     {
