@@ -5,12 +5,17 @@ namespace Agents.GrainInterfaces;
 /// embedded mode or for one shard, the stateless search grain behind a gateway). Keyword queries take two phases, as
 /// Elasticsearch's dfs_query_then_fetch: the shards' corpus statistics for the query's terms are summed first, then
 /// every shard scores with the sums. Hybrid queries take <see cref="MinCandidates"/> (or k, if more) dense and keyword
-/// candidates concurrently and fuse them by reciprocal rank.
+/// candidates concurrently and fuse them by relative score (<see cref="Fuse"/>).
 /// </summary>
 public static class HybridSearch
 {
-    /// <summary>The rank constant of reciprocal rank fusion: a hit at rank r (from 1) of a list adds 1 / (60 + r).</summary>
-    public const int RankConstant = 60;
+    /// <summary>
+    /// The dense list's weight in a fused score when a query sets none (the keyword list's is 1 − alpha). Chosen by
+    /// measurement on half of the relevance set's questions and checked on the other half (docs/performance.md,
+    /// "Relevance"): equal weights, or reciprocal rank fusion, let a keyword list that is mostly wrong push good dense
+    /// hits out of the top.
+    /// </summary>
+    public const double DefaultAlpha = 0.7;
 
     /// <summary>Candidates each list contributes to a hybrid query at least.</summary>
     public const int MinCandidates = 50;
@@ -50,6 +55,11 @@ public static class HybridSearch
             }
         }
 
+        if (request.Alpha is { } alpha && !(alpha is >= 0 and <= 1))
+        {
+            throw new ArgumentException($"alpha {alpha} is out of range: use 0 (keyword only) .. 1 (dense only).");
+        }
+
         request.Filter?.Validate();
     }
 
@@ -68,7 +78,7 @@ public static class HybridSearch
                 var candidates = Math.Max(request.K, MinCandidates);
                 var dense = DenseAsync(shards, spec, new SearchRequest(request.Vector!, candidates, request.Ef, request.Filter, request.WithPayloads));
                 var keyword = KeywordAsync(shards, request.Text!, candidates, request.Filter, request.WithPayloads);
-                return Fuse(await dense, await keyword, request.K);
+                return Fuse(await dense, await keyword, request.K, request.Alpha ?? DefaultAlpha, denseDescending: spec.Metric != VectorMetric.L2);
         }
     }
 
@@ -110,21 +120,36 @@ public static class HybridSearch
     }
 
     /// <summary>
-    /// Reciprocal rank fusion of two ranked lists: each hit scores the sum over the lists that hold it of
-    /// 1 / (<see cref="RankConstant"/> + its rank there, from 1); the best <paramref name="k"/>, ties by id.
+    /// Relative score fusion of two ranked lists (Weaviate's <c>relativeScoreFusion</c>): each list's scores are scaled
+    /// to 0..1 (its best hit 1, its worst 0; a list of equal scores all 1), and a hit scores
+    /// <paramref name="alpha"/> × its dense share + (1 − <paramref name="alpha"/>) × its keyword share, 0 for a list that
+    /// does not hold it; the best <paramref name="k"/>, ties by id. <paramref name="denseDescending"/> false: the dense
+    /// scores are distances (lower is better).
     /// </summary>
-    public static ShardHits Fuse(ShardHits dense, ShardHits keyword, int k)
+    public static ShardHits Fuse(ShardHits dense, ShardHits keyword, int k, double alpha = DefaultAlpha, bool denseDescending = true)
     {
         ArgumentNullException.ThrowIfNull(dense);
         ArgumentNullException.ThrowIfNull(keyword);
+        ArgumentOutOfRangeException.ThrowIfLessThan(alpha, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(alpha, 1);
         var fused = new Dictionary<string, (double Score, byte[]? Payload)>(dense.Count + keyword.Count, StringComparer.Ordinal);
-        foreach (var list in (ShardHits[])[dense, keyword])
+        Add(dense, alpha, denseDescending);
+        Add(keyword, 1 - alpha, descending: true);
+
+        void Add(ShardHits list, double weight, bool descending)
         {
-            for (var rank = 0; rank < list.Count; rank++)
+            if (list.Count == 0)
             {
-                var id = list.Ids[rank];
-                var share = 1.0 / (RankConstant + rank + 1);
-                fused[id] = fused.TryGetValue(id, out var seen) ? (seen.Score + share, seen.Payload) : (share, list.Payloads?[rank]);
+                return;
+            }
+
+            var (low, high) = (list.Scores.Min(), list.Scores.Max());
+            for (var i = 0; i < list.Count; i++)
+            {
+                var scaled = high > low ? (descending ? list.Scores[i] - low : high - list.Scores[i]) / (double)(high - low) : 1.0;
+                var share = weight * scaled;
+                var id = list.Ids[i];
+                fused[id] = fused.TryGetValue(id, out var seen) ? (seen.Score + share, seen.Payload) : (share, list.Payloads?[i]);
             }
         }
 

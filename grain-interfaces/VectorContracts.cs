@@ -55,7 +55,7 @@ public enum SearchMode
     /// <summary>BM25 over the collection's text fields, with corpus statistics merged across shards.</summary>
     Keyword,
 
-    /// <summary>Dense and keyword candidates fused by reciprocal rank; a hit's score is its fused score.</summary>
+    /// <summary>Dense and keyword candidates fused by relative score; a hit's score is its fused score (0..1).</summary>
     Hybrid,
 }
 
@@ -107,11 +107,12 @@ public sealed record KeywordSearchRequest(string Text, int K, PayloadFilter? Fil
 
 /// <summary>
 /// One query in any <see cref="SearchMode"/>: dense needs <paramref name="Vector"/> (little-endian float32 bytes), keyword
-/// needs <paramref name="Text"/>, hybrid both. The filter applies in every mode.
+/// needs <paramref name="Text"/>, hybrid both. The filter applies in every mode. <paramref name="Alpha"/>: the dense
+/// list's weight in a hybrid query's fused score, 0..1 (null: <see cref="HybridSearch.DefaultAlpha"/>).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HybridSearchRequest(
-    SearchMode Mode, byte[]? Vector, string? Text, int K, int? Ef = null, PayloadFilter? Filter = null, bool WithPayloads = true);
+    SearchMode Mode, byte[]? Vector, string? Text, int K, int? Ef = null, PayloadFilter? Filter = null, bool WithPayloads = true, double? Alpha = null);
 
 /// <summary>
 /// What a shard holds: bytes of full vectors on the heap (<paramref name="VectorBytes"/>), of graph and int8 codes

@@ -165,3 +165,22 @@ public static class IndexKindNames
     /// <summary>The command-line name of an index kind.</summary>
     public static string ToName(this VectorIndexKind index) => index.ToString().ToLowerInvariant();
 }
+
+/// <summary>The command-line names of <see cref="SearchMode"/>.</summary>
+public static class SearchModeNames
+{
+    /// <summary>The names, as the options take them.</summary>
+    public static readonly IReadOnlyList<string> All = ["dense", "keyword", "hybrid"];
+
+    /// <summary>Parses <c>dense</c>, <c>keyword</c> or <c>hybrid</c>.</summary>
+    public static SearchMode Parse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "dense" => SearchMode.Dense,
+        "keyword" => SearchMode.Keyword,
+        "hybrid" => SearchMode.Hybrid,
+        _ => throw new ArgumentException($"Search mode '{text}' is unknown: use dense, keyword or hybrid."),
+    };
+
+    /// <summary>The command-line name of a search mode.</summary>
+    public static string ToName(this SearchMode mode) => mode.ToString().ToLowerInvariant();
+}

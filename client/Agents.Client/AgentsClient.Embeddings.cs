@@ -49,9 +49,9 @@ public sealed partial class AgentsClient
     /// <summary>The best chunks of an ingested collection for <paramref name="question"/> (see <see cref="SearchTextAsync"/>), read as text hits.</summary>
     public async Task<TextHit[]> SearchTextHitsAsync(
         string collection, string question, int k = 10, SearchMode mode = SearchMode.Hybrid, PayloadFilter? filter = null, int? ef = null,
-        CancellationToken cancellationToken = default)
+        double? alpha = null, CancellationToken cancellationToken = default)
     {
-        var hits = await SearchTextAsync(collection, question, k, mode, filter, ef, cancellationToken);
+        var hits = await SearchTextAsync(collection, question, k, mode, filter, ef, alpha, cancellationToken);
         return hits.Select(h => ReadTextHit(h)).ToArray();
     }
 

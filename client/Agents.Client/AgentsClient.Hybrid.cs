@@ -7,12 +7,13 @@ public sealed partial class AgentsClient
 {
     /// <summary>
     /// The best <paramref name="k"/> hits of <paramref name="collection"/> in <paramref name="mode"/>: dense needs
-    /// <paramref name="vector"/>, keyword needs <paramref name="text"/>, hybrid both (its scores are fused reciprocal-rank
-    /// scores). The filter applies in every mode. Keyword and hybrid need a collection with text fields.
+    /// <paramref name="vector"/>, keyword needs <paramref name="text"/>, hybrid both (its scores are fused relative scores,
+    /// scores). The filter applies in every mode; <paramref name="alpha"/> weighs the dense list in a hybrid query (0..1,
+    /// default <see cref="HybridSearch.DefaultAlpha"/>). Keyword and hybrid need a collection with text fields.
     /// </summary>
     public async Task<SearchHit[]> HybridSearchAsync(
         string collection, float[]? vector, string? text, int k, SearchMode mode = SearchMode.Hybrid, PayloadFilter? filter = null, int? ef = null,
-        CancellationToken cancellationToken = default)
+        double? alpha = null, CancellationToken cancellationToken = default)
     {
         if (!Enum.IsDefined(mode))
         {
@@ -40,7 +41,7 @@ public sealed partial class AgentsClient
             throw new ArgumentException($"The query has {vector.Length} dimensions; collection '{collection}' has {spec.Dimension}.");
         }
 
-        var request = new HybridSearchRequest(mode, vector is null ? null : MemoryMarshal.AsBytes(vector.AsSpan()).ToArray(), text, k, ef, filter);
+        var request = new HybridSearchRequest(mode, vector is null ? null : MemoryMarshal.AsBytes(vector.AsSpan()).ToArray(), text, k, ef, filter, Alpha: alpha);
         HybridSearch.Validate(spec, request);
         var shards = ShardsOf(spec);
         if (shards.Length == 1 || Connection.IsEmbedded)
@@ -59,7 +60,7 @@ public sealed partial class AgentsClient
     /// </summary>
     public async Task<SearchHit[]> SearchTextAsync(
         string collection, string text, int k, SearchMode mode = SearchMode.Hybrid, PayloadFilter? filter = null, int? ef = null,
-        CancellationToken cancellationToken = default)
+        double? alpha = null, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -67,6 +68,6 @@ public sealed partial class AgentsClient
         }
 
         var vector = mode == SearchMode.Keyword ? null : (await EmbedAsync([text], cancellationToken))[0];
-        return await HybridSearchAsync(collection, vector, text, k, mode, filter, ef, cancellationToken);
+        return await HybridSearchAsync(collection, vector, text, k, mode, filter, ef, alpha, cancellationToken);
     }
 }

@@ -14,8 +14,8 @@ internal static class BenchmarkCommand
         var mode = new Option<string>("--mode") { Description = "single-node: an embedded silo in this process; cluster: the silos of --cluster, --gateway or --nodes.", DefaultValueFactory = _ => "single-node" }
             .OneOf(["single-node", "cluster"]);
         var tasks = new Option<int>("--tasks") { Description = "Tasks to run.", DefaultValueFactory = _ => 1000 };
-        var taskType = new Option<string>("--task-type") { Description = "What each task does.", DefaultValueFactory = _ => TaskTypes.TextProcessing }
-            .OneOf(TaskTypes.All);
+        var taskType = new Option<string>("--task-type") { Description = "What each task does (retrieval: relevance of dense, keyword and hybrid search on --dataset).", DefaultValueFactory = _ => TaskTypes.TextProcessing }
+            .OneOf([.. TaskTypes.All, RetrievalBenchmark.TaskType]);
         var distribution = new Option<string>("--distribution") { Description = "How batches are spread over the silos.", DefaultValueFactory = _ => "round-robin" }
             .OneOf(DistributionNames.All, DistributionNames.IsKnown);
         var input = new Option<string?>("--input") { Description = "A folder of text files (repeated to make --tasks); generated documents otherwise." };
@@ -30,7 +30,7 @@ internal static class BenchmarkCommand
         var batch = new Option<int>("--batch-size") { Description = "Tasks per batch; 0 takes message_batch_size.", DefaultValueFactory = _ => 0 };
         var docBytes = new Option<int>("--document-size") { Description = "Bytes per generated document.", DefaultValueFactory = _ => 2048 };
         var warmup = new Option<int>("--warmup") { Description = "Tasks run (and not measured) first, so the figures are of warm code.", DefaultValueFactory = _ => 2000 };
-        var dataset = new Option<string?>("--dataset") { Description = "vector-*: a folder with base.fvecs, query.fvecs, groundtruth.ivecs (TEXMEX)." };
+        var dataset = new Option<string?>("--dataset") { Description = "vector-*: a folder with base.fvecs, query.fvecs, groundtruth.ivecs (TEXMEX); retrieval: a folder with corpus.jsonl, queries.jsonl, qrels/test.tsv (BEIR)." };
         var queries = new Option<int>("--queries") { Description = "vector-search: queries to run (a data set's queries are asked again in turn when there are more).", DefaultValueFactory = _ => 1000 };
         var dimension = new Option<int>("--dimension") { Description = "vector-*: dimension of generated vectors.", DefaultValueFactory = _ => 384 };
         var k = new Option<int>("-k", "--k") { Description = "vector-search: neighbours per query (recall@k).", DefaultValueFactory = _ => 10 };
@@ -53,12 +53,13 @@ internal static class BenchmarkCommand
         command.AddConnection().AddJson().WithExamples(
             "p2p-ai-agents benchmark --mode single-node --tasks 1000 --task-type text-processing --output results/single-node.json",
             "p2p-ai-agents benchmark --mode cluster --nodes 1..3 --tasks 10000 --distribution round-robin --output results/cluster.json",
-            "p2p-ai-agents benchmark --task-type vector-search --dataset ./siftsmall --index hnsw -k 10");
+            "p2p-ai-agents benchmark --task-type vector-search --dataset ./siftsmall --index hnsw -k 10",
+            "p2p-ai-agents benchmark --task-type retrieval --dataset benchmarks/datasets/manpages");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             // Every option is checked before anything starts, whatever the task type.
             var type = parse.GetValue(taskType)!;
-            if (!TaskTypes.All.Contains(type))
+            if (!TaskTypes.All.Contains(type) && type != RetrievalBenchmark.TaskType)
             {
                 throw new ArgumentException($"--task-type '{type}' is unknown; use one of: {string.Join(", ", TaskTypes.All)}.");
             }
@@ -117,6 +118,20 @@ internal static class BenchmarkCommand
             }
 
             OptionChecks.InRange(parse.GetValue(docBytes), "--document-size", 1, (int)Math.Min(int.MaxValue, settings.Text.MaxDocumentSize));
+            if (type == RetrievalBenchmark.TaskType)
+            {
+                // Relevance on the embedded silo or a running cluster: one ingest, then every query in each mode.
+                if (nodeCounts is not null || parse.GetValue(repeat) > 1)
+                {
+                    throw new ArgumentException("--task-type retrieval runs on the embedded silo or a running cluster (--gateway): drop --nodes and --repeat.");
+                }
+
+                var folder = parse.GetValue(dataset) ?? throw new ArgumentException("--task-type retrieval needs --dataset DIR (BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv).");
+                FullyOptimisedRun.Ensure();
+                return await RetrievalBenchmark.RunAsync(
+                    connection, new(OptionChecks.PathOf(folder, "--dataset"), parse.GetValue(shards), parse.GetValue(ef)), outputPath, parse.GetValue(GlobalOptions.Json), cancellationToken);
+            }
+
             VectorBenchmark.Options? vectorOptions = null;
             if (isVector)
             {

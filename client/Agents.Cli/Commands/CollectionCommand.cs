@@ -20,15 +20,21 @@ internal static class CollectionCommand
         var efc = new Option<int>("--ef-construction") { Description = "HNSW build breadth.", DefaultValueFactory = _ => 200 };
         var ef = new Option<int>("--ef") { Description = "HNSW default search breadth.", DefaultValueFactory = _ => 64 };
         var quantize = new Option<bool>("--quantize") { Description = "HNSW on int8 codes, rescored on the full vectors (kept memory-mapped)." };
-        var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize };
+        var textFields = new Option<string[]>("--text-field")
+        {
+            Description = "A payload field to index for keyword and hybrid search (repeatable; its strings, or arrays of strings, are the text).",
+        };
+        var create = new Command("create", "Create a collection.") { name, dimension, metric, shards, index, m, efc, ef, quantize, textFields };
         create.AddConnection().AddJson().WithExamples(
             "p2p-ai-agents collection create docs --dimension 384",
             "p2p-ai-agents collection create sift --dimension 128 --metric l2 --index hnsw --m 16 --ef-construction 200",
-            "p2p-ai-agents collection create small --dimension 4 --index flat --shards 1");
+            "p2p-ai-agents collection create small --dimension 4 --index flat --shards 1",
+            "p2p-ai-agents collection create notes --dimension 384 --text-field title --text-field text");
         create.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {
             var spec = new CollectionSpec(OptionChecks.CollectionName(parse, name), parse.GetValue(dimension), MetricNames.Parse(parse.GetValue(metric)),
-                parse.GetValue(shards), IndexKindNames.Parse(parse.GetValue(index)), parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize));
+                parse.GetValue(shards), IndexKindNames.Parse(parse.GetValue(index)), parse.GetValue(m), parse.GetValue(efc), parse.GetValue(ef), parse.GetValue(quantize),
+                parse.GetValue(textFields) is { Length: > 0 } fields ? fields : null);
             ShardRouter.Validate(spec);
             await using var client = await GlobalOptions.Connection(parse).ConnectAsync(cancellationToken);
             Print(await client.CreateCollectionAsync(spec, cancellationToken), parse.GetValue(GlobalOptions.Json));
@@ -49,10 +55,10 @@ internal static class CollectionCommand
             {
                 if (specs.Count > 0)
                 {
-                    var table = ResultTable.Create("name", "dimension", "metric", "index", "shards");
+                    var table = ResultTable.Create("name", "dimension", "metric", "index", "shards", "text fields");
                     foreach (var s in specs)
                     {
-                        table.Row(s.Name, s.Dimension, s.Metric.ToName(), s.Index.ToName() + (s.Quantize ? " (int8)" : ""), s.Shards);
+                        table.Row(s.Name, s.Dimension, s.Metric.ToName(), s.Index.ToName() + (s.Quantize ? " (int8)" : ""), s.Shards, TextFieldsOf(s));
                     }
 
                     ResultTable.Write(table);
@@ -124,6 +130,7 @@ internal static class CollectionCommand
 
         var s = info.Spec;
         Console.WriteLine($"{s.Name}: dimension {s.Dimension}, {s.Metric.ToName()}, {s.Index.ToName()} (m {s.M}, ef_construction {s.EfConstruction}, ef {s.Ef}{(s.Quantize ? ", int8 quantized" : "")}), {s.Shards} shards, {info.Points} points ({info.Indexed} indexed), created {info.CreatedAt:u}");
+        Console.WriteLine($"text fields (keyword search): {TextFieldsOf(s)}");
         var mapped = info.Shards.Any(shard => shard.MappedBytes > 0);
         var table = mapped
             ? ResultTable.Create("shard", "silo", "points", "indexed", "vectors MB", "graph MB", "mapped MB")
@@ -141,6 +148,8 @@ internal static class CollectionCommand
 
         ResultTable.Write(table);
     }
+
+    private static string TextFieldsOf(CollectionSpec spec) => spec.HasKeywordIndex ? string.Join(", ", spec.TextFields!) : "none";
 
     private static string Megabytes(long bytes) => (bytes / 1048576.0).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -53,10 +53,19 @@ internal static class VectorsCommand
         var ef = new Option<int?>("--ef") { Description = "HNSW search breadth (default: the collection's)." };
         var filter = new Option<string[]>("--filter") { Description = "field=value, field=a|b, field>=n, field<=n, field=lo..hi (repeat: all must hold)." };
         var output = new Option<string?>("--output") { Description = "Write ids and scores per query as JSON." };
-        var text = new Option<string?>("--text") { Description = "One query in plain words, embedded on the cluster (an ingested collection)." };
-        var search = new Command("search", "k-nearest-neighbour search.") { searchName, vector, queryFile, text, k, ef, filter, output };
+        var text = new Option<string?>("--text") { Description = "One query in plain words: embedded on the cluster for dense and hybrid, matched by BM25 for keyword and hybrid." };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "With --text: hybrid (dense and keyword fused; the default when the collection has text fields), dense, or keyword (BM25 alone).",
+        }.OneOf(SearchModeNames.All, v => SearchModeNames.All.Contains(v.Trim().ToLowerInvariant()));
+        var alpha = new Option<double?>("--alpha")
+        {
+            Description = $"Hybrid mode: the dense list's weight in the fused score, 0 (keyword only) to 1 (dense only). [default: {HybridSearch.DefaultAlpha}]",
+        };
+        var search = new Command("search", "Nearest-neighbour, keyword or hybrid search.") { searchName, vector, queryFile, text, mode, alpha, k, ef, filter, output };
         search.AddConnection().AddJson().WithExamples(
             "p2p-ai-agents vectors search docs --text \"how do silos join a cluster\" -k 5",
+            "p2p-ai-agents vectors search docs --text \"half a byte\" --mode keyword",
             "p2p-ai-agents vectors search small --vector 0.1,0.2,0.3,0.4 --filter lang=en --filter year>=2020",
             "p2p-ai-agents vectors search sift --query-file query.fvecs -k 10 --output hits.json");
         search.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
@@ -73,11 +82,34 @@ internal static class VectorsCommand
                     : $"Give one query, not {string.Join(" and ", given)}.");
             }
 
+            SearchMode? searchMode = parse.GetValue(mode) is { } m ? SearchModeNames.Parse(m) : null;
+            var weight = parse.GetValue(alpha);
+            if (weight is { } a && !(a is >= 0 and <= 1))
+            {
+                throw new ArgumentException($"--alpha {a} is out of range: use 0 (keyword only) .. 1 (dense only).");
+            }
+
+            if (weight is not null && parse.GetValue(text) is null)
+            {
+                throw new ArgumentException("--alpha weighs a hybrid search, which needs the query in words: give --text \"...\".");
+            }
+
+            if (weight is not null && searchMode is SearchMode.Dense or SearchMode.Keyword)
+            {
+                throw new ArgumentException($"--alpha weighs the two lists of a hybrid search; --mode {searchMode.Value.ToName()} has one.");
+            }
+
             if (parse.GetValue(text) is { } question)
             {
                 return string.IsNullOrWhiteSpace(question)
                     ? throw new ArgumentException("--text is empty: give the words to search for.")
-                    : await SearchTextAsync(GlobalOptions.Connection(parse), collection, question, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(GlobalOptions.Json), cancellationToken);
+                    : await SearchTextAsync(
+                        GlobalOptions.Connection(parse), collection, question, searchMode, weight, parse.GetValue(k), parse.GetValue(ef), parse.GetValue(filter), parse.GetValue(GlobalOptions.Json), cancellationToken);
+            }
+
+            if (searchMode is SearchMode.Keyword or SearchMode.Hybrid)
+            {
+                throw new ArgumentException($"--mode {searchMode.Value.ToName()} needs the query in words: give --text \"...\" instead of {given[0]}.");
             }
 
             var queries = parse.GetValue(vector) is { } v ? [VectorFiles.ParseVector(v)] : VectorFiles.ReadFvecs(OptionChecks.PathOf(parse.GetValue(queryFile), "--query-file")).ToList();
@@ -169,18 +201,28 @@ internal static class VectorsCommand
     }
 
     private static async Task<int> SearchTextAsync(
-        Target connection, string collection, string question, int k, int? ef, string[]? filters, bool json, CancellationToken cancellationToken)
+        Target connection, string collection, string question, SearchMode? mode, double? alpha, int k, int? ef, string[]? filters, bool json, CancellationToken cancellationToken)
     {
         var conditions = filters is { Length: > 0 } fs ? fs.Select(VectorFiles.ParseFilter).ToArray() : null;
         await using var client = await connection.ConnectAsync(cancellationToken);
-        // Checked before the model is loaded: its vectors fit only a collection of its dimension.
-        var dimension = (await client.DescribeCollectionAsync(collection, cancellationToken)).Spec.Dimension;
-        if (dimension != IEmbeddingGrain.Dimension)
+        var spec = (await client.DescribeCollectionAsync(collection, cancellationToken)).Spec;
+
+        // Hybrid where the collection keeps a keyword index; a collection without text fields answers dense searches only.
+        var searchMode = mode ?? (spec.HasKeywordIndex ? SearchMode.Hybrid : SearchMode.Dense);
+        if (searchMode != SearchMode.Dense && !spec.HasKeywordIndex)
         {
-            throw new ArgumentException($"--text needs a collection of the model's {IEmbeddingGrain.Dimension} dimensions; {collection} has {dimension}.");
+            throw new ArgumentException(
+                $"--mode {searchMode.ToName()} needs a collection with text fields; {collection} has none (create it with --text-field, or search with --mode dense).");
         }
 
-        var hits = await client.SearchTextHitsAsync(collection, question, k, SearchMode.Dense, conditions is null ? null : new PayloadFilter(conditions), ef, cancellationToken);
+        // Checked before the model is loaded: its vectors fit only a collection of its dimension.
+        if (searchMode != SearchMode.Keyword && spec.Dimension != IEmbeddingGrain.Dimension)
+        {
+            throw new ArgumentException(
+                $"--text needs a collection of the model's {IEmbeddingGrain.Dimension} dimensions; {collection} has {spec.Dimension} ({searchMode.ToName()} mode embeds the query; --mode keyword needs no model).");
+        }
+
+        var hits = await client.SearchTextHitsAsync(collection, question, k, searchMode, conditions is null ? null : new PayloadFilter(conditions), ef, alpha, cancellationToken);
         if (json)
         {
             Console.WriteLine(JsonSerializer.Serialize(hits, GlobalOptions.JsonOutput));

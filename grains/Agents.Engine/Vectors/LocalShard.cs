@@ -212,7 +212,7 @@ public sealed partial class LocalShard : IDisposable
         Func<int, bool> accept = filter is null
             ? slot => !_dead[slot]
             : slot => !_dead[slot] && filter(_fieldsBySlot[slot]);
-        var hits = keywords.Search(query, k, accept, corpus);
+        var hits = keywords.Search(query, k, accept, corpus, (a, b) => string.CompareOrdinal(_idBySlot[a], _idBySlot[b]));
         var result = new ShardHit[hits.Length];
         for (var i = 0; i < hits.Length; i++)
         {

@@ -147,6 +147,43 @@ public sealed class ShardRebalancingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task TheKeywordIndexMovesWithItsShards()
+    {
+        await using var cluster = await StartAsync(1, TempStorage());
+        var client = AgentsClient.FromCluster(cluster.Client);
+        var name = $"kwmove-{Guid.NewGuid():N}"[..20];
+        await client.CreateCollectionAsync(new CollectionSpec(name, 8, Shards: 4, TextFields: ["text"]));
+        var random = new Random(4);
+        string[] words = ["amber", "basalt", "cobalt", "dolomite", "emerald", "feldspar", "garnet", "hematite"];
+        await client.UpsertAsync(name, Enumerable.Range(0, 400).Select(i => new PointInput(
+            $"m{i}", RandomVector(random, 8), $$"""{"text":"{{words[i % 8]}} {{words[(i / 8) % 8]}} stone{{i}}"}""")));
+        string[] queries = ["amber garnet", "cobalt", "stone17 basalt", "feldspar hematite emerald"];
+        var before = new List<SearchHit[]>();
+        foreach (var query in queries)
+        {
+            before.Add(await client.HybridSearchAsync(name, null, query, 10, SearchMode.Keyword));
+        }
+
+        await cluster.StartAdditionalSiloAsync();
+        await cluster.WaitForLivenessToStabilizeAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (ShardsPerSilo(await RetryAsync(() => client.DescribeCollectionAsync(name))).Count < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no shard moved to the silo that joined");
+            await Task.Delay(100);
+        }
+
+        // The moved shards rebuilt their keyword index from the stored payloads: the same hits, the same scores.
+        for (var q = 0; q < queries.Length; q++)
+        {
+            var after = await RetryAsync(() => client.HybridSearchAsync(name, null, queries[q], 10, SearchMode.Keyword));
+            Assert.Equal(before[q].Select(h => (h.Id, h.Score)), after.Select(h => (h.Id, h.Score)));
+        }
+
+        Assert.Equal("m17", (await client.HybridSearchAsync(name, null, "stone17", 1, SearchMode.Keyword)).Single().Id);
+    }
+
+    [Fact]
     public async Task ShardsSpreadEvenlyAtCreationAndTheDefaultCountIsTwoPerSilo()
     {
         await using var cluster = await StartAsync(3, TempStorage());

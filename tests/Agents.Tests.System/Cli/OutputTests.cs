@@ -222,6 +222,44 @@ public sealed class OutputTests : IDisposable
 
         Assert.Equal(2, run.ExitCode);
         Assert.Contains($"--text needs a collection of the model's 384 dimensions; {name} has 4", run.Stderr, StringComparison.Ordinal);
+
+        // Keyword and hybrid search need a keyword index, and words to search for.
+        var keyword = await CliProcess.RunAsync(Args("vectors", "search", name, "--text", "grains", "--mode", "keyword"));
+        Assert.Equal(2, keyword.ExitCode);
+        Assert.Contains($"--mode keyword needs a collection with text fields; {name} has none", keyword.Stderr, StringComparison.Ordinal);
+        var vectorOnly = await CliProcess.RunAsync(Args("vectors", "search", name, "--vector", "1,0,0,0", "--mode", "hybrid"));
+        Assert.Equal(2, vectorOnly.ExitCode);
+        Assert.Contains("--mode hybrid needs the query in words", vectorOnly.Stderr, StringComparison.Ordinal);
+        var unknown = await CliProcess.RunAsync(Args("vectors", "search", name, "--text", "grains", "--mode", "fuzzy"));
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("fuzzy", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KeywordSearchFindsTheWordsOfACollectionsTextFieldsWithoutAModel()
+    {
+        var file = Path.Combine(_dir, "notes.jsonl");
+        await File.WriteAllLinesAsync(file,
+        [
+            """{"id":"nibble","vector":[1,0,0,0],"payload":{"title":"Nibble","text":"Four bits; one hex digit; a half-byte","lang":"en"}}""",
+            """{"id":"byte","vector":[0,1,0,0],"payload":{"title":"Byte","text":"Eight bits, the unit of memory addressing","lang":"en"}}""",
+            """{"id":"octet","vector":[0,0,1,0],"payload":{"title":"Octet","text":"Exactly eight bits, as networks say","lang":"fr"}}""",
+        ]);
+        var create = await CliProcess.RunAsync(Args("collection", "create", "notes", "--dimension", "4", "--shards", "2", "--text-field", "title", "--text-field", "text"));
+        Assert.True(create.ExitCode == 0, create.Stderr);
+        Assert.Contains("text fields (keyword search): title, text", create.Stdout, StringComparison.Ordinal);
+        var upsert = await CliProcess.RunAsync(Args("vectors", "upsert", "notes", "--input", file));
+        Assert.True(upsert.ExitCode == 0, upsert.Stderr);
+
+        var half = await CliProcess.RunAsync(Args("vectors", "search", "notes", "--text", "half of a byte, that is four bits", "--mode", "keyword", "-k", "3", "--json"));
+        Assert.True(half.ExitCode == 0, half.Stderr);
+        using var hits = JsonDocument.Parse(half.Stdout);
+        Assert.Equal("nibble", hits.RootElement[0].GetProperty("id").GetString());
+
+        var french = await CliProcess.RunAsync(Args("vectors", "search", "notes", "--text", "eight bits", "--mode", "keyword", "--filter", "lang=fr", "--json"));
+        Assert.True(french.ExitCode == 0, french.Stderr);
+        using var filtered = JsonDocument.Parse(french.Stdout);
+        Assert.Equal(["octet"], filtered.RootElement.EnumerateArray().Select(h => h.GetProperty("id").GetString()));
     }
 
     [Fact]

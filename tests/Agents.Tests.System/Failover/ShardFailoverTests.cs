@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace Agents.Tests.Failover;
 
-/// <summary>Real silo processes on a real PostgreSQL: SIGKILL the silo hosting a shard after acknowledged upserts.</summary>
+/// <summary>Real silo processes on a real PostgreSQL: SIGKILL the silo hosting a shard after acknowledged upserts; its points and keyword index come back.</summary>
 [Collection(nameof(PostgresCollection))]
 public sealed class ShardFailoverTests(PostgresServer postgres, ITestOutputHelper output)
 {
@@ -17,9 +17,9 @@ public sealed class ShardFailoverTests(PostgresServer postgres, ITestOutputHelpe
 
         var random = new Random(17);
         var points = Enumerable.Range(0, 3000)
-            .Select(i => new PointInput($"k{i}", Enumerable.Range(0, 64).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), $$"""{"i":{{i}}}"""))
+            .Select(i => new PointInput($"k{i}", Enumerable.Range(0, 64).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray(), $$"""{"i":{{i}},"text":"point tag{{i}}"}"""))
             .ToList();
-        await client.CreateCollectionAsync(new CollectionSpec("survivors", 64, Shards: 4));
+        await client.CreateCollectionAsync(new CollectionSpec("survivors", 64, Shards: 4, TextFields: ["text"]));
         Assert.Equal(3000, await client.UpsertAsync("survivors", points));
 
         var info = await client.DescribeCollectionAsync("survivors");
@@ -36,7 +36,14 @@ public sealed class ShardFailoverTests(PostgresServer postgres, ITestOutputHelpe
         {
             var hit = await client.SearchAsync("survivors", points[i].Vector, 1);
             Assert.Equal(points[i].Id, hit.Single().Id);
+
+            // The keyword index is rebuilt from the stored payloads wherever the shard reloaded.
+            var word = await client.HybridSearchAsync("survivors", null, $"tag{i}", 1, SearchMode.Keyword);
+            Assert.Equal(points[i].Id, word.Single().Id);
         }
+
+        var hybrid = await client.HybridSearchAsync("survivors", points[5].Vector, "point tag5", 3);
+        Assert.Equal(points[5].Id, hybrid[0].Id);
         cluster.Passed();
     }
 }

@@ -162,10 +162,11 @@ public sealed class KeywordIndex
 
     /// <summary>
     /// The best <paramref name="k"/> slots that <paramref name="accept"/> passes for <paramref name="query"/> by BM25,
-    /// best first (ties by slot), scored with <paramref name="corpus"/> (the whole collection's statistics) or, when
-    /// null, this index's own.
+    /// best first, scored with <paramref name="corpus"/> (the whole collection's statistics) or, when null, this index's
+    /// own. Equal scores go by <paramref name="tieBreak"/> (the caller's id order, so every shard cuts at k alike), else by slot.
     /// </summary>
-    public (int Slot, float Score)[] Search(string query, int k, Func<int, bool> accept, Bm25Statistics? corpus = null)
+    public (int Slot, float Score)[] Search(
+        string query, int k, Func<int, bool> accept, Bm25Statistics? corpus = null, Comparison<int>? tieBreak = null)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(accept);
@@ -177,7 +178,10 @@ public sealed class KeywordIndex
         }
 
         var averageLength = stats.AverageLength;
-        var scores = ArrayPool<float>.Shared.Rent(Math.Max(1, _lengths.Length));
+        // A rented array holds whatever its last user left: cleared here, then only the touched slots after use.
+        var slots = Math.Max(1, _lengths.Length);
+        var scores = ArrayPool<float>.Shared.Rent(slots);
+        Array.Clear(scores, 0, slots);
         var touched = new List<int>();
         try
         {
@@ -211,7 +215,7 @@ public sealed class KeywordIndex
                 }
             }
 
-            var top = new PriorityQueue<int, (float Score, int Slot)>(k + 1, WorstFirst.Instance);
+            var top = new PriorityQueue<int, (float Score, int Slot)>(k + 1, new WorstFirst(tieBreak ?? ((a, b) => a.CompareTo(b))));
             foreach (var slot in touched)
             {
                 top.Enqueue(slot, (scores[slot], slot));
@@ -232,11 +236,6 @@ public sealed class KeywordIndex
         }
         finally
         {
-            foreach (var slot in touched)
-            {
-                scores[slot] = 0;
-            }
-
             ArrayPool<float>.Shared.Return(scores);
         }
     }
@@ -304,12 +303,10 @@ public sealed class KeywordIndex
         }
     }
 
-    /// <summary>Orders the heap so its root is the worst hit kept: lowest score, then highest slot.</summary>
-    private sealed class WorstFirst : IComparer<(float Score, int Slot)>
+    /// <summary>Orders the heap so its root is the worst hit kept: lowest score, then last by the tie-break.</summary>
+    private sealed class WorstFirst(Comparison<int> tieBreak) : IComparer<(float Score, int Slot)>
     {
-        public static readonly WorstFirst Instance = new();
-
         public int Compare((float Score, int Slot) a, (float Score, int Slot) b) =>
-            a.Score != b.Score ? a.Score.CompareTo(b.Score) : b.Slot.CompareTo(a.Slot);
+            a.Score != b.Score ? a.Score.CompareTo(b.Score) : tieBreak(b.Slot, a.Slot);
     }
 }
