@@ -21,7 +21,7 @@ public sealed class VectorDataHybridTests : IAsyncLifetime
         Directory.Delete(_dataDir, recursive: true);
     }
 
-    // Vectors from "east" (closest) to "west" (farthest); only "n6", the farthest, speaks of a nibble.
+    // Cosine to east: n1 1, n2 0.95, n6 0.8, n3 0.71, n4 and n5 0; only n6 speaks of a nibble.
     private static List<Note> Notes() =>
     [
         new() { Id = "n1", Title = "Bytes", Body = "A byte is eight bits of storage.", Kind = "unit", Embedding = new float[] { 1, 0, 0, 0 } },
@@ -29,7 +29,7 @@ public sealed class VectorDataHybridTests : IAsyncLifetime
         new() { Id = "n3", Title = "Pages", Body = "Memory is mapped in pages of four kilobytes.", Kind = "memory", Embedding = new float[] { 0.7f, 0.7f, 0, 0 } },
         new() { Id = "n4", Title = "Caches", Body = "A cache line holds sixty-four bytes.", Kind = "memory", Embedding = new float[] { 0, 1, 0, 0 } },
         new() { Id = "n5", Title = "Registers", Body = "Registers are the fastest storage a processor has.", Kind = "cpu", Embedding = new float[] { 0, 0, 1, 0 } },
-        new() { Id = "n6", Title = "Nibbles", Body = "Four bits: one hex digit, half of a byte.", Kind = "unit", Embedding = new float[] { -1, 0, 0, 0.1f } },
+        new() { Id = "n6", Title = "Nibbles", Body = "Four bits: one hex digit, half of a byte.", Kind = "unit", Embedding = new float[] { 0.8f, 0.6f, 0, 0 } },
     ];
 
     private async Task<VectorStoreCollection<string, Note>> SeededAsync()
@@ -52,13 +52,14 @@ public sealed class VectorDataHybridTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task KeywordsLiftARecordThatTheVectorAloneRanksLast()
+    public async Task KeywordsLiftARecordThatTheVectorAloneRanksThird()
     {
         var notes = await SeededAsync();
         var dense = (await notes.SearchAsync(East, 6).ToListAsync()).Select(r => r.Record.Id).ToArray();
-        Assert.Equal("n6", dense[^1]);
+        Assert.Equal(["n1", "n2", "n6"], dense[..3]);
 
-        // Reciprocal rank fusion: n6 is first by keyword and last by vector, n1 first by vector and absent by keyword.
+        // Relative score fusion, dense weighted 0.7: cosines 1 .. 0 scale to 1 .. 0, so n6 = 0.7 × 0.8 + 0.3 × 1 = 0.86
+        // (the only keyword hit) passes n1 = 0.7 (first by vector, no keyword).
         var hybrid = await HybridIdsAsync(notes, ["nibble", "hex"], 2);
         Assert.Equal(["n6", "n1"], hybrid);
 
