@@ -14,13 +14,16 @@ namespace Agents.Client.VectorData;
 /// <remarks>
 /// <para>Searching with <see cref="VectorSearchOptions{TRecord}.IncludeVectors"/> fetches each hit's vector with one extra
 /// point read per hit (in parallel), because the cluster's search returns payloads only; hits deleted in between are dropped.</para>
+/// <para>Hybrid search (<see cref="IKeywordHybridSearchable{TRecord}"/>) needs at least one string data property marked
+/// full-text indexed: the collection is created with those properties as its text fields, and the keywords are searched
+/// with BM25 over all of them together, fused with the dense hits by reciprocal rank.</para>
 /// <para>Vectors come back as the cluster stores them: a cosine collection keeps unit-length vectors, so a read returns
 /// the normalised vector, not the one upserted.</para>
 /// <para>Not supported (they throw <see cref="NotSupportedException"/>): filtered retrieval without a vector
 /// (<c>GetAsync(filter, top)</c>), embedding generation (search values must be float vectors), distance functions other
 /// than cosine, dot product and Euclidean, and filters beyond those <see cref="FilterTranslator"/> lists.</para>
 /// </remarks>
-public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>
+public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreCollection<TKey, TRecord>, IKeywordHybridSearchable<TRecord>
     where TKey : notnull
     where TRecord : class
 {
@@ -54,7 +57,10 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
     public override string Name { get; }
 
     /// <summary>The schema <see cref="EnsureCollectionExistsAsync"/> creates.</summary>
-    public CollectionSpec Spec => new(Name, _model.Dimensions, _model.Metric, _shards, _model.Index);
+    public CollectionSpec Spec => new(Name, _model.Dimensions, _model.Metric, _shards, _model.Index)
+    {
+        TextFields = _model.FullTextFields is { Length: > 0 } fields ? fields : null,
+    };
 
     /// <inheritdoc />
     public override Task<bool> CollectionExistsAsync(CancellationToken cancellationToken = default) =>
@@ -139,15 +145,7 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
         options ??= new VectorSearchOptions<TRecord>();
         ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options.Skip));
-        var query = searchValue switch
-        {
-            ReadOnlyMemory<float> memory => memory.ToArray(),
-            float[] array => array,
-            Embedding<float> embedding => embedding.Vector.ToArray(),
-            null => throw new ArgumentNullException(nameof(searchValue)),
-            _ => throw new NotSupportedException(
-                $"Search value of type '{searchValue.GetType().Name}' is not supported: the Agents vector store generates no embeddings, so pass ReadOnlyMemory<float>, float[] or Embedding<float>."),
-        };
+        var query = ToQueryVector(searchValue);
         CheckVectorProperty(options.VectorProperty);
         var filter = FilterTranslator.Translate(options.Filter, _model, out var matchesNothing);
         if (matchesNothing)
@@ -166,16 +164,74 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
         }
     }
 
-    /// <summary>A search's hits as results: <c>Skip</c> and <c>ScoreThreshold</c> applied, records built from the payloads.</summary>
-    private async Task<List<VectorSearchResult<TRecord>>> ToResultsAsync(
-        IEnumerable<SearchHit> hits, VectorSearchOptions<TRecord> options, CancellationToken cancellationToken)
+    /// <summary>
+    /// The <paramref name="top"/> best records (after <see cref="HybridSearchOptions{TRecord}.Skip"/>) for a vector and
+    /// keywords together: the dense hits of <paramref name="searchValue"/> and the BM25 hits of the keywords over the
+    /// full-text indexed properties, fused by reciprocal rank; <see cref="VectorSearchResult{TRecord}.Score"/> is the fused
+    /// score (higher is better, whatever the metric), and <see cref="HybridSearchOptions{TRecord}.ScoreThreshold"/> is a
+    /// minimum of it.
+    /// </summary>
+    /// <param name="searchValue">A <c>ReadOnlyMemory&lt;float&gt;</c>, <c>float[]</c> or <c>Embedding&lt;float&gt;</c>.</param>
+    /// <param name="keywords">Words to match; searched as one query (any of them may match, rarer ones weigh more).</param>
+    public async IAsyncEnumerable<VectorSearchResult<TRecord>> HybridSearchAsync<TInput>(
+        TInput searchValue, ICollection<string> keywords, int top, HybridSearchOptions<TRecord>? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        where TInput : notnull
     {
-        var kept = hits.Skip(options.Skip).Where(h => options.ScoreThreshold is not { } threshold
-            || (_model.Metric == VectorMetric.L2 ? h.Score <= threshold : h.Score >= threshold));
+        ArgumentNullException.ThrowIfNull(keywords);
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        options ??= new HybridSearchOptions<TRecord>();
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Skip, nameof(options.Skip));
+        var query = ToQueryVector(searchValue);
+        CheckVectorProperty(options.VectorProperty);
+        CheckFullTextProperty(options.AdditionalProperty);
+        var text = string.Join(' ', keywords.Where(w => !string.IsNullOrWhiteSpace(w)));
+        if (text.Length == 0)
+        {
+            throw new ArgumentException("A hybrid search needs at least one keyword.", nameof(keywords));
+        }
+
+        var filter = FilterTranslator.Translate(options.Filter, _model, out var matchesNothing);
+        if (matchesNothing)
+        {
+            yield break;
+        }
+
+        var results = await Run("HybridSearch", async () =>
+        {
+            var hits = await _client.HybridSearchAsync(Name, query, text, top + options.Skip, SearchMode.Hybrid, filter, cancellationToken: cancellationToken);
+            return await ToResultsAsync(hits, options.Skip, options.ScoreThreshold, higherIsBetter: true, options.IncludeVectors, cancellationToken);
+        });
+        foreach (var result in results)
+        {
+            yield return result;
+        }
+    }
+
+    private static float[] ToQueryVector<TInput>(TInput searchValue) => searchValue switch
+    {
+        ReadOnlyMemory<float> memory => memory.ToArray(),
+        float[] array => array,
+        Embedding<float> embedding => embedding.Vector.ToArray(),
+        null => throw new ArgumentNullException(nameof(searchValue)),
+        _ => throw new NotSupportedException(
+            $"Search value of type '{searchValue.GetType().Name}' is not supported: the Agents vector store generates no embeddings, so pass ReadOnlyMemory<float>, float[] or Embedding<float>."),
+    };
+
+    /// <summary>A search's hits as results: <c>Skip</c> and <c>ScoreThreshold</c> applied, records built from the payloads.</summary>
+    private Task<List<VectorSearchResult<TRecord>>> ToResultsAsync(
+        IEnumerable<SearchHit> hits, VectorSearchOptions<TRecord> options, CancellationToken cancellationToken) =>
+        ToResultsAsync(hits, options.Skip, options.ScoreThreshold, higherIsBetter: _model.Metric != VectorMetric.L2, options.IncludeVectors, cancellationToken);
+
+    private async Task<List<VectorSearchResult<TRecord>>> ToResultsAsync(
+        IEnumerable<SearchHit> hits, int skip, double? scoreThreshold, bool higherIsBetter, bool includeVectors, CancellationToken cancellationToken)
+    {
+        var kept = hits.Skip(skip).Where(h => scoreThreshold is not { } threshold
+            || (higherIsBetter ? h.Score >= threshold : h.Score <= threshold));
         var found = await Task.WhenAll(kept.Select(async hit =>
         {
             // The search returns payloads only, so vectors cost one point read per hit.
-            var record = options.IncludeVectors
+            var record = includeVectors
                 ? await ReadAsync(hit.Id, includeVectors: true, cancellationToken)
                 : _model.ToRecord(hit.Id, hit.Payload, vector: null);
             return record is null ? null : new VectorSearchResult<TRecord>(record, hit.Score);
@@ -227,6 +283,35 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
             : null;
     }
 
+    /// <summary>The property a selector such as <c>r =&gt; r.Text</c> (or <c>r =&gt; r["Text"]</c> for dynamic records) names.</summary>
+    private static string? PropertyName(Expression<Func<TRecord, object?>> selector)
+    {
+        var body = selector.Body is UnaryExpression { NodeType: ExpressionType.Convert } convert ? convert.Operand : selector.Body;
+        return body switch
+        {
+            MemberExpression member => member.Member.Name,
+            MethodCallExpression { Method.Name: "get_Item", Arguments: [ConstantExpression { Value: string key }] } => key,
+            _ => null,
+        };
+    }
+
+    /// <summary>A hybrid search needs full-text properties, and an <c>AdditionalProperty</c> must name one of them.</summary>
+    private void CheckFullTextProperty(Expression<Func<TRecord, object?>>? selector)
+    {
+        var fullText = _model.Data.Where(d => d.FullText).ToList();
+        if (fullText.Count == 0)
+        {
+            throw new NotSupportedException(
+                $"'{typeof(TRecord).Name}' has no full-text indexed property: mark a string data property IsFullTextIndexed to use hybrid search.");
+        }
+
+        if (selector is not null && !fullText.Any(d => d.Name == PropertyName(selector)))
+        {
+            throw new NotSupportedException(
+                $"AdditionalProperty '{selector}' does not name a full-text indexed property of this collection ({string.Join(", ", fullText.Select(d => d.Name))}).");
+        }
+    }
+
     private void CheckVectorProperty(Expression<Func<TRecord, object?>>? selector)
     {
         if (selector is null)
@@ -234,13 +319,7 @@ public sealed class AgentsVectorStoreCollection<TKey, TRecord> : VectorStoreColl
             return;
         }
 
-        var body = selector.Body is UnaryExpression { NodeType: ExpressionType.Convert } convert ? convert.Operand : selector.Body;
-        var name = body switch
-        {
-            MemberExpression member => member.Member.Name,
-            MethodCallExpression { Method.Name: "get_Item", Arguments: [ConstantExpression { Value: string key }] } => key,
-            _ => null,
-        };
+        var name = PropertyName(selector);
         if (name != _model.Vector.Name)
         {
             throw new NotSupportedException(

@@ -20,8 +20,11 @@ internal enum PropertyRole
     Vector,
 }
 
-/// <summary>One mapped property: its model name, its payload (storage) name, its .NET type and, for classes, its accessor.</summary>
-internal sealed record ModelProperty(string Name, string StorageName, Type Type, PropertyRole Role, PropertyInfo? Clr);
+/// <summary>
+/// One mapped property: its model name, its payload (storage) name, its .NET type, for classes its accessor, and for
+/// data properties whether keyword search indexes it.
+/// </summary>
+internal sealed record ModelProperty(string Name, string StorageName, Type Type, PropertyRole Role, PropertyInfo? Clr, bool FullText = false);
 
 /// <summary>
 /// How records of <typeparamref name="TRecord"/> map to points: the key is the point id, the single vector is the point
@@ -65,6 +68,9 @@ internal sealed class RecordModel<TRecord>
     public ModelProperty Vector { get; }
 
     public IReadOnlyList<ModelProperty> Data { get; }
+
+    /// <summary>The payload names of the full-text indexed data properties, in declaration order (empty when none).</summary>
+    public string[] FullTextFields => Data.Where(d => d.FullText).Select(d => d.StorageName).ToArray();
 
     public int Dimensions { get; }
 
@@ -183,7 +189,13 @@ internal sealed class RecordModel<TRecord>
                     vectorDeclaration = v;
                     break;
                 case VectorStoreDataProperty d:
-                    data.Add(new ModelProperty(d.Name, storageName, type, PropertyRole.Data, clr));
+                    if (d.IsFullTextIndexed && type != typeof(string))
+                    {
+                        throw new NotSupportedException(
+                            $"Data property '{d.Name}' is full-text indexed but has type '{type.Name}': keyword search indexes string properties only.");
+                    }
+
+                    data.Add(new ModelProperty(d.Name, storageName, type, PropertyRole.Data, clr, d.IsFullTextIndexed));
                     break;
                 default:
                     throw new NotSupportedException($"Property kind '{declared.GetType().Name}' of '{declared.Name}' is not supported.");
@@ -263,7 +275,7 @@ internal sealed class RecordModel<TRecord>
         }
 
         return clr.GetCustomAttribute<VectorStoreDataAttribute>() is { } d
-            ? new VectorStoreDataProperty(clr.Name, clr.PropertyType) { StorageName = d.StorageName }
+            ? new VectorStoreDataProperty(clr.Name, clr.PropertyType) { StorageName = d.StorageName, IsFullTextIndexed = d.IsFullTextIndexed }
             : null;
     }
 
