@@ -90,6 +90,14 @@ public sealed class ClusterEmbeddingTests(ThreeSiloCluster fixture)
             Assert.Equal($"{source}#0", hits[0].Id);
         }
 
+        // Each chunk's payload names its document's title: a one-line document is titled by its file name.
+        var point = await Client.GetPointAsync(collection, "penguins.txt#0");
+        using (var payload = System.Text.Json.JsonDocument.Parse(point!.Payload))
+        {
+            Assert.Equal("penguins", payload.RootElement.GetProperty("title").GetString());
+            Assert.Equal(Library[0].Text, payload.RootElement.GetProperty("text").GetString());
+        }
+
         // Ingesting again overwrites by id instead of duplicating.
         await Client.IngestAsync(collection, documents);
         Assert.Equal(Library.Length, (await Client.DescribeCollectionAsync(collection)).Points);
