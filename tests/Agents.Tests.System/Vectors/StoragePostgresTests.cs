@@ -185,7 +185,7 @@ public sealed class StoragePostgresTests(PostgresServer server)
         Assert.Null(await catalog.GetAsync("docs"));
         Assert.True(await catalog.TryCreateAsync(Record("docs", dimension: 4)));
         var local = new DateTimeOffset(2025, 6, 1, 10, 0, 0, TimeSpan.FromHours(2)).AddTicks(1230);
-        Assert.True(await catalog.TryCreateAsync(Record("b-images", dimension: 512, shards: 2) with { Quantize = true, CreatedAt = local }));
+        Assert.True(await catalog.TryCreateAsync(Record("b-images", dimension: 512, shards: 2) with { Quantize = true, CreatedAt = local, TextFields = ["title", "text"] }));
         Assert.False(await catalog.TryCreateAsync(Record("docs", dimension: 8)));
         var races = await Task.WhenAll(Enumerable.Range(1, 6).Select(i => catalog.TryCreateAsync(Record("race", dimension: i))));
         Assert.Single(races, r => r);
@@ -196,6 +196,8 @@ public sealed class StoragePostgresTests(PostgresServer server)
         Assert.Equal(new[] { "b-images", "docs", "race" }, list.Select(r => r.Name));
         Assert.Equal(local, list[0].CreatedAt);
         Assert.True(list[0].Quantize);
+        Assert.Equal(["title", "text"], list[0].TextFields!);
+        Assert.Null(list[1].TextFields);
         Assert.Equal(512, list[0].Dimension);
 
         await using (var shard = new PostgresShardStore(dataSource, "docs", 0, 4))

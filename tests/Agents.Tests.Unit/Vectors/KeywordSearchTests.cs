@@ -186,6 +186,21 @@ public sealed class KeywordSearchTests
         Assert.Contains("Text field", Assert.Throws<ArgumentException>(() => ShardRouter.Validate(new CollectionSpec("c", 4, TextFields: [" "]))).Message);
     }
 
+    [Fact]
+    public async Task TextFieldsSurviveTheFileCatalogueAndOldRecordsHaveNone()
+    {
+        using var dir = new StorageTempDirectory();
+        var catalog = new FileCollectionCatalog(dir.Path);
+        Assert.True(await catalog.TryCreateAsync(new CollectionRecord("notes", 4, "cosine", 2, "hnsw", 16, 200, 64, false, DateTimeOffset.UtcNow, ["title", "text"])));
+        Assert.Equal(["title", "text"], (await catalog.GetAsync("notes"))!.TextFields!);
+
+        // A record written before collections had text fields reads as having none.
+        Directory.CreateDirectory(Path.Combine(dir.Path, "old"));
+        await File.WriteAllTextAsync(Path.Combine(dir.Path, "old", "collection.json"),
+            """{"name":"old","dimension":4,"metric":"cosine","shards":1,"index":"flat","m":16,"efConstruction":200,"ef":64,"quantize":false,"createdAt":"2026-01-01T00:00:00+00:00"}""");
+        Assert.Null((await catalog.GetAsync("old"))!.TextFields);
+    }
+
     private static KeywordStats Stats(Bm25Statistics s) => new(s.Documents, s.TotalLength, s.Terms, s.DocumentFrequencies);
 
     private static LocalShard TextShard(IEnumerable<(string Id, string Text)> documents)

@@ -18,7 +18,17 @@ namespace Agents.Engine.Vectors.Storage;
 /// <param name="TextFields">Payload fields indexed for keyword search; null or empty for none (and in records written before there were any).</param>
 public sealed record CollectionRecord(
     string Name, int Dimension, string Metric, int Shards, string Index, int M, int EfConstruction, int Ef, bool Quantize, DateTimeOffset CreatedAt,
-    string[]? TextFields = null);
+    string[]? TextFields = null)
+{
+    /// <summary>Equal records: every field, text fields compared in order (null and empty alike).</summary>
+    public bool Equals(CollectionRecord? other) =>
+        other is not null && Name == other.Name && Dimension == other.Dimension && Metric == other.Metric && Shards == other.Shards
+        && Index == other.Index && M == other.M && EfConstruction == other.EfConstruction && Ef == other.Ef && Quantize == other.Quantize
+        && CreatedAt == other.CreatedAt && (TextFields ?? []).AsSpan().SequenceEqual(other.TextFields ?? []);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Name, Dimension, Metric, Shards, Index, CreatedAt, TextFields?.Length ?? 0);
+}
 
 /// <summary>The durable list of collections and their schemas.</summary>
 public interface ICollectionCatalog
@@ -280,5 +290,5 @@ public sealed class PostgresCollectionCatalog : ICollectionCatalog
         reader.GetInt32(7),
         reader.GetBoolean(8),
         reader.GetFieldValue<DateTimeOffset>(9),
-        reader.GetFieldValue<string[]>(10));
+        reader.GetFieldValue<string[]>(10) is { Length: > 0 } fields ? fields : null);
 }
