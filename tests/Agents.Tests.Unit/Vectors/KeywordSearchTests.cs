@@ -202,7 +202,7 @@ public sealed class KeywordSearchTests
         using var dir = new StorageTempDirectory();
         var catalog = new FileCollectionCatalog(dir.Path);
         Assert.True(await catalog.TryCreateAsync(new CollectionRecord("notes", 4, "cosine", 2, "hnsw", 16, 200, 64, false, DateTimeOffset.UtcNow, ["title", "text"])));
-        Assert.Equal(["title", "text"], (await catalog.GetAsync("notes"))!.TextFields);
+        Assert.Equal(["title", "text"], (await catalog.GetAsync("notes"))!.TextFields!);
 
         // A record written before collections had text fields reads as having none.
         Directory.CreateDirectory(Path.Combine(dir.Path, "old"));
