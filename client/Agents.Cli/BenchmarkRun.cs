@@ -106,9 +106,9 @@ internal sealed class BenchmarkRun(BenchmarkPlan plan)
         string? benchCollection = null;
         if (spec.TaskType == TaskTypes.Ingest)
         {
-            // e2e writes somewhere: a collection of its own, dropped afterwards.
+            // e2e writes somewhere: a collection of its own, keyword-indexed as ingest makes them, dropped afterwards.
             benchCollection = $"bench-e2e-{Guid.NewGuid():N}"[..24];
-            await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count)), cancellationToken);
+            await client.CreateCollectionAsync(new CollectionSpec(benchCollection, IEmbeddingGrain.Dimension, VectorMetric.Cosine, Shards: Math.Max(2, silos.Count), TextFields: AgentsClient.IngestTextFields), cancellationToken);
             spec = spec with { Collection = benchCollection };
         }
 
