@@ -53,7 +53,6 @@ internal static class BenchmarkCommand
         command.AddConnection().AddJson().WithExamples(
             "p2p-ai-agents benchmark --mode single-node --tasks 1000 --task-type text-processing --output results/single-node.json",
             "p2p-ai-agents benchmark --mode cluster --nodes 1..3 --tasks 10000 --distribution round-robin --output results/cluster.json",
-            "p2p-ai-agents benchmark --task-type vector-search --dataset ./siftsmall --index hnsw -k 10",
             "p2p-ai-agents benchmark --task-type retrieval --dataset benchmarks/datasets/manpages");
         command.SetAction((parse, cancellationToken) => CommandAction.Run(parse, async () =>
         {

@@ -55,7 +55,7 @@ internal static class CollectionCommand
             {
                 if (specs.Count > 0)
                 {
-                    var table = ResultTable.Create("name", "dimension", "metric", "index", "shards", "text fields");
+                    var table = ResultTable.Create("name", "dimension", "metric", "index", "shards", "text-fields");
                     foreach (var s in specs)
                     {
                         table.Row(s.Name, s.Dimension, s.Metric.ToName(), s.Index.ToName() + (s.Quantize ? " (int8)" : ""), s.Shards, TextFieldsOf(s));

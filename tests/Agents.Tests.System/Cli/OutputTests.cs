@@ -64,8 +64,8 @@ public sealed class OutputTests : IDisposable
 
         Assert.True(list.ExitCode == 0, list.Stderr);
         var lines = list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["NAME", "DIMENSION", "METRIC", "INDEX", "SHARDS"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal(["four", "4", "cosine", "hnsw", "2"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["NAME", "DIMENSION", "METRIC", "INDEX", "SHARDS", "TEXT-FIELDS"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["four", "4", "cosine", "hnsw", "2", "none"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.DoesNotContain('…', list.Stdout);
         Assert.True(search.ExitCode == 0, search.Stderr);
         var rows = search.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
