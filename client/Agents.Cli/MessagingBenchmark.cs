@@ -5,11 +5,12 @@ using Agents.Grains.Jobs;
 namespace Agents.Cli;
 
 /// <summary>
-/// <c>benchmark --task-type messaging</c>: agents in pairs (on different silos when there are several) measured four
+/// <c>benchmark --task-type messaging</c>: agents in pairs (on different silos when there are several) measured five
 /// ways in one run: batched one-way sends (<c>message_batch_size</c> per delivery), unbatched request/reply, raw
-/// Orleans grain calls between the same silos with the same body and concurrency (the baseline), and request/reply
-/// paced at 1,000 messages/s (the latency figure). Each sending agent's bursts are driven by an
-/// <see cref="IAgentBenchmarkGrain"/> on its silo.
+/// Orleans grain calls between the same silos with the same body and concurrency (the baseline), request/reply
+/// paced at 1,000 messages/s (the latency figure), and routed against direct: the client asking the receivers by
+/// capability (<c>AskAnyAsync</c>) and by id (<c>AskAsync</c>), alternated. Each sending agent's bursts are driven by
+/// an <see cref="IAgentBenchmarkGrain"/> on its silo.
 /// </summary>
 public static class MessagingBenchmark
 {
@@ -25,7 +26,8 @@ public static class MessagingBenchmark
         double AskPerSecond, LatencyMs AskLatency,
         double RawPerSecond, LatencyMs RawLatency,
         double PacedRate, LatencyMs PacedLatency,
-        int Pairs, int CrossSiloPairs, int BatchedMessages, int AskMessages, double AskSeconds);
+        int Pairs, int CrossSiloPairs, int BatchedMessages, int AskMessages, double AskSeconds,
+        double DirectPerSecond = 0, LatencyMs? DirectLatency = null, double RoutedPerSecond = 0, LatencyMs? RoutedLatency = null);
 
     /// <summary>
     /// Runs the four phases with <paramref name="messages"/> messages each (the paced one for 3 seconds);
@@ -65,6 +67,8 @@ public static class MessagingBenchmark
         var (pacedRate, pacedLatency) = await PacedAsync(client, senders[0], receivers[0], 1000, TimeSpan.FromSeconds(3), cancellationToken);
         say($"paced request/reply at {pacedRate:F0}/s: p99 {pacedLatency.P99:F2} ms");
 
+        var (direct, routed) = await RoutedAsync(client, run, receivers, total, say, cancellationToken);
+
         // Receivers' histograms hold the batched phase plus warm-up; added up, their percentiles describe one-way delivery latency.
         var delivery = new LatencyHistogram();
         foreach (var histogram in received.Select(r => r.LatencyHistogram).OfType<byte[]>())
@@ -74,7 +78,68 @@ public static class MessagingBenchmark
 
         var batchedLatency = Percentiles.Of(delivery);
 
-        return new Figures(total / batchedSeconds, batchedSeconds, batchedLatency, batches, askRate, askLatency, rawRate, rawLatency, pacedRate, pacedLatency, pairs, crossSilo, total, total, askSeconds);
+        return new Figures(total / batchedSeconds, batchedSeconds, batchedLatency, batches, askRate, askLatency, rawRate, rawLatency, pacedRate, pacedLatency, pairs, crossSilo, total, total, askSeconds,
+            direct.Rate, direct.Latency, routed.Rate, routed.Latency);
+    }
+
+    /// <summary>
+    /// Routed against direct request/reply from the client, alternated (direct, routed, direct, routed) with the same
+    /// receivers, body and concurrency: direct asks name the receivers in turn, routed ones ask any holder of a
+    /// capability the receivers took. Returns the faster round of each (less noise from a shared machine).
+    /// </summary>
+    private static async Task<((double Rate, LatencyMs Latency) Direct, (double Rate, LatencyMs Latency) Routed)> RoutedAsync(
+        AgentsClient client, string run, string[] receivers, int messages, Action<string> say, CancellationToken cancellationToken)
+    {
+        var capability = $"bench-{run}";
+        foreach (var receiver in receivers)
+        {
+            await client.Agent(receiver).SetCapabilitiesAsync([capability]);
+        }
+
+        var inFlight = InFlightPerSender * receivers.Length;
+        var body = new byte[BodyBytes];
+        var holders = (await client.FindAgentsAsync(capability, cancellationToken)).Count;
+        (double Rate, LatencyMs Latency) bestDirect = (0, default!), bestRouted = (0, default!);
+        await PhaseAsync(routed: false, 500);
+        await PhaseAsync(routed: true, 500);
+        for (var round = 0; round < 2; round++)
+        {
+            var d = await PhaseAsync(routed: false, messages);
+            bestDirect = d.Rate > bestDirect.Rate ? d : bestDirect;
+            var r = await PhaseAsync(routed: true, messages);
+            bestRouted = r.Rate > bestRouted.Rate ? r : bestRouted;
+            say($"request/reply from the client, round {round + 1}: direct {d.Rate:F0}/s, routed {r.Rate:F0}/s ({r.Rate / d.Rate:F2})");
+        }
+
+        say($"routed ÷ direct: {bestRouted.Rate / bestDirect.Rate:F2} over {holders} holders");
+        return (bestDirect, bestRouted);
+
+        async Task<(double Rate, LatencyMs Latency)> PhaseAsync(bool routed, int count)
+        {
+            var latencies = new double[count];
+            var next = -1;
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    if (routed)
+                    {
+                        await client.AskAnyAsync(capability, "echo", body, cancellationToken: cancellationToken);
+                    }
+                    else
+                    {
+                        await client.AskAsync(receivers[i % receivers.Length], "echo", body, cancellationToken: cancellationToken);
+                    }
+
+                    latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                }
+            }));
+            var seconds = clock.Elapsed.TotalSeconds;
+            return (count / seconds, Percentiles.Exact(latencies));
+        }
     }
 
     private static async Task<(double Rate, LatencyMs Latency, double Seconds)> BurstAsync(IAgentBenchmarkGrain[] drivers, string[] receivers, int perSender, bool raw)
@@ -157,5 +222,10 @@ public static class MessagingBenchmark
         ["pacedRatePerSecond"] = f.PacedRate.ToString("F0", CultureInfo.InvariantCulture),
         ["pacedP50Ms"] = f.PacedLatency.P50.ToString("F2", CultureInfo.InvariantCulture),
         ["pacedP99Ms"] = f.PacedLatency.P99.ToString("F2", CultureInfo.InvariantCulture),
+        ["directClientPerSecond"] = f.DirectPerSecond.ToString("F0", CultureInfo.InvariantCulture),
+        ["routedPerSecond"] = f.RoutedPerSecond.ToString("F0", CultureInfo.InvariantCulture),
+        ["routedVsDirect"] = (f.DirectPerSecond > 0 ? f.RoutedPerSecond / f.DirectPerSecond : 0).ToString("F2", CultureInfo.InvariantCulture),
+        ["routedP99Ms"] = (f.RoutedLatency?.P99 ?? 0).ToString("F2", CultureInfo.InvariantCulture),
+        ["directClientP99Ms"] = (f.DirectLatency?.P99 ?? 0).ToString("F2", CultureInfo.InvariantCulture),
     };
 }
