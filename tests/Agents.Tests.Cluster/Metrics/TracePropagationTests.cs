@@ -31,7 +31,7 @@ public sealed class TracePropagationTests(ThreeSiloCluster fixture)
         while ((answer is null || ask is null) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
-            answer = started.FirstOrDefault(a => a.DisplayName.Contains("AnswerAsync", StringComparison.Ordinal) && a.Kind == ActivityKind.Server);
+            answer = started.FirstOrDefault(a => a.DisplayName.Contains("IAgentGrain/HandleAsync", StringComparison.Ordinal) && a.Kind == ActivityKind.Server);
             ask = started.FirstOrDefault(a => a.DisplayName.Contains("AskAsync", StringComparison.Ordinal) && a.Kind == ActivityKind.Server);
         }
 
