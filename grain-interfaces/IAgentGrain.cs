@@ -42,7 +42,11 @@ public interface IAgentInboxObserver : IGrainObserver
 /// </summary>
 public interface IAgentGrain : IGrainWithStringKey
 {
-    /// <summary>Sets what this agent can do.</summary>
+    /// <summary>
+    /// Sets the capabilities this agent serves (a capability names a group of request kinds; see
+    /// <c>AgentHandlerRegistry</c>) and records the agent in each capability's <see cref="ICapabilityDirectoryGrain"/>
+    /// (and out of those it dropped), so <c>FindAgentsAsync</c> and <c>AskAnyAsync</c> find it.
+    /// </summary>
     Task SetCapabilitiesAsync(string[] capabilities);
 
     /// <summary>Id, capabilities, topics and the silo the agent is on.</summary>
@@ -58,8 +62,20 @@ public interface IAgentGrain : IGrainWithStringKey
     /// <summary>Delivers everything queued and waits until the receivers have it.</summary>
     Task FlushAsync();
 
-    /// <summary>Request/reply: agent <paramref name="to"/> answers (itself for <c>echo</c> and <c>capabilities</c>).</summary>
-    Task<byte[]> AskAsync(string to, string kind, byte[] body);
+    /// <summary>
+    /// Request/reply: agent <paramref name="to"/> answers with the handler registered for <paramref name="kind"/>
+    /// (itself for <c>echo</c> and <c>capabilities</c>). Throws <see cref="AgentRequestFailedException"/> when the
+    /// handler throws or there is none, <see cref="AgentRequestTimeoutException"/> after <paramref name="timeout"/>
+    /// (default <see cref="AgentRequests.DefaultTimeout"/>).
+    /// </summary>
+    Task<byte[]> AskAsync(string to, string kind, byte[] body, TimeSpan? timeout = null);
+
+    /// <summary>
+    /// Request/reply with any agent holding <paramref name="capability"/>: a holder on this agent's silo when there is
+    /// one, else the one with fewest of this agent's requests in flight; a holder lost on the way (its silo died, it
+    /// was deactivated) is reported to the directory and another one asked. Failures as <see cref="AskAsync"/>.
+    /// </summary>
+    Task<byte[]> AskAnyAsync(string capability, string kind, byte[] body, TimeSpan? timeout = null);
 
     /// <summary>A batch from one sender, in its order (called by the sending agent).</summary>
     Task DeliverAsync(AgentMessage[] messages);
@@ -72,8 +88,14 @@ public interface IAgentGrain : IGrainWithStringKey
     [OneWay]
     Task TakeOverInboxAsync(AgentMessage[] messages);
 
-    /// <summary>Answers a request (called by the asking agent).</summary>
+    /// <summary>Answers a request with the default timeout (called by the asking agent).</summary>
     Task<byte[]> AnswerAsync(AgentMessage request);
+
+    /// <summary>
+    /// Answers a request with its handler, bounded by the request's timeout (called by askers: agents and clients).
+    /// A failing handler comes back as <see cref="AgentRequestFailedException"/> and leaves the agent running.
+    /// </summary>
+    Task<byte[]> HandleAsync(AgentRequest request);
 
     /// <summary>Takes up to <paramref name="max"/> messages from the inbox, oldest first.</summary>
     Task<AgentMessage[]> ReadInboxAsync(int max = 1000);

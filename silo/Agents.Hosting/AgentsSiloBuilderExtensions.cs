@@ -26,6 +26,8 @@ public static class AgentsSiloBuilderExtensions
         silo.Services.AddSingleton<Agents.Grains.Embeddings.EmbeddingBatchProcessor>();
         silo.Services.AddSingleton(_ => new WorkerPool(settings.Performance.WorkerThreads));
         silo.Services.AddSingleton<IBatchRunner, BatchRunner>();
+        // Agents' routed asks from this silo share one holder cache and one count of requests in flight.
+        silo.Services.AddSingleton(sp => new CapabilityRouter(sp.GetRequiredService<IGrainFactory>()));
         // Batch inputs stay on their silo unless a database was registered for them (UseAgentsClustering on PostgreSQL).
         silo.Services.TryAddKeyedSingleton<IGrainStorage>(JobStorage.Batches, (sp, _) => ActivatorUtilities.CreateInstance<SiloLocalGrainStorage>(sp));
         silo.Services.AddSingleton(_ => new Agents.Grains.Vectors.VectorMemoryBudget(settings.Performance.VectorCacheSize));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Agents.Grains.Jobs;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Streams;
 
 namespace Agents.Grains.Messaging;
@@ -17,6 +18,7 @@ public sealed partial class AgentGrain(
     [PersistentState("agent", JobStorage.Name)] IPersistentState<AgentState> state,
     PerformanceSettings performance,
     ILocalSiloDetails silo,
+    IServiceProvider services,
     ILogger<AgentGrain> logger) : Grain, IAgentGrain
 {
     /// <summary>The stream provider that carries topics.</summary>
@@ -27,6 +29,14 @@ public sealed partial class AgentGrain(
 
     private static readonly TimeSpan ObserverLifetime = TimeSpan.FromMinutes(5);
 
+    // An agent registers its capabilities again this often, so a directory that lost its state fills up again.
+    private static readonly TimeSpan RegistrationPeriod = TimeSpan.FromSeconds(30);
+
+    // What an ask waits beyond its timeout for the reply's trip, so an unreachable silo still ends the wait.
+    private static readonly TimeSpan ReplyGrace = TimeSpan.FromSeconds(2);
+
+    private static readonly AgentHandlerRegistry NoHandlers = new();
+
     private readonly AgentInbox _inbox = new();
     private readonly Dictionary<IAgentInboxObserver, DateTime> _observers = [];
     private readonly Dictionary<string, StreamSubscriptionHandle<AgentMessage>> _topics = new(StringComparer.Ordinal);
@@ -35,7 +45,17 @@ public sealed partial class AgentGrain(
     private long _received;
     private long _sent;
 
+    private AgentHandlerRegistry? _handlers;
+    private CapabilityRouter? _router;
+
     private string Id => this.GetPrimaryKeyString();
+
+    private string SiloName => silo.SiloAddress.ToParsableString();
+
+    private AgentHandlerRegistry Handlers => _handlers ??= services.GetService<AgentHandlerRegistry>() ?? NoHandlers;
+
+    // One router per silo (its in-flight counts are the silo's), or this activation's own when hosting registered none.
+    private CapabilityRouter Router => _router ??= services.GetService<CapabilityRouter>() ?? new CapabilityRouter(GrainFactory);
 
     private AgentOutbox Outbox => _outbox ??= new AgentOutbox(Id, performance, to => GrainFactory.GetGrain<IAgentGrain>(to).DeliverAsync, logger);
 
@@ -52,6 +72,10 @@ public sealed partial class AgentGrain(
                 _topics[topic] = await handle.ResumeAsync(OnTopicMessageAsync);
             }
         }
+
+        // Registered where it now lives (its silo may have changed), then again now and then; not awaited, so a
+        // directory that is itself reactivating does not hold up this activation.
+        this.RegisterGrainTimer(RegisterAsync, new GrainTimerCreationOptions(TimeSpan.Zero, RegistrationPeriod) { Interleave = true });
     }
 
     /// <inheritdoc />
@@ -91,8 +115,33 @@ public sealed partial class AgentGrain(
     public async Task SetCapabilitiesAsync(string[] capabilities)
     {
         ArgumentNullException.ThrowIfNull(capabilities);
-        state.State.Capabilities = capabilities.Where(c => !string.IsNullOrWhiteSpace(c)).Distinct(StringComparer.Ordinal).ToList();
+        var next = capabilities.Where(c => !string.IsNullOrWhiteSpace(c)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var capability in next)
+        {
+            AgentRequests.ValidateName(capability, "capability");
+        }
+
+        var dropped = state.State.Capabilities.Except(next, StringComparer.Ordinal).ToList();
+        state.State.Capabilities = next;
         await state.WriteStateAsync();
+        await Task.WhenAll(dropped.Select(c => GrainFactory.GetGrain<ICapabilityDirectoryGrain>(c).RemoveAsync(Id)));
+        await RegisterAsync(CancellationToken.None);
+    }
+
+    private async Task RegisterAsync(CancellationToken cancellationToken)
+    {
+        var capabilities = state.State.Capabilities.ToList();
+        try
+        {
+            await Task.WhenAll(capabilities.Select(async c =>
+            {
+                await GrainFactory.GetGrain<ICapabilityDirectoryGrain>(c).AddAsync(Id, SiloName);
+            }));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRegistrationFailed(logger, Id, e.Message);
+        }
     }
 
     /// <inheritdoc />
@@ -106,15 +155,72 @@ public sealed partial class AgentGrain(
     public Task FlushAsync() => Outbox.FlushAsync();
 
     /// <inheritdoc />
-    public async Task<byte[]> AskAsync(string to, string kind, byte[] body)
+    public async Task<byte[]> AskAsync(string to, string kind, byte[] body, TimeSpan? timeout = null)
     {
         AgentOutbox.ValidateReceiver(to);
         ArgumentNullException.ThrowIfNull(body);
-        var request = new AgentMessage(Id, to, 0, kind, body, DateTime.UtcNow.Ticks);
-        var reply = await GrainFactory.GetGrain<IAgentGrain>(to).AnswerAsync(request);
+        var reply = await AskOnceAsync(to, kind, body, AgentRequests.EffectiveTimeout(timeout), Guid.NewGuid());
         _sent++;
         return reply;
     }
+
+    /// <inheritdoc />
+    public async Task<byte[]> AskAnyAsync(string capability, string kind, byte[] body, TimeSpan? timeout = null)
+    {
+        AgentRequests.ValidateName(capability, "capability");
+        AgentRequests.ValidateName(kind, "request kind");
+        ArgumentNullException.ThrowIfNull(body);
+        var limit = AgentRequests.EffectiveTimeout(timeout);
+        var id = Guid.NewGuid();
+        var lost = new HashSet<string>(StringComparer.Ordinal);
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            var holders = await Router.HoldersAsync(capability, fresh: lost.Count > 0);
+            var holder = Router.Pick(holders, SiloName, lost)
+                ?? throw new AgentRequestFailedException("", kind, AgentRequestFailure.NoHandler, null, holders.Length == 0
+                    ? $"No agent holds capability '{capability}'."
+                    : $"Every holder of capability '{capability}' was lost ({string.Join(", ", lost)}).");
+            using (Router.Track(holder.AgentId))
+            {
+                try
+                {
+                    var reply = await AskOnceAsync(holder.AgentId, kind, body, limit, id);
+                    _sent++;
+                    return reply;
+                }
+                catch (Exception e) when (IsLost(e) && DateTime.UtcNow < deadline)
+                {
+                    lost.Add(holder.AgentId);
+                    LogHolderLost(logger, Id, holder.AgentId, capability, e.Message);
+                    // Not awaited: the directory may itself be on the silo that died.
+                    _ = Router.ReportLostAsync(capability, holder).ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                }
+            }
+        }
+    }
+
+    private async Task<byte[]> AskOnceAsync(string to, string kind, byte[] body, TimeSpan timeout, Guid id)
+    {
+        var request = new AgentRequest(id, Id, to, kind, body, DateTime.UtcNow.Ticks, timeout);
+        try
+        {
+            return await GrainFactory.GetGrain<IAgentGrain>(to).HandleAsync(request).WaitAsync(timeout + ReplyGrace);
+        }
+        catch (TimeoutException e) when (e is not AgentRequestTimeoutException)
+        {
+            throw new TimeoutException($"Agent '{to}' did not answer '{kind}' within {timeout.TotalSeconds:0.###} s (no reply reached agent '{Id}').", e);
+        }
+    }
+
+    // A failure on the way to a holder, not one of its handler: its silo died or left, or no reply came back.
+    private static bool IsLost(Exception e) => e switch
+    {
+        AgentRequestFailedException or AgentRequestTimeoutException => false,
+        SiloUnavailableException or OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException => true,
+        OrleansException { InnerException: { } inner } => IsLost(inner),
+        _ => false,
+    };
 
     /// <inheritdoc />
     public Task DeliverAsync(AgentMessage[] messages)
@@ -135,17 +241,69 @@ public sealed partial class AgentGrain(
     public Task<byte[]> AnswerAsync(AgentMessage request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return HandleAsync(new AgentRequest(Guid.NewGuid(), request.From, request.To, request.Kind, request.Body, request.SentAtUtcTicks, AgentRequests.DefaultTimeout));
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]> HandleAsync(AgentRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         _received++;
         AgentsMetrics.Messages.Add(1);
-        RecordLatency(request, DateTime.UtcNow.Ticks);
-        return request.Kind switch
+        _latency.Record(Math.Max(0, DateTime.UtcNow.Ticks - request.SentAtUtcTicks) / (double)TimeSpan.TicksPerMillisecond);
+        switch (request.Kind)
         {
-            "echo" => Task.FromResult(request.Body),
-            "capabilities" => Task.FromResult(JsonSerializer.SerializeToUtf8Bytes(state.State.Capabilities)),
-            _ => throw new NotSupportedException(
-                $"Agent '{Id}' answers requests of kind 'echo' and 'capabilities'; '{request.Kind}' has no handler here. Send it one-way instead."),
-        };
+            case "echo":
+                return request.Body;
+            case "capabilities":
+                return JsonSerializer.SerializeToUtf8Bytes(state.State.Capabilities);
+        }
+
+        var registration = Handlers.Find(request.Kind);
+        if (registration is null || !state.State.Capabilities.Contains(registration.Capability))
+        {
+            throw new AgentRequestFailedException(Id, request.Kind, AgentRequestFailure.NoHandler, null,
+                $"Agent '{Id}' has no handler for '{request.Kind}' (it serves: {string.Join(", ", ServedKinds())}).");
+        }
+
+        var timeout = request.Timeout > TimeSpan.Zero && request.Timeout <= AgentRequests.MaxTimeout ? request.Timeout : AgentRequests.DefaultTimeout;
+        using var deadline = new CancellationTokenSource(timeout);
+        var bag = new AgentStateBag(state.State.Values, state.WriteStateAsync);
+        var context = new AgentContext(Id, state.State.Capabilities.ToList(), request, bag, services, this.AsReference<IAgentGrain>(), deadline.Token);
+        Task<byte[]>? run = null;
+        try
+        {
+            run = registration.Handler(context, request.Body);
+            var reply = await run.WaitAsync(deadline.Token);
+            if (bag.IsDirty)
+            {
+                await bag.SaveAsync();
+            }
+
+            return reply;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // The handler keeps its token and may still finish; what it throws then is seen here and dropped.
+            _ = run?.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            LogHandlerTimedOut(logger, Id, request.Kind, timeout.TotalMilliseconds);
+            throw new AgentRequestTimeoutException(Id, request.Kind, timeout);
+        }
+        catch (AgentRequestFailedException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            LogHandlerFailed(logger, Id, request.Kind, e);
+            throw new AgentRequestFailedException(Id, request.Kind, AgentRequestFailure.HandlerFailed, e.GetType().FullName,
+                $"Agent '{Id}' failed '{request.Kind}': {e.GetType().Name}: {e.Message}");
+        }
     }
+
+    // The kinds this agent answers: its own two, and those whose capability it lists (and its silo has a handler for).
+    private IEnumerable<string> ServedKinds() =>
+        AgentRequests.BuiltInKinds.Concat(Handlers.Kinds.Where(k => state.State.Capabilities.Contains(Handlers.Find(k)!.Capability)).Order(StringComparer.Ordinal));
 
     /// <inheritdoc />
     public Task<AgentMessage[]> ReadInboxAsync(int max = 1000)
@@ -260,6 +418,18 @@ public sealed partial class AgentGrain(
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent}: handler of '{Kind}' failed")]
+    private static partial void LogHandlerFailed(ILogger logger, string agent, string kind, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent}: handler of '{Kind}' ran past its {TimeoutMs} ms timeout and was cancelled")]
+    private static partial void LogHandlerTimedOut(ILogger logger, string agent, string kind, double timeoutMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent} could not register its capabilities: {Reason}")]
+    private static partial void LogRegistrationFailed(ILogger logger, string agent, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {Agent}: holder {Holder} of '{Capability}' was lost ({Reason}); asking another")]
+    private static partial void LogHolderLost(ILogger logger, string agent, string holder, string capability, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {Agent}: handing {Count} unread messages to the activation that carries on ({Reason})")]
     private static partial void LogHandOver(ILogger logger, string agent, int count, string reason);
 
@@ -278,4 +448,8 @@ public sealed class AgentState
     /// <summary>Topics whose stream subscriptions the agent resumes on activation.</summary>
     [Id(1)]
     public HashSet<string> Topics { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The handlers' key/value state (JSON values; see <see cref="AgentStateBag"/>).</summary>
+    [Id(2)]
+    public Dictionary<string, string> Values { get; set; } = new(StringComparer.Ordinal);
 }
