@@ -9,8 +9,8 @@ namespace Agents.Samples.Planner;
 public sealed record LearnReport(int Documents, int Chunks, IReadOnlyDictionary<string, int> EmbedsByAgent);
 
 /// <summary>
-/// A planner agent: it splits a folder of documents into chunks (<c>process-text</c>), has the chunks embedded by the
-/// <c>embed</c> agents spread over the silos (<c>AskAnyAsync</c> picks a holder per request), upserts them into a
+/// A planner agent: it splits a folder of documents into chunks (<c>process-text</c>), has each document's chunks
+/// embedded by the <c>embed</c> agents spread over the silos (<c>AskAnyAsync</c> picks a holder per request), upserts them into a
 /// collection, and answers questions with <c>search</c>. Every step is a request to the cluster's built-in capabilities.
 /// </summary>
 public sealed class PlannerAgent(AgentsClient client, string collection, TextWriter log, int chunksPerEmbed = PlannerAgent.ChunksPerEmbed)
@@ -49,9 +49,10 @@ public sealed class PlannerAgent(AgentsClient client, string collection, TextWri
 
         await log.WriteLineAsync($"planner: {files.Count} document(s) split into {chunks.Count} chunk(s)");
 
-        // 2. Embed: one request per group of chunks, all in flight at once, each routed to an embed agent.
+        // 2. Embed: one request per document (its chunks, at most chunksPerEmbed a request), all in flight at once,
+        // each routed to an embed agent; the vectors come back in the chunks' order.
         var byAgent = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        var groups = chunks.Chunk(Math.Max(1, chunksPerEmbed)).ToList();
+        var groups = chunks.GroupBy(c => c.Source, StringComparer.Ordinal).SelectMany(d => d.Chunk(Math.Max(1, chunksPerEmbed))).ToList();
         var vectors = await Task.WhenAll(groups.Select(async group =>
         {
             var reply = await AskAnyAsync<EmbedRequest, EmbedReply>(

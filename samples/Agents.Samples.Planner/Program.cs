@@ -6,6 +6,11 @@ using Agents.Samples.Planner;
 // Usage: Agents.Samples.Planner [FOLDER] [QUESTION...]; a cluster through P2P_CLUSTER or P2P_GATEWAYS, else an embedded silo.
 var folder = args.Length > 0 ? args[0] : Path.Combine(AppContext.BaseDirectory, "documents");
 string[] questions = args.Length > 1 ? args[1..] : ["How does a silo join the cluster?", "What happens to a job when its silo dies?", "How is a request routed to an agent?"];
+if (!Directory.Exists(folder))
+{
+    Console.Error.WriteLine($"error: the documents folder '{folder}' does not exist.");
+    return 2;
+}
 
 var environment = AgentsConfiguration.ReadEnvironment();
 var settings = AgentsConfiguration.Load(environment.GetValueOrDefault("P2P_CONFIG"), environment);
@@ -26,7 +31,9 @@ foreach (var question in questions)
     Console.WriteLine($"Q: {question}");
     foreach (var hit in await planner.AnswerAsync(question))
     {
-        var text = hit.Payload?.GetProperty("text").GetString() ?? "";
+        var text = string.Join(' ', (hit.Payload?.GetProperty("text").GetString() ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         Console.WriteLine($"  {hit.Score:0.000}  {hit.Id}: {(text.Length > 110 ? text[..110] + "..." : text)}");
     }
 }
+
+return 0;
