@@ -143,8 +143,9 @@ public interface ICapabilityDirectoryGrain : IGrainWithStringKey
     Task RemoveAsync(string agentId);
 
     /// <summary>
-    /// Forgets <paramref name="agentId"/> if it is still listed on <paramref name="silo"/> (a router found it lost
-    /// there); an agent that re-registered elsewhere since stays.
+    /// A router found <paramref name="agentId"/> lost on <paramref name="silo"/>: forgotten if it is still listed there
+    /// and that silo is dead in the membership (a failed gateway makes live holders look lost); an agent that
+    /// re-registered elsewhere since stays.
     /// </summary>
     Task ReportLostAsync(string agentId, string silo);
 

@@ -4,7 +4,8 @@ namespace Agents.GrainInterfaces;
 
 /// <summary>
 /// Picks which holder of a capability answers a routed ask: one on the asker's own silo when there is one, else the
-/// holder with the fewest of this router's requests in flight (ties taken in turn, so a steady stream spreads evenly).
+/// holders in turn, skipping any with more of this router's requests in flight than the least loaded plus
+/// <see cref="LoadSlack"/> (so a steady stream spreads evenly and a holder that falls behind gets less).
 /// Holder lists come from the <see cref="ICapabilityDirectoryGrain"/> and are kept for <see cref="Refresh"/>; a holder
 /// found lost is dropped at once and reported to the directory.
 /// </summary>
@@ -14,13 +15,17 @@ public sealed class CapabilityRouter(IGrainFactory grains)
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private int _turn;
 
+    /// <summary>Requests in flight beyond the least loaded holder's that a holder may have and still take its turn.</summary>
+    public int LoadSlack { get; init; } = 8;
+
     /// <summary>How long a capability's holder list is used before it is read again.</summary>
     public TimeSpan Refresh { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The holders of <paramref name="capability"/>, from the cache unless it is older than <see cref="Refresh"/> or <paramref name="fresh"/>.</summary>
+    /// <summary>The holders of <paramref name="capability"/>, from the cache unless it is empty, older than <see cref="Refresh"/>, or <paramref name="fresh"/>.</summary>
     public async Task<AgentHolder[]> HoldersAsync(string capability, bool fresh = false)
     {
-        if (!fresh && _holders.TryGetValue(capability, out var cached) && DateTime.UtcNow - cached.FetchedAt < Refresh)
+        // An empty list is read again every time: the first holder may have just registered.
+        if (!fresh && _holders.TryGetValue(capability, out var cached) && cached.Holders.Length > 0 && DateTime.UtcNow - cached.FetchedAt < Refresh)
         {
             return cached.Holders;
         }
@@ -47,10 +52,21 @@ public sealed class CapabilityRouter(IGrainFactory grains)
             return null;
         }
 
-        var least = candidates.Min(h => _inFlight.GetValueOrDefault(h.AgentId));
-        var tied = candidates.Where(h => _inFlight.GetValueOrDefault(h.AgentId) == least).ToList();
-        var chosen = tied[(int)((uint)Interlocked.Increment(ref _turn) % (uint)tied.Count)];
-        return chosen with { InFlight = least };
+        // In turn over the holders, skipping any with more requests in flight than the least loaded plus a little: an
+        // even spread while the holders keep up, and away from one that falls behind.
+        var loads = candidates.Select(h => _inFlight.GetValueOrDefault(h.AgentId)).ToArray();
+        var ceiling = loads.Min() + LoadSlack;
+        var start = (int)((uint)Interlocked.Increment(ref _turn) % (uint)candidates.Count);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var at = (start + i) % candidates.Count;
+            if (loads[at] <= ceiling)
+            {
+                return candidates[at] with { InFlight = loads[at] };
+            }
+        }
+
+        return candidates[start] with { InFlight = loads[start] };
     }
 
     /// <summary>Counts a request to <paramref name="agentId"/> in flight until the result is disposed.</summary>

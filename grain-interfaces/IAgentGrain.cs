@@ -72,7 +72,7 @@ public interface IAgentGrain : IGrainWithStringKey
 
     /// <summary>
     /// Request/reply with any agent holding <paramref name="capability"/>: a holder on this agent's silo when there is
-    /// one, else the one with fewest of this agent's requests in flight; a holder lost on the way (its silo died, it
+    /// one, else the holders in turn, skipping one with more requests in flight than the rest; a holder lost on the way (its silo died, it
     /// was deactivated) is reported to the directory and another one asked. Failures as <see cref="AskAsync"/>.
     /// </summary>
     Task<byte[]> AskAnyAsync(string capability, string kind, byte[] body, TimeSpan? timeout = null);

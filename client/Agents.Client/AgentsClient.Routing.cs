@@ -37,8 +37,8 @@ public sealed partial class AgentsClient
         JsonSerializer.Deserialize<TReply>(await AskAsync(to, kind, JsonSerializer.SerializeToUtf8Bytes(request), timeout, cancellationToken))!;
 
     /// <summary>
-    /// Asks any agent holding <paramref name="capability"/>: the holder with the fewest of this client's requests in
-    /// flight (ties in turn). A holder lost on the way (its silo died or left, it could not be reached) is reported to
+    /// Asks any agent holding <paramref name="capability"/>: the holders in turn, skipping one with more of this
+    /// client's requests in flight than the least loaded (<see cref="CapabilityRouter"/>). A holder lost on the way (its silo died or left, it could not be reached) is reported to
     /// the directory and the request goes to another holder, with the same request id, until <see cref="RetryFor"/>
     /// passes; a handler's own failure or timeout is never retried. Guarantee: an answered request was run by one
     /// holder; a request in flight when its holder's silo died may have run there too before the retry (at least
@@ -61,7 +61,7 @@ public sealed partial class AgentsClient
             var holder = Router.Pick(holders, localSilo: null, lost);
             if (holder is null)
             {
-                if (DateTime.UtcNow >= deadline)
+                if (holders.Length == 0 || DateTime.UtcNow >= deadline)
                 {
                     throw new AgentRequestFailedException("", kind, AgentRequestFailure.NoHandler, null, holders.Length == 0
                         ? $"No agent holds capability '{capability}'."

@@ -262,8 +262,10 @@ public sealed partial class AgentGrain(
         var registration = Handlers.Find(request.Kind);
         if (registration is null || !state.State.Capabilities.Contains(registration.Capability))
         {
+            var unserved = state.State.Capabilities.Where(c => !Handlers.Capabilities.Contains(c)).ToList();
             throw new AgentRequestFailedException(Id, request.Kind, AgentRequestFailure.NoHandler, null,
-                $"Agent '{Id}' has no handler for '{request.Kind}' (it serves: {string.Join(", ", ServedKinds())}).");
+                $"Agent '{Id}' has no handler for '{request.Kind}' (it serves: {string.Join(", ", ServedKinds())})" +
+                (unserved.Count == 0 ? "." : $"; it lists {string.Join(", ", unserved)}, which silo {SiloName} has no handlers for."));
         }
 
         var timeout = request.Timeout > TimeSpan.Zero && request.Timeout <= AgentRequests.MaxTimeout ? request.Timeout : AgentRequests.DefaultTimeout;

@@ -55,7 +55,10 @@ public sealed class CapabilityDirectoryGrain(
     /// <inheritdoc />
     public async Task ReportLostAsync(string agentId, string silo)
     {
-        if (state.State.Holders.RemoveAll(h => h.AgentId == agentId && h.Silo == silo) > 0)
+        // A router on the far side of a lost gateway reports holders that are fine: only a silo this membership view
+        // no longer counts as live loses its holders here.
+        var snapshot = membership.CurrentSnapshot;
+        if (state.State.Holders.RemoveAll(h => h.AgentId == agentId && h.Silo == silo && !IsLive(snapshot, h)) > 0)
         {
             await state.WriteStateAsync();
         }

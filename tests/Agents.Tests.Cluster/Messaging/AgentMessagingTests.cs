@@ -91,8 +91,10 @@ public sealed class AgentMessagingTests(ThreeSiloCluster fixture)
 
         Assert.Equal("ping"u8.ToArray(), await Client.Agent(a).AskAsync(b, "echo", "ping"u8.ToArray()));
         Assert.Equal("""["summarise","translate"]""", Encoding.UTF8.GetString(await Client.Agent(a).AskAsync(b, "capabilities", [])));
-        var unknown = await Assert.ThrowsAsync<NotSupportedException>(() => Client.Agent(a).AskAsync(b, "dance", []));
-        Assert.Contains("dance", unknown.Message, StringComparison.Ordinal);
+        var unknown = await Assert.ThrowsAsync<AgentRequestFailedException>(() => Client.Agent(a).AskAsync(b, "dance", []));
+        Assert.Equal((b, "dance", AgentRequestFailure.NoHandler), (unknown.AgentId, unknown.Kind, unknown.Failure));
+        Assert.Contains($"Agent '{b}' has no handler for 'dance' (it serves: echo, capabilities", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("summarise, translate", unknown.Message, StringComparison.Ordinal);
         var driver = await Client.AgentBenchmarkAsync(a);
         var latencies = await driver.AskBurstAsync(b, 200, 64, inFlight: 8, raw: false);
         Assert.Equal(200, latencies.Length);
