@@ -21,6 +21,7 @@ public static class Commands
         root.Subcommands.Add(SoakCommand.Create());
         root.Subcommands.Add(CollectionCommand.Create());
         root.Subcommands.Add(VectorsCommand.Create());
+        root.Subcommands.Add(AgentsCommand.Create());
         root.WithExamples(
             "p2p-ai-agents benchmark --tasks 1000 --task-type text-processing",
             "p2p-ai-agents ingest docs --input ./notes && p2p-ai-agents vectors search docs --text \"how do silos join\"",

@@ -39,6 +39,9 @@ public sealed record PerformanceSettings
     /// <summary>Texts a silo's embedding queue holds at most; a request past it is refused with an overload error.</summary>
     public int EmbeddingQueueLimit { get; init; } = 8192;
 
+    /// <summary>Worker agents each silo starts, each holding the built-in capabilities (process-text, embed, search, submit-job); 0: none.</summary>
+    public int AgentWorkers { get; init; } = 2;
+
     /// <summary>Texts per call of the embedding model at most (the micro-batcher's batch size).</summary>
     public int EmbeddingBatchSize { get; init; } = 8;
 

@@ -48,6 +48,7 @@ public static class AgentsConfiguration
         new("performance", "embedding_queue_limit", (s, k, v) => s with { Performance = s.Performance with { EmbeddingQueueLimit = Int(k, v, 1, 10_000_000) } }),
         new("performance", "embedding_batch_size", (s, k, v) => s with { Performance = s.Performance with { EmbeddingBatchSize = Int(k, v, 1, 1024) } }),
         new("performance", "embedding_max_wait", (s, k, v) => s with { Performance = s.Performance with { EmbeddingMaxWait = Duration(k, v, TimeSpan.Zero, TimeSpan.FromSeconds(1)) } }),
+        new("performance", "agent_workers", (s, k, v) => s with { Performance = s.Performance with { AgentWorkers = Int(k, v, 0, 64) } }),
         new("text", "chunk_tokens", (s, k, v) => s with { Text = s.Text with { ChunkTokens = Int(k, v, 8, 8192) } }),
         new("text", "chunk_overlap", (s, k, v) => s with { Text = s.Text with { ChunkOverlap = Int(k, v, 0, 8191) } }),
         new("text", "max_keywords", (s, k, v) => s with { Text = s.Text with { MaxKeywords = Int(k, v, 0, 1000) } }),

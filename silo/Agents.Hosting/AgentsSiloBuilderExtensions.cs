@@ -2,6 +2,7 @@ using Agents.Engine;
 using Agents.Hosting;
 using Agents.Grains.Jobs;
 using Agents.Engine.Text;
+using Agents.Grains.Capabilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
@@ -39,6 +40,9 @@ public static class AgentsSiloBuilderExtensions
         silo.AddMemoryStreams(Agents.Grains.Messaging.AgentGrain.StreamProvider);
         // Grain calls carry the caller's Activity, so a trace follows work across silos (exported by OpenTelemetry).
         silo.AddActivityPropagation();
+        // The built-in capabilities on every silo, and the worker agents that hold them.
+        silo.Services.AddBuiltInCapabilityServices().AddAgentHandlers(a => a.AddBuiltIns());
+        silo.AddStartupTask<CapabilityWorkers>();
         silo.Services.AddSingleton<Agents.Grains.Metrics.NodeMetricsPublisher>();
         silo.Services.AddHostedService(sp => sp.GetRequiredService<Agents.Grains.Metrics.NodeMetricsPublisher>());
         // Grain state in Orleans' binary format: the default (Newtonsoft JSON) turns each document into base64 text.
