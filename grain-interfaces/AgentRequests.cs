@@ -1,4 +1,20 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace Agents.GrainInterfaces;
+
+/// <summary>
+/// How typed agent requests and replies are written as JSON bodies — by application handlers, the built-in
+/// capabilities and the client's typed asks alike: camelCase, case-insensitive on read, enums by name.
+/// </summary>
+public static class AgentJson
+{
+    /// <summary>The serializer options of every typed body.</summary>
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+}
 
 /// <summary>
 /// A request to one agent: the asker, the kind (which handler answers it), the body (UTF-8 JSON of the handler's request

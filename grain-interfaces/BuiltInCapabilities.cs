@@ -25,10 +25,7 @@ public static class BuiltInCapabilities
     public static readonly IReadOnlyList<string> All = [ProcessText, Embed, Search, SubmitJob];
 
     /// <summary>How request and reply bodies are written: camelCase, case-insensitive on read, enums by name (a filter's <c>"operator": "range"</c>).</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    public static readonly JsonSerializerOptions Json = AgentJson.Options;
 
     /// <summary>The JSON body of <paramref name="value"/>.</summary>
     public static byte[] Encode<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Json);

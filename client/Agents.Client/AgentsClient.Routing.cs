@@ -34,7 +34,7 @@ public sealed partial class AgentsClient
 
     /// <summary>The same with JSON bodies: <paramref name="request"/> as <typeparamref name="TRequest"/>, the reply read as <typeparamref name="TReply"/>.</summary>
     public async Task<TReply> AskAsync<TRequest, TReply>(string to, string kind, TRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        JsonSerializer.Deserialize<TReply>(await AskAsync(to, kind, JsonSerializer.SerializeToUtf8Bytes(request), timeout, cancellationToken))!;
+        JsonSerializer.Deserialize<TReply>(await AskAsync(to, kind, JsonSerializer.SerializeToUtf8Bytes(request, AgentJson.Options), timeout, cancellationToken), AgentJson.Options)!;
 
     /// <summary>
     /// Asks any agent holding <paramref name="capability"/>: the holders in turn, skipping one with more of this
@@ -95,7 +95,7 @@ public sealed partial class AgentsClient
 
     /// <summary>The same with JSON bodies.</summary>
     public async Task<TReply> AskAnyAsync<TRequest, TReply>(string capability, string kind, TRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        JsonSerializer.Deserialize<TReply>(await AskAnyAsync(capability, kind, JsonSerializer.SerializeToUtf8Bytes(request), timeout, cancellationToken))!;
+        JsonSerializer.Deserialize<TReply>(await AskAnyAsync(capability, kind, JsonSerializer.SerializeToUtf8Bytes(request, AgentJson.Options), timeout, cancellationToken), AgentJson.Options)!;
 
     /// <summary>Asks a holder of <paramref name="capability"/> for the kind of the same name.</summary>
     public Task<byte[]> AskAnyAsync(string capability, byte[] body, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>

@@ -295,6 +295,13 @@ public sealed partial class AgentGrain(
         {
             throw;
         }
+        catch (ArgumentException e)
+        {
+            // The asker's input, refused with a reason: the asker is told; the silo's log needs no stack trace.
+            LogHandlerRefused(logger, Id, request.Kind, e.Message);
+            throw new AgentRequestFailedException(Id, request.Kind, AgentRequestFailure.HandlerFailed, e.GetType().FullName,
+                $"Agent '{Id}' failed '{request.Kind}': {e.GetType().Name}: {e.Message}");
+        }
         catch (Exception e)
         {
             LogHandlerFailed(logger, Id, request.Kind, e);
@@ -422,6 +429,9 @@ public sealed partial class AgentGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent}: handler of '{Kind}' failed")]
     private static partial void LogHandlerFailed(ILogger logger, string agent, string kind, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {Agent}: handler of '{Kind}' refused its request: {Reason}")]
+    private static partial void LogHandlerRefused(ILogger logger, string agent, string kind, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent}: handler of '{Kind}' ran past its {TimeoutMs} ms timeout and was cancelled")]
     private static partial void LogHandlerTimedOut(ILogger logger, string agent, string kind, double timeoutMs);

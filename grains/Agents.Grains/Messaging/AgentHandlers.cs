@@ -87,7 +87,7 @@ public sealed class AgentStateBag
     public IReadOnlyCollection<string> Keys => _values.Keys;
 
     /// <summary>The value under <paramref name="key"/>, or default when there is none.</summary>
-    public T? Get<T>(string key) => _values.TryGetValue(key, out var json) ? JsonSerializer.Deserialize<T>(json) : default;
+    public T? Get<T>(string key) => _values.TryGetValue(key, out var json) ? JsonSerializer.Deserialize<T>(json, AgentJson.Options) : default;
 
     /// <summary>The raw JSON under <paramref name="key"/>, or null.</summary>
     public JsonNode? GetJson(string key) => _values.TryGetValue(key, out var json) ? JsonNode.Parse(json) : null;
@@ -96,7 +96,7 @@ public sealed class AgentStateBag
     public void Set<T>(string key, T value)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        var json = JsonSerializer.Serialize(value);
+        var json = JsonSerializer.Serialize(value, AgentJson.Options);
         var size = _values.Where(p => p.Key != key).Sum(p => p.Key.Length + p.Value.Length) + key.Length + json.Length;
         if (size > MaxBytes)
         {
@@ -173,7 +173,7 @@ public sealed class AgentHandlerRegistry
             TRequest request;
             try
             {
-                request = JsonSerializer.Deserialize<TRequest>(body)!;
+                request = JsonSerializer.Deserialize<TRequest>(body, AgentJson.Options)!;
             }
             catch (JsonException e)
             {
@@ -181,7 +181,7 @@ public sealed class AgentHandlerRegistry
                     $"Agent '{context.AgentId}' could not read the body of '{kind}' as {typeof(TRequest).Name}: {e.Message}");
             }
 
-            return JsonSerializer.SerializeToUtf8Bytes(await handler(context, request));
+            return JsonSerializer.SerializeToUtf8Bytes(await handler(context, request), AgentJson.Options);
         }, capability);
     }
 

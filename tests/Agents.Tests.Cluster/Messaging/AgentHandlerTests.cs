@@ -11,7 +11,7 @@ public sealed class AgentHandlerTests(HandlerCluster fixture)
 {
     private AgentsClient Client => AgentsClient.FromCluster(fixture.Cluster.Client);
 
-    private static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value);
+    private static byte[] Json<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, AgentJson.Options);
 
     /// <summary>A fresh agent serving <c>math</c> on each of the silos, in silo order.</summary>
     private async Task<List<string>> HolderPerSiloAsync(AgentsClient client, string capability, int silos = 3)
@@ -46,7 +46,7 @@ public sealed class AgentHandlerTests(HandlerCluster fixture)
 
         // Agent to agent, silo to silo, with JSON bodies.
         var answer = await client.Agent(holders[0]).AskAsync(holders[1], "add", Json(new AddRequest(40, 2)));
-        Assert.Equal(42, JsonSerializer.Deserialize<AddReply>(answer)!.Sum);
+        Assert.Equal(42, JsonSerializer.Deserialize<AddReply>(answer, AgentJson.Options)!.Sum);
     }
 
     [Fact]
@@ -190,7 +190,7 @@ public sealed class AgentHandlerTests(HandlerCluster fixture)
 
             for (var i = 0; i < 5; i++)
             {
-                var reply = JsonSerializer.Deserialize<AddReply>(await client.Agent(asker).AskAnyAsync(capability, "add", Json(new AddRequest(i, i))))!;
+                var reply = JsonSerializer.Deserialize<AddReply>(await client.Agent(asker).AskAnyAsync(capability, "add", Json(new AddRequest(i, i))), AgentJson.Options)!;
                 Assert.Equal(holder, reply.Agent);
             }
         }
