@@ -41,7 +41,7 @@ public sealed class HandlerCluster : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddAgents(ThreeSiloCluster.Settings);
-            silo.Services.AddKeyedSingleton<IGrainStorage>(JobStorage.Name, (sp, _) => new SharedGrainStorage(store, sp.GetRequiredService<DeepCopier>()));
+            silo.Services.AddKeyedSingleton<IGrainStorage>(JobStorage.Name, (sp, _) => new SiloLocalGrainStorage(sp.GetRequiredService<DeepCopier>(), store));
             silo.AddMemoryGrainStorage("PubSubStore");
             silo.Services.AddSingleton(VectorStorage.Files(Directory.CreateTempSubdirectory("agents-handlers-").FullName));
             silo.AddAgentHandlers(a => a
@@ -77,37 +77,6 @@ public sealed class HandlerCluster : IAsyncLifetime
             context.State.Set(key, count);
             await Task.Yield();
             return count;
-        }
-    }
-
-    /// <summary>Grain state in one dictionary shared by the silos of this process: what a cluster's database gives.</summary>
-    private sealed class SharedGrainStorage(ConcurrentDictionary<(string, GrainId), object> states, DeepCopier copier) : IGrainStorage
-    {
-        public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-        {
-            if (states.TryGetValue((stateName, grainId), out var stored))
-            {
-                grainState.State = copier.Copy((T)stored);
-                grainState.RecordExists = true;
-                grainState.ETag = "1";
-            }
-
-            return Task.CompletedTask;
-        }
-
-        public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-        {
-            states[(stateName, grainId)] = copier.Copy(grainState.State)!;
-            grainState.RecordExists = true;
-            grainState.ETag = "1";
-            return Task.CompletedTask;
-        }
-
-        public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-        {
-            states.TryRemove((stateName, grainId), out _);
-            grainState.RecordExists = false;
-            return Task.CompletedTask;
         }
     }
 }
